@@ -1,0 +1,215 @@
+"""Emulator worlds: the JSON files both emulators serve, and a deterministic generator.
+
+A world is building-centric: each building carries its own management history, so that the
+generator can stream a world of any size (building `i` is a pure function of the seed and
+`i`) and the emulators can index it however their services need. `world.schema.json` beside
+this module is the contract (`domchat world schema` prints it).
+
+This module belongs to the emulators: the clients and the mapping never import it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import jsonschema
+
+from domchat.errors import WorldError
+
+FORMAT = "domchat-world/1"
+
+# (city, IANA zone, NSI code of the zone, OKTMO prefix): several zones, as in a large region.
+_CITIES = (
+    ("г. Ханты-Мансийск", "Asia/Yekaterinburg", "5", "71871"),
+    ("г. Сургут", "Asia/Yekaterinburg", "5", "71876"),
+    ("г. Калининград", "Europe/Kaliningrad", "1", "27701"),
+    ("г. Самара", "Europe/Samara", "3", "36701"),
+    ("г. Омск", "Asia/Omsk", "6", "52701"),
+    ("г. Красноярск", "Asia/Krasnoyarsk", "8", "04701"),
+    ("г. Якутск", "Asia/Yakutsk", "10", "98701"),
+    ("г. Владивосток", "Asia/Vladivostok", "11", "05701"),
+    ("г. Петропавловск-Камчатский", "Asia/Kamchatka", "13", "30701"),
+)
+_STREETS = (
+    "ул. Ленина", "ул. Мира", "ул. Гагарина", "ул. Энгельса", "пр-кт Победы", "ул. Сибирская",
+    "ул. Комсомольская", "ул. Школьная", "ул. Набережная", "ул. Строителей", "ул. Чехова",
+)
+_ORG_WORDS = ("Уют", "Домострой", "Комфорт", "Северный дом", "Жилсервис", "Управдом", "Партнёр", "Новый дом")
+
+
+@dataclass(frozen=True)
+class GeneratorOptions:
+    buildings: int
+    seed: int
+    today: date
+    """The day that "today" means for the changes the world schedules."""
+    change_share: float = 0.12
+    """Share of buildings whose managing organisation changes (today or later)."""
+    buildings_per_org: int = 40
+    staff_per_org: int = 2
+    authority_accounts: int = 2
+
+
+def _guid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _ogrn(rng: random.Random, region: str) -> str:
+    # OGRN: sign (1), year (2), region (2), record (7), check digit = (first 12 mod 11) mod 10.
+    body = "1" + f"{rng.randint(2, 24):02d}" + region + f"{rng.randint(0, 9_999_999):07d}"
+    return body + str(int(body) % 11 % 10)
+
+
+def _inn(rng: random.Random, region: str) -> str:
+    digits = [int(c) for c in region + f"{rng.randint(0, 9_999_999):07d}"]
+    weights = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+    return "".join(map(str, digits)) + str(sum(w * d for w, d in zip(weights, digits, strict=True)) % 11 % 10)
+
+
+class WorldGenerator:
+    """Builds a world deterministically: the same options give byte-identical files."""
+
+    def __init__(self, opts: GeneratorOptions, region: str = "86") -> None:
+        if opts.buildings < 1:
+            raise WorldError("a world needs at least one building")
+        self.opts = opts
+        self.region = region
+        self.n_orgs = max(3, -(-opts.buildings // opts.buildings_per_org))
+
+    def _rng(self, *key: object) -> random.Random:
+        return random.Random(":".join(map(str, (self.opts.seed, *key))))
+
+    def authority(self) -> dict[str, Any]:
+        rng = self._rng("authority")
+        return {
+            "name": "Служба жилищного и строительного надзора",
+            "ogrn": _ogrn(rng, self.region),
+            "ppa_guid": _guid(rng),
+            "max_accounts": [100 + i for i in range(self.opts.authority_accounts)],
+        }
+
+    def organisation(self, j: int) -> dict[str, Any]:
+        rng = self._rng("org", j)
+        word = _ORG_WORDS[j % len(_ORG_WORDS)]
+        kind = "uo"
+        name = f'ООО "УК {word}-{j + 1}"'
+        inn = _inn(rng, self.region)
+        return {
+            "ogrn": _ogrn(rng, self.region),
+            "inn": inn,
+            "kpp": inn[:4] + "01001",
+            "name": name,
+            "short_name": name,
+            "kind": kind,
+            "root_guid": _guid(rng),
+            "version_guid": _guid(rng),
+            "ppa_guid": _guid(rng),
+            "phone": f"+7 (3467) {rng.randint(20, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+            "dispatch_phone": f"+7 (3467) {rng.randint(20, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+            "licence": {"guid": _guid(rng), "number": f"0{self.region}{j + 1:06d}"} if kind == "uo" else None,
+            "staff": [10_000 + j * 100 + k for k in range(self.opts.staff_per_org)],
+        }
+
+    def building(self, i: int) -> dict[str, Any]:
+        rng = self._rng("building", i)
+        city, tz, tz_code, oktmo = _CITIES[i % len(_CITIES)]
+        org = i % self.n_orgs
+        today = self.opts.today
+        since = today - timedelta(days=rng.randint(200, 3000))
+        first = self._entry(rng, org, since)
+        management = [first]
+        if rng.random() < self.opts.change_share:
+            # The new manager takes over today or within three weeks; the old one leaves that day.
+            switch = today + timedelta(days=0 if rng.random() < 0.4 else rng.randint(1, 21))
+            new = (org + 1 + rng.randrange(self.n_orgs - 1)) % self.n_orgs
+            first["end"] = switch.isoformat()
+            first["exclusion_entry_guid"] = _guid(rng)
+            management.append(self._entry(rng, new, switch))
+        return {
+            "fias_guid": _guid(rng),
+            "hcs_guid": _guid(rng),
+            "unique_number": f"{self.region}{i + 1:010d}",
+            "address": f"{city}, {_STREETS[rng.randrange(len(_STREETS))]}, д. {rng.randint(1, 150)}",
+            "oktmo": oktmo + f"{rng.randint(0, 999):03d}",
+            "tz": tz,
+            "tz_code": tz_code,
+            "state": "active",
+            "modified": f"{since.isoformat()}T09:00:00",
+            "management": management,
+        }
+
+    def _entry(self, rng: random.Random, org: int, start: date) -> dict[str, Any]:
+        basis = "licence" if self.organisation(org)["kind"] == "uo" else "charter"
+        return {
+            "ogrn": self.organisation(org)["ogrn"],
+            "basis": basis,
+            "start": start.isoformat(),
+            "end": None,
+            "entry_guid": _guid(rng),
+            "exclusion_entry_guid": None,
+        }
+
+    def users(self) -> Iterator[dict[str, Any]]:
+        for uid in self.authority()["max_accounts"]:
+            yield {"user_id": uid, "first_name": "Оператор", "last_name": f"РОИВ {uid}", "privacy": False}
+        for j in range(self.n_orgs):
+            for uid in self.organisation(j)["staff"]:
+                yield {"user_id": uid, "first_name": "Сотрудник", "last_name": f"УО {j + 1}-{uid % 100}", "privacy": False}
+
+    def write(self, out: IO[str]) -> None:
+        """Stream the world to `out`; memory does not grow with the number of buildings."""
+        head = {
+            "format": FORMAT,
+            "seed": self.opts.seed,
+            "today": self.opts.today.isoformat(),
+            "region": {"code": self.region, "name": "Ханты-Мансийский автономный округ – Югра"},
+            "authority": self.authority(),
+            "bot": {"user_id": 1, "username": "domchat_bot", "name": "Госуслуги Дом"},
+        }
+        out.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2])
+        out.write(',\n "organisations": [\n')
+        _stream(out, (self.organisation(j) for j in range(self.n_orgs)))
+        out.write('],\n "users": [\n')
+        _stream(out, self.users())
+        out.write('],\n "buildings": [\n')
+        _stream(out, (self.building(i) for i in range(self.opts.buildings)))
+        out.write("]\n}\n")
+
+
+def _stream(out: IO[str], items: Iterator[dict[str, Any]]) -> None:
+    for n, item in enumerate(items):
+        if n:
+            out.write(",\n")
+        out.write("  " + json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+    out.write("\n ")
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of world files."""
+    text = resources.files("domchat.emulators").joinpath("world.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and validate a world file; a bad one fails naming the first problem and where."""
+    try:
+        world: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorldError(f"no such world file: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WorldError(f"{path}: not a JSON world file: {e}") from None
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(world))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(top)"
+        raise WorldError(f"{path}: {where}: {error.message}")
+    return world

@@ -1,0 +1,117 @@
+"""What the GIS ZhKH client returns: records close to the official schemas, no domain meaning.
+
+Field names follow the XSD elements they come from so that a reader can check them against
+the package. `mapping/` turns these into the domain. Nothing here imports zeep or lxml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NsiRef:
+    """`nsi-base:nsiRef`: a reference into a GIS ZhKH directory."""
+
+    code: str
+    guid: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseHouse:
+    """`LicenseHousesType` of `exportActualLicenseState`."""
+
+    fias_house_guid: str
+    house_address: str
+    status: str
+    """`LicenseHouseStatus`: INCLUDED or EXCLUDED (kept as sent; parse leniently)."""
+    inclusion_date: date | None
+    exclusion_date: date | None
+    inclusion_entry_guid: str | None
+    exclusion_entry_guid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActualLicense:
+    """One `exportActualLicenseStateResult`."""
+
+    license_guid: str
+    license_number: str
+    license_status: str
+    licensee_ogrn: str
+    region_code: str | None
+    houses: tuple[LicenseHouse, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HouseData:
+    """`exportHouseResult` for an apartment house (`ApartmentHouse/BasicCharacteristicts`)."""
+
+    fias_house_guid: str
+    house_unique_number: str
+    modification_date: datetime | None
+    oktmo: str | None
+    olson_tz: NsiRef | None
+    state: NsiRef | None
+    termination_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class BriefHouse:
+    """`ApartmentHouseInfo` of `exportBriefApartmentHouse`."""
+
+    hcs_house_guid: str
+    fias_house_guid: str | None
+    house_unique_number: str
+    address: str
+    modification_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRecord:
+    """`exportOrgRegistryResult`: the actual version of a legal entity."""
+
+    org_root_entity_guid: str
+    org_version_guid: str
+    org_ppa_guid: str | None
+    ogrn: str
+    inn: str
+    kpp: str | None
+    full_name: str
+    short_name: str | None
+    is_actual: bool
+    last_editing_date: datetime | None
+    roles: tuple[NsiRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContractObject:
+    """`ContractObject` of a management contract or charter in `exportCAChData`."""
+
+    fias_house_guid: str
+    start_date: date | None
+    end_date: date | None
+    status: str
+    """`StatusObject`: Project, Rejected, ApprovalProcess, Approved, Locked, Annul."""
+    exclusion_date: date | None
+    version_guid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CAChDocument:
+    """A management contract (`Contract`) or HOA charter (`Charter`) from `exportCAChData`."""
+
+    kind: str
+    """``contract`` or ``charter``."""
+    guid: str
+    version_guid: str
+    status: str
+    """`ContractStatus` / `CharterStatus` as sent."""
+    org_ppa_guid: str | None
+    signing_date: date | None
+    effective_date: date | None
+    plan_date_completion: date | None
+    terminate_date: date | None
+    objects: tuple[ContractObject, ...]

@@ -1,0 +1,415 @@
+"""Settings: dataclasses with a docstring per field, loaded from TOML and checked strictly.
+
+Every section of the config file is one dataclass below; `config.example.toml` documents the
+same fields for operators. Loading names the first bad key and why (unknown key, wrong type,
+out of range, missing file). Secrets are never read from the file itself: a setting names a
+file holding the secret, or an environment variable supplies it, and the value is wrapped in
+`Secret` so that it cannot reach a log line or a traceback by accident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domchat.errors import ConfigError
+
+DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
+"""Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""
+
+
+class Secret:
+    """A secret value that prints as ``***``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _check(check: Callable[[Any], str | None]) -> dict[str, Any]:
+    return {"check": check}
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "must be greater than 0"
+
+
+def _share(v: float) -> str | None:
+    return None if 0 <= v <= 1 else "must be between 0 and 1"
+
+
+def _region_code(v: str) -> str | None:
+    return None if len(v) == 2 and v.isdigit() else "must be a two-digit FIAS region code"
+
+
+def _ogrns(v: list[str]) -> str | None:
+    bad = [x for x in v if not (x.isdigit() and len(x) in (13, 15))]
+    return f"not an OGRN/OGRNIP: {bad[0]!r}" if bad else None
+
+
+def _zone(v: str) -> str | None:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {v!r}"
+    return None
+
+
+def _schedule(v: list[float]) -> str | None:
+    if not v:
+        return "must list at least one delay"
+    return None if all(x > 0 for x in v) else "delays must be greater than 0"
+
+
+def _permissions(v: list[str]) -> str | None:
+    from domchat.sync.model import Permission
+
+    known = {p.value for p in Permission}
+    bad = [x for x in v if x not in known]
+    if bad:
+        return f"unknown permission {bad[0]!r}"
+    if ("write" in v or "pin_message" in v) and "read_all_messages" not in v:
+        return "write and pin_message need read_all_messages"
+    return None
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    code: str = field(default="86", metadata=_check(_region_code))
+    """Two-digit FIAS code of the region whose buildings domchat keeps."""
+    name: str = ""
+    """Human name of the region, shown in summaries."""
+    licensees: list[str] = field(default_factory=list, metadata=_check(_ogrns))
+    """OGRNs of the organisations whose licences and charters are pulled."""
+    licensees_file: Path | None = None
+    """A file with one OGRN per line, added to `licensees` (for long lists)."""
+    default_tz: str = field(default="Europe/Moscow", metadata=_check(_zone))
+    """Zone used for a building when GIS ZhKH gives no OlsonTZ (audited as an assumption)."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///domchat.db"
+    """SQLAlchemy URL: ``sqlite:///path`` (embedded default) or ``postgresql+psycopg://…``."""
+    password_file: Path | None = None
+    """File holding the database password; or set DOMCHAT_DATABASE_PASSWORD."""
+
+
+@dataclass(frozen=True)
+class GisSettings:
+    endpoint: str = "https://api.dom.gosuslugi.ru"
+    """Base URL of GIS ZhKH (production, SIT-01, SIT-02, a local stunnel, or the emulator)."""
+    schemas_dir: Path = Path(DEFAULT_SCHEMAS_DIR)
+    """The official integration package (the folder holding `lib/`, `house-management/`…)."""
+    org_ppa_guid: str = ""
+    """The authority's `orgPPAGUID`, sent in every `RequestHeader`."""
+    username: str = ""
+    """HTTP Basic user for the test stands (SIT-01/SIT-02); empty for none."""
+    password_file: Path | None = None
+    """File holding the HTTP Basic password; or set DOMCHAT_GIS_PASSWORD."""
+    ca_bundle: Path | None = None
+    """CA bundle to verify the server's certificate; system store when empty."""
+    client_cert: Path | None = None
+    """Client certificate (PEM) for TLS client authentication."""
+    client_key: Path | None = None
+    """Private key of `client_cert` when it is a separate file."""
+    signer: str = field(
+        default="none",
+        metadata=_check(lambda v: None if v in ("none", "command") else "must be 'none' or 'command'"),
+    )
+    """How request bodies are signed: ``none`` or ``command`` (pipe through `signer_command`)."""
+    signer_command: list[str] = field(default_factory=list)
+    """Program and arguments that read an XML body on stdin and write it signed on stdout."""
+    max_in_flight: int = field(default=16, metadata=_check(_positive))
+    """Messages awaiting `getState` at once."""
+    poll_schedule: list[float] = field(default_factory=lambda: [10.0, 60.0, 300.0, 900.0, 1800.0], metadata=_check(_schedule))
+    """Seconds to wait before each `getState` poll; the last delay repeats."""
+    message_deadline: float = field(default=7200.0, metadata=_check(_positive))
+    """Seconds after which a message still not processed is re-sent as a new message."""
+    timeout: float = field(default=120.0, metadata=_check(_positive))
+    """Seconds for one HTTP exchange."""
+    max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
+    """Largest answer accepted; bigger ones fail as hostile."""
+
+
+@dataclass(frozen=True)
+class MaxSettings:
+    base_url: str = "https://platform-api2.max.ru"
+    """MAX Bot API host."""
+    token_file: Path | None = None
+    """File holding the bot token; or set DOMCHAT_MAX_TOKEN."""
+    ca_bundle: Path | None = None
+    """CA bundle with the Ministry of Digital Development root; system store when empty."""
+    rate_limit: float = field(default=30.0, metadata=_check(_positive))
+    """Requests per second this process may send with the bot token."""
+    timeout: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds for one HTTP exchange."""
+    authority_accounts: list[int] = field(default_factory=list)
+    """MAX user ids of the authority's accounts that create and own house chats."""
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    staff_permissions: list[str] = field(
+        default_factory=lambda: ["read_all_messages", "add_remove_members", "change_chat_info", "pin_message", "write"],
+        metadata=_check(_permissions),
+    )
+    """Rights of the managing organisation's enrolled staff (never ``add_admins``)."""
+    authority_permissions: list[str] = field(
+        default_factory=lambda: [
+            "read_all_messages",
+            "add_remove_members",
+            "add_admins",
+            "change_chat_info",
+            "pin_message",
+            "write",
+        ],
+        metadata=_check(_permissions),
+    )
+    """Rights of the authority's accounts."""
+    repair_admin_drift: bool = True
+    """Revoke admin rights nobody granted; when false they are only reported."""
+    repair_member_drift: bool = False
+    """Remove members nobody entitled; when false they are only reported."""
+    templates_dir: Path | None = None
+    """Folder overriding the built-in Russian message templates, file by file."""
+    binding_code_ttl_days: int = field(default=30, metadata=_check(_positive))
+    """Days a chat binding code stays valid."""
+    binding_code_attempts: int = field(default=5, metadata=_check(_positive))
+    """Wrong codes a chat may post before the bot stops accepting codes there."""
+    invite_ttl_days: int = field(default=14, metadata=_check(_positive))
+    """Days a staff enrolment link stays valid."""
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    pull_interval: float = field(default=3600.0, metadata=_check(_positive))
+    """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
+    max_removal_share: float = field(default=0.2, metadata=_check(_share))
+    """A cycle that would remove more than this share of admins or members stops (see --force)."""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = field(
+        default="info",
+        metadata=_check(lambda v: None if v in ("debug", "info", "warning", "error") else "must be debug, info, warning or error"),
+    )
+    """Least severe level written."""
+    json: bool = True
+    """JSON lines (for journald) or a console format for people."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: RegionSettings = field(default_factory=RegionSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    gis: GisSettings = field(default_factory=GisSettings)
+    max: MaxSettings = field(default_factory=MaxSettings)
+    chats: ChatSettings = field(default_factory=ChatSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    source: Path | None = None
+    """The file these settings came from (not a config key)."""
+
+    # Secrets, resolved from files or the environment; never from the config file itself.
+
+    def max_token(self, env: Mapping[str, str] = os.environ) -> Secret:
+        return _secret("max.token_file", self.max.token_file, "DOMCHAT_MAX_TOKEN", env, required=True)
+
+    def gis_password(self, env: Mapping[str, str] = os.environ) -> Secret:
+        return _secret("gis.password_file", self.gis.password_file, "DOMCHAT_GIS_PASSWORD", env, required=bool(self.gis.username))
+
+    def database_url(self, env: Mapping[str, str] = os.environ) -> str:
+        """The database URL with its password filled in (keep it out of logs: see `redact_url`)."""
+        override = env.get("DOMCHAT_DATABASE_URL")
+        url = override or self.database.url
+        pw = _secret("database.password_file", self.database.password_file, "DOMCHAT_DATABASE_PASSWORD", env, required=False)
+        if pw:
+            from sqlalchemy.engine import make_url
+
+            return make_url(url).set(password=pw.reveal()).render_as_string(hide_password=False)
+        return url
+
+    def all_licensees(self) -> list[str]:
+        extra: list[str] = []
+        if self.region.licensees_file is not None:
+            lines = self.region.licensees_file.read_text(encoding="utf-8").splitlines()
+            extra = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+            problem = _ogrns(extra)
+            if problem:
+                raise ConfigError("region.licensees_file", problem)
+        return sorted(set(self.region.licensees) | set(extra))
+
+
+def _secret(key: str, path: Path | None, var: str, env: Mapping[str, str], *, required: bool) -> Secret:
+    if path is not None:
+        try:
+            return Secret(path.read_text(encoding="utf-8").strip())
+        except OSError as e:
+            raise ConfigError(key, f"cannot read {path}: {e.strerror}") from None
+    if var in env:
+        return Secret(env[var])
+    if required:
+        raise ConfigError(key, f"missing: set it to a file holding the secret, or set {var}")
+    return Secret("")
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown without anything after the scheme
+        return url.split(":", 1)[0] + "://***"
+
+
+# Loading
+
+
+def load(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and check the config at `path` (or DOMCHAT_CONFIG); defaults when neither is given."""
+    if path is None and env.get("DOMCHAT_CONFIG"):
+        path = Path(env["DOMCHAT_CONFIG"])
+    if path is None:
+        return _finish(Settings(), base=Path.cwd())
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("--config", f"no such file: {path}") from None
+    except OSError as e:
+        raise ConfigError("--config", f"cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("--config", f"not valid TOML: {e}") from None
+    settings = from_mapping(raw, base=path.parent.resolve())
+    return _finish(dataclasses.replace(settings, source=path.resolve()), base=path.parent.resolve())
+
+
+def from_mapping(raw: Mapping[str, Any], base: Path) -> Settings:
+    """Build `Settings` from parsed TOML; relative paths are taken from `base`."""
+    sections: dict[str, Any] = {}
+    hints = typing.get_type_hints(Settings)
+    for name, value in raw.items():
+        if name not in hints or name == "source":
+            raise ConfigError(name, "unknown section")
+        if not isinstance(value, dict):
+            raise ConfigError(name, "must be a table ([" + name + "])")
+        sections[name] = _section(name, hints[name], value, base)
+    return Settings(**sections)
+
+
+def _section(prefix: str, cls: type[Any], raw: Mapping[str, Any], base: Path) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{prefix}.{key}"
+        if key not in fields:
+            raise ConfigError(full, "unknown key")
+        values[key] = _convert(full, hints[key], value, base)
+        check = fields[key].metadata.get("check")
+        if check is not None:
+            problem = check(values[key])
+            if problem:
+                raise ConfigError(full, problem)
+    return cls(**values)
+
+
+def _convert(key: str, hint: Any, value: Any, base: Path) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value == "":  # an empty string in TOML means "not set" for optional settings
+            return None
+        return _convert(key, inner[0], value, base)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(key, f"must be a list, got {_kind(value)}")
+        return [_convert(f"{key}[{i}]", item, v, base) for i, v in enumerate(value)]
+    if hint is Path:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a path string, got {_kind(value)}")
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else (base / p)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {_kind(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"must be an integer, got {_kind(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, f"must be a number, got {_kind(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, got {_kind(value)}")
+        return value
+    raise ConfigError(key, f"unsupported setting type {hint!r}")  # pragma: no cover - a bug in this module
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _finish(s: Settings, base: Path) -> Settings:
+    """Checks that need the whole file: files that must exist, the default schema folder."""
+    gis = s.gis
+    if gis.schemas_dir == Path(DEFAULT_SCHEMAS_DIR):
+        gis = dataclasses.replace(gis, schemas_dir=_default_schemas_dir())
+    for key, p in (
+        ("region.licensees_file", s.region.licensees_file),
+        ("database.password_file", s.database.password_file),
+        ("gis.password_file", gis.password_file),
+        ("gis.ca_bundle", gis.ca_bundle),
+        ("gis.client_cert", gis.client_cert),
+        ("gis.client_key", gis.client_key),
+        ("max.token_file", s.max.token_file),
+        ("max.ca_bundle", s.max.ca_bundle),
+    ):
+        if p is not None and not p.is_file():
+            raise ConfigError(key, f"no such file: {p}")
+    if s.chats.templates_dir is not None and not s.chats.templates_dir.is_dir():
+        raise ConfigError("chats.templates_dir", f"no such folder: {s.chats.templates_dir}")
+    if not (gis.schemas_dir / "lib" / "hcs-base.xsd").is_file():
+        raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
+    if gis.signer == "command" and not gis.signer_command:
+        raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
+    if "add_admins" in s.chats.staff_permissions:
+        raise ConfigError("chats.staff_permissions", "staff never get add_admins (least privilege)")
+    return dataclasses.replace(s, gis=gis)
+
+
+def _default_schemas_dir() -> Path:
+    """The default package: relative to the working directory, else to the source checkout."""
+    here = Path(DEFAULT_SCHEMAS_DIR)
+    if (here / "lib" / "hcs-base.xsd").is_file():
+        return here.resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    return (checkout / DEFAULT_SCHEMAS_DIR).resolve()
