@@ -99,6 +99,8 @@ class RegionSettings:
     """Two-digit FIAS code of the region whose buildings domchat keeps."""
     name: str = ""
     """Human name of the region, shown in summaries."""
+    authority_name: str = "орган жилищного надзора"
+    """How chat cards name the authority that runs the chats (Russian, read by residents)."""
     licensees: list[str] = field(default_factory=list, metadata=_check(_ogrns))
     """OGRNs of the organisations whose licences and charters are pulled."""
     licensees_file: Path | None = None
@@ -207,6 +209,10 @@ class SyncSettings:
     """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
     max_removal_share: float = field(default=0.2, metadata=_check(_share))
     """A cycle that would remove more than this share of admins or members stops (see --force)."""
+    fuse_floor: int = field(default=10, metadata=_check(_positive))
+    """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
+    full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,28 @@ class Policy:
     """Revoke admin rights nobody granted (True) or only report them (False)."""
     repair_member_drift: bool = False
     """Remove members nobody entitled (True) or only report them (False)."""
+    authority_name: str = "орган жилищного надзора"
+    """How the chat card names the authority (Russian, read by residents)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    is_admin: bool = False
+    is_owner: bool = False
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ActualChat:
+    """What a chat looks like in MAX, as last observed."""
+
+    chat_id: ChatId
+    title: str | None
+    pinned_text: str | None
+    owner_id: UserId | None
+    members: Mapping[UserId, MemberState]
+    active: bool = True
+    """False once the bot was removed from the chat or the chat was closed."""
 
 
 @dataclass(frozen=True, slots=True)
