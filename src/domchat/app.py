@@ -229,7 +229,13 @@ def status(app: App) -> dict[str, Any]:
 def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
     if r is None:
         return None
-    return {"run_id": r.run_id, "started_at": r.started_at.isoformat(), "finished_at": r.finished_at.isoformat() if r.finished_at else None, "status": r.status, "actor": r.actor}
+    return {
+        "run_id": r.run_id,
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "status": r.status,
+        "actor": r.actor,
+    }
 
 
 def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
@@ -245,7 +251,18 @@ def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
                 continue
             code = updates.issue_code(s, b.fias_guid, now, ttl)
             out.append({"building": b.fias_guid, "address": b.address, "code": code, "expires_at": (now + ttl).isoformat()})
-        audit.append(s, audit.AuditEvent(actor=operator, trigger="cli:chats-pending", action="chat.codes_issued", outcome="done", after={"buildings": len(out)}, reason="binding codes issued (only their hashes are kept)"), now)
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=operator,
+                trigger="cli:chats-pending",
+                action="chat.codes_issued",
+                outcome="done",
+                after={"buildings": len(out)},
+                reason="binding codes issued (only their hashes are kept)",
+            ),
+            now,
+        )
     return out
 
 
@@ -263,7 +280,18 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
         platform.close()
     with transaction(engine) as s:
         token = updates.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
-        audit.append(s, audit.AuditEvent(actor=operator, trigger="cli:org-invite", action="staff.invite", outcome="done", org=ogrn, reason="personal enrolment link issued (only its hash is kept)"), now)
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=operator,
+                trigger="cli:org-invite",
+                action="staff.invite",
+                outcome="done",
+                org=ogrn,
+                reason="personal enrolment link issued (only its hash is kept)",
+            ),
+            now,
+        )
     return f"https://max.ru/{username}?start={token}"
 
 
@@ -274,7 +302,14 @@ def check_config(config: Path | None) -> Settings:
     s.gis_password()
     s.all_licensees()
     t = templates_mod.load(s.chats.templates_dir)
-    sample = {"address": "г. Пример, ул. Пример, д. 1", "org_name": "ООО «Пример»", "org_phone": "+7", "dispatch_phone": "+7", "authority_name": "орган", "reason": "пример"}
+    sample = {
+        "address": "г. Пример, ул. Пример, д. 1",
+        "org_name": "ООО «Пример»",
+        "org_phone": "+7",
+        "dispatch_phone": "+7",
+        "authority_name": "орган",
+        "reason": "пример",
+    }
     for name in templates_mod.NAMES:
         try:
             t.render(name, **sample)

@@ -39,17 +39,35 @@ db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
 chats_cli = typer.Typer(no_args_is_help=True, help="House chats.")
 org_cli = typer.Typer(no_args_is_help=True, help="Managing organisations and their staff.")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail.")
-for _name, _sub in (("world", world_cli), ("config", config_cli), ("db", db_cli), ("chats", chats_cli), ("org", org_cli), ("audit", audit_cli)):
+for _name, _sub in (
+    ("world", world_cli),
+    ("config", config_cli),
+    ("db", db_cli),
+    ("chats", chats_cli),
+    ("org", org_cli),
+    ("audit", audit_cli),
+):
     cli.add_typer(_sub, name=_name)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (else $DOMCHAT_CONFIG).", show_default=False)]
 NowOpt = Annotated[str | None, typer.Option("--now", help="Plan as if it were this instant (ISO 8601; UTC unless it has an offset).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-OperatorOpt = Annotated[str | None, typer.Option("--operator", help="Who runs this (default: the login name); recorded in the audit trail.")]
+OperatorOpt = Annotated[
+    str | None, typer.Option("--operator", help="Who runs this (default: the login name); recorded in the audit trail.")
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_EXIT = ((ConfigError, 2), (WorldError, 2), (GisUnavailable, 3), (MaxUnavailable, 3), (StorageError, 3), (SafetyFuse, 4), (LockBusy, 4), (AuditBroken, 5))
+_EXIT = (
+    (ConfigError, 2),
+    (WorldError, 2),
+    (GisUnavailable, 3),
+    (MaxUnavailable, 3),
+    (StorageError, 3),
+    (SafetyFuse, 4),
+    (LockBusy, 4),
+    (AuditBroken, 5),
+)
 
 
 def _reports_errors(fn: F) -> F:
@@ -134,7 +152,15 @@ def plan_cmd(
     view = app_mod.plan_at(a, when, building)
     actions = [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in view.plan.actions]
     if json_out:
-        _print_json({"at": view.at.isoformat(), "actions": actions, "managers": view.managers, "next_change": view.plan.next_change, "conflicts": [c.building for c in view.plan.conflicts]})
+        _print_json(
+            {
+                "at": view.at.isoformat(),
+                "actions": actions,
+                "managers": view.managers,
+                "next_change": view.plan.next_change,
+                "conflicts": [c.building for c in view.plan.conflicts],
+            }
+        )
         return
     typer.echo(f"plan at {view.at.isoformat()}: {len(actions)} actions")
     for x in actions:
@@ -264,10 +290,24 @@ BuildingOpt = Annotated[str | None, typer.Option("--building", help="FIAS GUID."
 
 
 def _filter(
-    building: str | None, org: str | None, chat: int | None, user: int | None, actor: str | None, run: str | None, since: str | None, until: str | None
+    building: str | None,
+    org: str | None,
+    chat: int | None,
+    user: int | None,
+    actor: str | None,
+    run: str | None,
+    since: str | None,
+    until: str | None,
 ) -> app_mod.audit.AuditFilter:
     return app_mod.audit.AuditFilter(
-        building=building.lower() if building else None, org=org, chat_id=chat, user_id=user, actor=actor, run_id=run, since=_instant(since), until=_instant(until)
+        building=building.lower() if building else None,
+        org=org,
+        chat_id=chat,
+        user_id=user,
+        actor=actor,
+        run_id=run,
+        since=_instant(since),
+        until=_instant(until),
     )
 
 
@@ -291,7 +331,11 @@ def audit_list(
         if json_out:
             typer.echo(json.dumps(app_mod.audit.as_dict(row), ensure_ascii=False, default=str))
         else:
-            target = " ".join(f"{k}={v}" for k, v in (("building", row.building), ("org", row.org), ("chat", row.chat_id), ("user", row.user_id)) if v is not None)
+            target = " ".join(
+                f"{k}={v}"
+                for k, v in (("building", row.building), ("org", row.org), ("chat", row.chat_id), ("user", row.user_id))
+                if v is not None
+            )
             typer.echo(f"{row.seq:>7} {row.at} {row.actor:<10} {row.action:<20} {row.outcome:<9} {target}  {row.reason}")
 
 

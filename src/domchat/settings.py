@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+
 from domchat.errors import ConfigError
+from domchat.sync.model import Permission
 
 DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
 """Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""
@@ -82,8 +85,6 @@ def _schedule(v: list[float]) -> str | None:
 
 
 def _permissions(v: list[str]) -> str | None:
-    from domchat.sync.model import Permission
-
     known = {p.value for p in Permission}
     bad = [x for x in v if x not in known]
     if bad:
@@ -252,8 +253,6 @@ class Settings:
         url = override or self.database.url
         pw = _secret("database.password_file", self.database.password_file, "DOMCHAT_DATABASE_PASSWORD", env, required=False)
         if pw:
-            from sqlalchemy.engine import make_url
-
             return make_url(url).set(password=pw.reveal()).render_as_string(hide_password=False)
         return url
 
@@ -283,8 +282,6 @@ def _secret(key: str, path: Path | None, var: str, env: Mapping[str, str], *, re
 
 def redact_url(url: str) -> str:
     """`url` with any password replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown without anything after the scheme

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,16 @@ def _fill(engine: Engine, n: int = 5) -> None:
         with transaction(engine) as s:
             audit.append(
                 s,
-                audit.AuditEvent(actor="daemon", trigger="test", action="grant_admin", outcome="done", building=f"b{i % 2}", chat_id=-i, user_id=i, after={"i": i, "текст": "Ё"}),
+                audit.AuditEvent(
+                    actor="daemon",
+                    trigger="test",
+                    action="grant_admin",
+                    outcome="done",
+                    building=f"b{i % 2}",
+                    chat_id=-i,
+                    user_id=i,
+                    after={"i": i, "текст": "Ё"},
+                ),
                 T0 + timedelta(minutes=i),
             )
 
@@ -41,7 +51,7 @@ def test_chain_verifies_and_links(engine: Engine) -> None:
     rows, head = _rows(engine)
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == audit.GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
     assert audit.verify(rows, head) == audit.Verdict(True, 5)
 
 
@@ -116,7 +126,7 @@ def test_hash_is_reproducible_from_the_export_alone(engine: Engine) -> None:
 
 def test_rejects_naive_instants() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        audit.format_instant(datetime(2026, 1, 1))  # noqa: DTZ001
+        audit.format_instant(datetime(2026, 1, 1))
 
 
 def test_event_is_frozen() -> None:

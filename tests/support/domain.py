@@ -42,7 +42,9 @@ def period(org: str, start: date, until: date | None = None, building: str = B1,
     return ManagementPeriod(building=building, org=org, start=start, until=until, basis=Basis.LICENCE, source_ids=(source,))
 
 
-def domain(periods: tuple[ManagementPeriod, ...], tz: str = "Asia/Yekaterinburg", staff: Mapping[str, frozenset[int]] | None = None) -> Domain:
+def domain(
+    periods: tuple[ManagementPeriod, ...], tz: str = "Asia/Yekaterinburg", staff: Mapping[str, frozenset[int]] | None = None
+) -> Domain:
     return Domain(
         buildings={B1: Building(B1, "г. Сургут, ул. Мира, д. 1", tz)},
         organisations={ORG_A: Organisation(ORG_A, "УК А", phone="1"), ORG_B: Organisation(ORG_B, "УК Б", phone="2")},
@@ -61,6 +63,11 @@ def fresh_chat() -> ActualChat:
         owner_id=AUTH,
         members={
             AUTH: MemberState(is_admin=True, is_owner=True, permissions=frozenset({"read_all_messages", "add_admins"})),
-            BOT: MemberState(is_admin=True, permissions=frozenset({"read_all_messages", "add_admins", "add_remove_members", "pin_message", "write", "change_chat_info"})),
+            BOT: MemberState(
+                is_admin=True,
+                permissions=frozenset(
+                    {"read_all_messages", "add_admins", "add_remove_members", "pin_message", "write", "change_chat_info"}
+                ),
+            ),
         },
     )

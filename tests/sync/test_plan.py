@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, domain, fresh_chat, period
-
 from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin, SetTitle
 from domchat.sync.model import ActualChat, MemberState
 from domchat.sync.plan import plan
+from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, domain, fresh_chat, period
 
 
 def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
@@ -76,7 +75,9 @@ def test_manager_changes_exactly_at_local_midnight() -> None:
 def test_conflict_freezes_admin_rights() -> None:
     d = domain((period(ORG_A, date(2020, 1, 1)), period(ORG_B, date(2026, 11, 1))))
     now = datetime(2026, 11, 22, tzinfo=UTC)
-    settled_under_a = apply(fresh_chat(), plan(domain((period(ORG_A, date(2020, 1, 1)),)), {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
+    settled_under_a = apply(
+        fresh_chat(), plan(domain((period(ORG_A, date(2020, 1, 1)),)), {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions
+    )
     p = plan(d, {CHAT: settled_under_a}, now, POLICY, TEMPLATES)
     assert len(p.conflicts) == 1 and p.conflicts[0].orgs == (ORG_A, ORG_B)
     assert not [a for a in p.actions if isinstance(a, (GrantAdmin, RevokeAdmin, RemoveMember, PinCard))]
@@ -112,7 +113,9 @@ def test_legacy_permission_names_and_automatic_can_call_are_not_drift() -> None:
     now = datetime(2026, 11, 22, tzinfo=UTC)
     chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
     members = dict(chat.members)
-    members[STAFF_A[0]] = MemberState(is_admin=True, permissions=frozenset({"read_all_messages", "post_edit_delete_message", "pin_message", "can_call"}))
+    members[STAFF_A[0]] = MemberState(
+        is_admin=True, permissions=frozenset({"read_all_messages", "post_edit_delete_message", "pin_message", "can_call"})
+    )
     p = plan(d, {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}, now, POLICY, TEMPLATES)
     assert p.actions == ()
 

@@ -46,7 +46,9 @@ class DesiredChat:
         return isinstance(self.manager, Conflict)
 
 
-def desired_chat(domain: Domain, building: str, now: datetime, policy: Policy, templates: Templates, *, owner: UserId | None) -> DesiredChat:
+def desired_chat(
+    domain: Domain, building: str, now: datetime, policy: Policy, templates: Templates, *, owner: UserId | None
+) -> DesiredChat:
     b = domain.buildings[building]
     binding = domain.bindings[building]
     day = b.local_date(now)

@@ -59,8 +59,8 @@ def load(override_dir: Path | None = None) -> Templates:
 
 def _parse_reasons(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.partition("=")

@@ -64,7 +64,7 @@ def upgrade(engine: Engine) -> str:
     try:
         command.upgrade(cfg, "head")
     except SQLAlchemyError as e:
-        raise StorageError(f"migration failed on {redact_url(str(engine.url))}: {type(e).__name__}: {e.orig or e}") from None
+        raise StorageError(f"migration failed on {redact_url(str(engine.url))}: {type(e).__name__}: {e}") from None
     return head_revision(engine)
 
 
@@ -85,9 +85,7 @@ def require_current(engine: Engine) -> None:
     """Fail clearly when the schema is missing or older than this code."""
     have, want = current_revision(engine), head_revision(engine)
     if have != want:
-        raise StorageError(
-            f"database schema is at {have or 'nothing'}, this domchat needs {want}: run 'domchat db upgrade'"
-        )
+        raise StorageError(f"database schema is at {have or 'nothing'}, this domchat needs {want}: run 'domchat db upgrade'")
 
 
 @contextmanager

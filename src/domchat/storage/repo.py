@@ -9,6 +9,16 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from domchat.storage.tables import (
+    BindingRow,
+    BookmarkRow,
+    BuildingRow,
+    ChatRow,
+    MemberRow,
+    OrganisationRow,
+    PeriodRow,
+    StaffRow,
+)
 from domchat.sync.model import (
     ActualChat,
     Basis,
@@ -21,22 +31,11 @@ from domchat.sync.model import (
     Organisation,
     OrgKind,
 )
-from domchat.storage.tables import (
-    BindingRow,
-    BookmarkRow,
-    BuildingRow,
-    ChatRow,
-    MemberRow,
-    OrganisationRow,
-    PeriodRow,
-    StaffRow,
-)
 
 
 def load_domain(session: Session) -> Domain:
     buildings = {
-        r.fias_guid: Building(r.fias_guid, r.address, r.tz, r.oktmo, BuildingState(r.state))
-        for r in session.exec(select(BuildingRow))
+        r.fias_guid: Building(r.fias_guid, r.address, r.tz, r.oktmo, BuildingState(r.state)) for r in session.exec(select(BuildingRow))
     }
     organisations = {
         r.ogrn: Organisation(r.ogrn, r.name, r.inn, OrgKind(r.kind), r.root_guid, r.ppa_guid, r.phone, r.dispatch_phone)
@@ -119,14 +118,14 @@ def replace_periods(
     if not changed:
         return changed
     session.execute(
-        delete(PeriodRow).where(
-            col(PeriodRow.org) == org, col(PeriodRow.basis) == basis.value, col(PeriodRow.building).in_(list(changed))
-        )
+        delete(PeriodRow).where(col(PeriodRow.org) == org, col(PeriodRow.basis) == basis.value, col(PeriodRow.building).in_(list(changed)))
     )
     for building in changed:
         for p in new.get(building, ()):
             session.add(
-                PeriodRow(building=p.building, org=p.org, start=p.start, until=p.until, basis=p.basis.value, source_ids=",".join(p.source_ids))
+                PeriodRow(
+                    building=p.building, org=p.org, start=p.start, until=p.until, basis=p.basis.value, source_ids=",".join(p.source_ids)
+                )
             )
     return changed
 

@@ -105,7 +105,9 @@ class Syncer:
                 self._finish_run(run_id, status, report)
         return report
 
-    def _cycle(self, report: CycleReport, run_id: str, actor: str, trigger: str, pull: bool, force: bool, heartbeat: Callable[[], None]) -> None:
+    def _cycle(
+        self, report: CycleReport, run_id: str, actor: str, trigger: str, pull: bool, force: bool, heartbeat: Callable[[], None]
+    ) -> None:
         now = report.now
         ctx = updates.Context(
             db=self.db,
@@ -123,7 +125,9 @@ class Syncer:
 
         reconcile = self._reconcile_due(now)
         if pull and self.gis is not None:
-            pctx = pulling.PullContext(self.db, self.gis, self.cfg.region, self.cfg.default_tz, run_id, actor, trigger, force, refresh_houses=reconcile)
+            pctx = pulling.PullContext(
+                self.db, self.gis, self.cfg.region, self.cfg.default_tz, run_id, actor, trigger, force, refresh_houses=reconcile
+            )
             report.pull = pulling.pull(pctx, self.cfg.licensees, now)
 
         executor = Executor(self.db, self.platform, self.clock, run_id=run_id, actor=actor, trigger=trigger)
@@ -198,7 +202,18 @@ class Syncer:
             return
         why = f"the plan takes away {n} of {total} {what} ({share:.0%}), above the limit of {self.cfg.max_removal_share:.0%}"
         with transaction(self.db) as s:
-            append(s, AuditEvent(actor=actor, trigger=trigger, action="cycle.stopped", outcome="refused", run_id=run_id, reason=why + ("; forced" if force else "")), now)
+            append(
+                s,
+                AuditEvent(
+                    actor=actor,
+                    trigger=trigger,
+                    action="cycle.stopped",
+                    outcome="refused",
+                    run_id=run_id,
+                    reason=why + ("; forced" if force else ""),
+                ),
+                now,
+            )
         if not force:
             raise SafetyFuse(why + ": check 'domchat plan', then rerun with --force")
 
@@ -213,7 +228,16 @@ class Syncer:
                 repo.set_bookmark(s, name, value, now)
                 append(
                     s,
-                    AuditEvent(actor=actor, trigger=trigger, action="management.conflict", outcome="frozen", run_id=run_id, building=c.building, after=json.loads(value), reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are"),
+                    AuditEvent(
+                        actor=actor,
+                        trigger=trigger,
+                        action="management.conflict",
+                        outcome="frozen",
+                        run_id=run_id,
+                        building=c.building,
+                        after=json.loads(value),
+                        reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are",
+                    ),
                     now,
                 )
                 log.warning("management conflict", building=c.building, orgs=c.orgs, day=str(c.day))
@@ -231,4 +255,3 @@ class Syncer:
                 row.status, row.finished_at = status, self.clock.now()
                 row.summary = json.dumps(report.as_dict(), default=str)
                 s.add(row)
-

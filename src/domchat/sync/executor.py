@@ -225,7 +225,11 @@ class Executor:
                     continue
                 stored.status, stored.finished_at = ("done" if seen else "obsolete"), now
                 s.add(stored)
-                note = "took effect before an interruption; confirmed from the chat's state" if seen else "no longer needed after an interruption"
+                note = (
+                    "took effect before an interruption; confirmed from the chat's state"
+                    if seen
+                    else "no longer needed after an interruption"
+                )
                 append(s, self._event(action, "done" if seen else "obsolete", note), now)
             n += 1
         return n

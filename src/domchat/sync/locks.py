@@ -37,7 +37,9 @@ class Lease:
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
             if row is not None and row.holder != self.holder and row.expires_at > now:
-                raise LockBusy(f"another domchat ({row.holder}) is running a cycle for {self.name} until {row.expires_at:%Y-%m-%d %H:%M:%S}Z")
+                raise LockBusy(
+                    f"another domchat ({row.holder}) is running a cycle for {self.name} until {row.expires_at:%Y-%m-%d %H:%M:%S}Z"
+                )
             row = row or LeaseRow(name=self.name, holder=self.holder, expires_at=now)
             row.holder, row.expires_at = self.holder, now + self.ttl
             s.add(row)

@@ -156,11 +156,7 @@ class GuestGrant:
     revoked: bool = False
 
     def in_force(self, day: date) -> bool:
-        return (
-            not self.revoked
-            and self.valid_from <= day
-            and (self.valid_to is None or day <= self.valid_to)
-        )
+        return not self.revoked and self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True, slots=True)

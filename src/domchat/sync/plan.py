@@ -92,7 +92,11 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
         org = staff_org.get(user)
         if state.is_admin and user not in want.admins and not want.frozen:
             if org is not None:
-                out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}"))
+                out.append(
+                    RevokeAdmin(
+                        cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}"
+                    )
+                )
             elif policy.repair_admin_drift:
                 out.append(RevokeAdmin(cid, b, user_id=user, reason="admin rights nobody granted (drift)"))
             else:
@@ -100,7 +104,9 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
         if user in want.entitled or (org is not None and org in claimants):
             continue
         if org is not None:
-            out.append(RemoveMember(cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}"))
+            out.append(
+                RemoveMember(cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}")
+            )
         elif policy.repair_member_drift:
             out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
         else:
@@ -108,15 +114,19 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
 
     missing = sorted(want.members - set(chat.members) - {policy.bot_user_id})
     for i in range(0, len(missing), ADD_BATCH):
-        out.append(AddMembers(cid, b, user_ids=tuple(missing[i : i + ADD_BATCH]), reason=_why_members(missing[i : i + ADD_BATCH], want, policy, manager)))
+        out.append(
+            AddMembers(
+                cid, b, user_ids=tuple(missing[i : i + ADD_BATCH]), reason=_why_members(missing[i : i + ADD_BATCH], want, policy, manager)
+            )
+        )
 
     if not want.frozen:
         for user, perms in sorted(want.admins.items()):
             if user == chat.owner_id:
                 continue  # the owner's rights are the platform's, not ours to set
-            state = chat.members.get(user)
+            current = chat.members.get(user)
             wanted = frozenset(p.value for p in perms)
-            if state is None or not state.is_admin or normalise(state.permissions, wanted) != wanted:
+            if current is None or not current.is_admin or normalise(current.permissions, wanted) != wanted:
                 org = staff_org.get(user) if user not in policy.authority_accounts else None
                 why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
                 out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why))
@@ -132,7 +142,8 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
 def _why_manager(manager: Manager | Conflict | None) -> str:
     if isinstance(manager, Manager):
         since = min(p.start for p in manager.periods)
-        return f"manager {manager.org} since {since.isoformat()} ({', '.join(sorted({p.basis.value for p in manager.periods}))}: {', '.join(manager.source_ids) or 'no document id'})"
+        bases = ", ".join(sorted({p.basis.value for p in manager.periods}))
+        return f"manager {manager.org} since {since.isoformat()} ({bases}: {', '.join(manager.source_ids) or 'no document id'})"
     if isinstance(manager, Conflict):
         return f"conflict on {manager.day.isoformat()} between {', '.join(manager.orgs)}: admin rights frozen"
     return "no organisation manages the building now"

@@ -23,7 +23,7 @@ from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
-from domchat.sync.model import Basis, ManagementPeriod
+from domchat.sync.model import Basis, Building, ManagementPeriod
 from domchat.sync.ports import GisSource
 
 log = structlog.get_logger("domchat.pull")
@@ -116,11 +116,17 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
                 report.kept_empty.append(org)
                 append(
                     s,
-                    _event(ctx, "gis.empty_answer", "kept", org=org, reason=f"GIS returned no licensed houses for {org}, which had {stored_counts[org]}; kept until confirmed with --force"),
+                    _event(
+                        ctx,
+                        "gis.empty_answer",
+                        "kept",
+                        org=org,
+                        reason=f"GIS returned no licensed houses for {org}, which had {stored_counts[org]}; kept until --force",
+                    ),
                     now,
                 )
                 continue
-            for building, (before_p, after_p) in sorted(repo.replace_periods(s, org, Basis.LICENCE, new).items()):
+            for fias, (before_p, after_p) in sorted(repo.replace_periods(s, org, Basis.LICENCE, new).items()):
                 report.period_changes += 1
                 append(
                     s,
@@ -128,7 +134,7 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
                         ctx,
                         "management.periods",
                         "done",
-                        building=building,
+                        building=fias,
                         org=org,
                         before=[_period_doc(p) for p in before_p],
                         after=[_period_doc(p) for p in after_p],
@@ -144,10 +150,16 @@ def _event(ctx: PullContext, action: str, outcome: str, **kw: object) -> AuditEv
 
 
 def _period_doc(p: ManagementPeriod) -> dict[str, object]:
-    return {"org": p.org, "start": p.start.isoformat(), "until": p.until.isoformat() if p.until else None, "basis": p.basis.value, "sources": list(p.source_ids)}
+    return {
+        "org": p.org,
+        "start": p.start.isoformat(),
+        "until": p.until.isoformat() if p.until else None,
+        "basis": p.basis.value,
+        "sources": list(p.source_ids),
+    }
 
 
-def _building_doc(b: object) -> dict[str, object] | None:
+def _building_doc(b: Building | None) -> dict[str, object] | None:
     if b is None:
         return None
-    return {k: getattr(b, k) for k in ("address", "tz", "oktmo")} | {"state": str(getattr(b, "state"))}
+    return {"address": b.address, "tz": b.tz, "oktmo": b.oktmo, "state": b.state.value}

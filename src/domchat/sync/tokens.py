@@ -26,7 +26,7 @@ def new_code() -> str:
 
 def find_code(text: str) -> str | None:
     """The first thing in `text` shaped like a binding code (case and O/I/L typos forgiven)."""
-    cleaned = text.upper().translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = text.upper().translate(str.maketrans("OIL", "011"))
     m = CODE_RE.search(cleaned)
     return m.group(0) if m else None
 

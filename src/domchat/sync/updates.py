@@ -153,46 +153,72 @@ def _notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, up
     )
 
 
-def _bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, facts: _Facts, update_id: int) -> None:
-    now = ctx.clock.now()
-    attempts = s.get(CodeAttemptRow, chat_id)
-    code_row = s.get(BindingCodeRow, tokens.digest(code))
+@dataclass(frozen=True)
+class _Refusal:
+    reason_key: str
+    """Key of the Russian reason in the `reasons` template."""
+    detail: str
+    """What the audit trail records."""
+    building: str | None = None
 
-    def refuse(reason_key: str, detail: str, building: str | None = None) -> None:
-        nonlocal attempts
-        if reason_key in ("unknown_code", "expired_code"):
-            attempts = attempts or CodeAttemptRow(chat_id=chat_id, failures=0, last_at=now)
-            attempts.failures += 1
-            attempts.last_at = now
-            s.add(attempts)
-        _audit(ctx, s, "chat.bind", "refused", building=building, chat_id=chat_id, user_id=sender, reason=detail)
-        _notice(ctx, s, chat_id, building or "", ctx.templates.render("binding_refused", reason=ctx.templates.reason(reason_key)), update_id)
 
-    if attempts is not None and attempts.failures >= ctx.code_attempts:
-        _audit(ctx, s, "chat.bind", "refused", chat_id=chat_id, user_id=sender, reason=f"{attempts.failures} wrong codes in this chat already")
-        return
+def _judge(ctx: Context, s: Session, chat_id: int, code_row: BindingCodeRow | None, facts: _Facts, now: datetime) -> str | _Refusal:
+    """The building a posted code binds this chat to, or why it does not."""
     if code_row is None or code_row.status != "active":
-        return refuse("unknown_code", "code unknown, used or superseded")
+        return _Refusal("unknown_code", "code unknown, used or superseded")
     building = code_row.building
     if code_row.expires_at <= now:
         code_row.status = "expired"
         s.add(code_row)
-        return refuse("expired_code", f"code expired at {code_row.expires_at.isoformat()}", building)
+        return _Refusal("expired_code", f"code expired at {code_row.expires_at.isoformat()}", building)
     if facts.read_error:
-        return refuse("wrong_owner", f"could not read the chat's owner: {facts.read_error}", building)
+        return _Refusal("wrong_owner", f"could not read the chat's owner: {facts.read_error}", building)
     if facts.owner_id not in ctx.authority_accounts:
-        return refuse("wrong_owner", f"chat owner {facts.owner_id} is not one of the authority's accounts", building)
+        return _Refusal("wrong_owner", f"chat owner {facts.owner_id} is not one of the authority's accounts", building)
     if s.get(BindingRow, building) is not None:
-        return refuse("building_bound", "the building already has a chat", building)
+        return _Refusal("building_bound", "the building already has a chat", building)
     if s.exec(select(BindingRow).where(BindingRow.chat_id == chat_id)).first() is not None:
-        return refuse("chat_bound", "the chat is already bound to another building", building)
-    assert facts.owner_id is not None
-    s.add(BindingRow(building=building, chat_id=chat_id, bound_at=now, bound_by=facts.owner_id))
+        return _Refusal("chat_bound", "the chat is already bound to another building", building)
+    return building
+
+
+def _bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, facts: _Facts, update_id: int) -> None:
+    now = ctx.clock.now()
+    attempts = s.get(CodeAttemptRow, chat_id)
+    if attempts is not None and attempts.failures >= ctx.code_attempts:
+        _audit(ctx, s, "chat.bind", "refused", chat_id=chat_id, user_id=sender, reason=f"{attempts.failures} wrong codes in this chat")
+        return
+    code_row = s.get(BindingCodeRow, tokens.digest(code))
+    verdict = _judge(ctx, s, chat_id, code_row, facts, now)
+    if isinstance(verdict, _Refusal):
+        if verdict.reason_key in ("unknown_code", "expired_code"):
+            attempts = attempts or CodeAttemptRow(chat_id=chat_id, failures=0, last_at=now)
+            attempts.failures += 1
+            attempts.last_at = now
+            s.add(attempts)
+        _audit(ctx, s, "chat.bind", "refused", building=verdict.building, chat_id=chat_id, user_id=sender, reason=verdict.detail)
+        text = ctx.templates.render("binding_refused", reason=ctx.templates.reason(verdict.reason_key))
+        _notice(ctx, s, chat_id, verdict.building or "", text, update_id)
+        return
+    assert code_row is not None and facts.owner_id is not None
+    s.add(BindingRow(building=verdict, chat_id=chat_id, bound_at=now, bound_by=facts.owner_id))
     code_row.status, code_row.used_at, code_row.used_in_chat = "used", now, chat_id
     s.add(code_row)
-    address = s.get(BuildingRow, building)
-    _audit(ctx, s, "chat.bind", "done", building=building, chat_id=chat_id, user_id=facts.owner_id, after={"chat_id": chat_id, "owner_id": facts.owner_id}, reason=f"binding code posted by {sender}")
-    _notice(ctx, s, chat_id, building, ctx.templates.render("binding_accepted", address=address.address if address else building), update_id)
+    address = s.get(BuildingRow, verdict)
+    after = {"chat_id": chat_id, "owner_id": facts.owner_id}
+    _audit(
+        ctx,
+        s,
+        "chat.bind",
+        "done",
+        building=verdict,
+        chat_id=chat_id,
+        user_id=facts.owner_id,
+        after=after,
+        reason=f"binding code posted by {sender}",
+    )
+    text = ctx.templates.render("binding_accepted", address=address.address if address else verdict)
+    _notice(ctx, s, chat_id, verdict, text, update_id)
 
 
 def _enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
@@ -203,7 +229,15 @@ def _enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str,
         _notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("unknown_link")), update_id)
         return
     if invite.expires_at <= now:
-        _audit(ctx, s, "staff.enrol", "refused", org=invite.org, user_id=user_id, reason=f"enrolment link expired at {invite.expires_at.isoformat()}")
+        _audit(
+            ctx,
+            s,
+            "staff.enrol",
+            "refused",
+            org=invite.org,
+            user_id=user_id,
+            reason=f"enrolment link expired at {invite.expires_at.isoformat()}",
+        )
         _notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("expired_link")), update_id)
         return
     invite.used_at, invite.used_by = now, user_id
@@ -226,7 +260,16 @@ def _bot_removed(ctx: Context, s: Session, chat_id: int, by: int | None) -> None
         chat.status, chat.observed_at = "removed", ctx.clock.now()
         s.add(chat)
     building = binding.building if binding else None
-    _audit(ctx, s, "chat.bot_removed", "alert", building=building, chat_id=chat_id, user_id=by, reason="the bot was removed from the chat: it can no longer keep it right")
+    _audit(
+        ctx,
+        s,
+        "chat.bot_removed",
+        "alert",
+        building=building,
+        chat_id=chat_id,
+        user_id=by,
+        reason="the bot was removed from the chat: it can no longer keep it right",
+    )
     log.error("bot removed from a chat", chat_id=chat_id, building=building, by=by)
 
 

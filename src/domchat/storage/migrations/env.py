@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 
 from domchat.storage import tables  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 engine: Engine = context.config.attributes["engine"]

@@ -10,7 +10,6 @@ Revises: (none)
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision = "0001"
@@ -22,15 +21,15 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "action",
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("run_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
-        sa.Column("building", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
@@ -44,21 +43,21 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("at", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("run_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("building", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-        sa.Column("org", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=True),
+        sa.Column("at", sa.String(length=32), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("trigger", sa.String(length=64), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=True),
+        sa.Column("org", sa.String(length=15), nullable=True),
         sa.Column("chat_id", sa.BigInteger(), nullable=True),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("before", sa.Text(), nullable=False),
         sa.Column("after", sa.Text(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("hash"),
     )
@@ -76,7 +75,7 @@ def upgrade() -> None:
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -88,11 +87,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "binding_code",
-        sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("building", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("used_in_chat", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("code_hash"),
@@ -102,25 +101,25 @@ def upgrade() -> None:
 
     op.create_table(
         "bookmark",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "building",
-        sa.Column("fias_guid", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("fias_guid", sa.String(length=36), nullable=False),
         sa.Column("address", sa.Text(), nullable=False),
-        sa.Column("tz", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("tz", sa.String(length=64), nullable=False),
         sa.Column("tz_assumed", sa.Boolean(), nullable=False),
-        sa.Column("oktmo", sqlmodel.sql.sqltypes.AutoString(length=11), nullable=True),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("oktmo", sa.String(length=11), nullable=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("fias_guid"),
     )
     op.create_table(
         "chat_binding",
-        sa.Column("building", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("bound_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("bound_by", sa.BigInteger(), nullable=False),
@@ -141,27 +140,27 @@ def upgrade() -> None:
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("title", sa.Text(), nullable=True),
         sa.Column("owner_id", sa.BigInteger(), nullable=True),
-        sa.Column("pinned_mid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("pinned_mid", sa.String(length=64), nullable=True),
         sa.Column("pinned_text", sa.Text(), nullable=True),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("chat_id"),
     )
     op.create_table(
         "lease",
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("holder", sa.String(length=128), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "management_period",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("building", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("org", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=False),
+        sa.Column("org", sa.String(length=15), nullable=False),
         sa.Column("start", sa.Date(), nullable=False),
         sa.Column("until", sa.Date(), nullable=True),
-        sa.Column("basis", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("basis", sa.String(length=16), nullable=False),
         sa.Column("source_ids", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -173,7 +172,7 @@ def upgrade() -> None:
         "max_update",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("update_type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("update_type", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -183,31 +182,31 @@ def upgrade() -> None:
 
     op.create_table(
         "organisation",
-        sa.Column("ogrn", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
+        sa.Column("ogrn", sa.String(length=15), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("inn", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("root_guid", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("ppa_guid", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("dispatch_phone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("inn", sa.String(length=12), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("root_guid", sa.String(length=36), nullable=False),
+        sa.Column("ppa_guid", sa.String(length=36), nullable=False),
+        sa.Column("phone", sa.String(length=64), nullable=False),
+        sa.Column("dispatch_phone", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("ogrn"),
     )
     op.create_table(
         "run",
-        sa.Column("run_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("trigger", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("trigger", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("run_id"),
     )
     op.create_table(
         "staff_account",
-        sa.Column("org", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
+        sa.Column("org", sa.String(length=15), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
@@ -215,11 +214,11 @@ def upgrade() -> None:
     )
     op.create_table(
         "staff_invite",
-        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("org", sqlmodel.sql.sqltypes.AutoString(length=15), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("org", sa.String(length=15), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("created_by", sa.String(length=128), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("token_hash"),
