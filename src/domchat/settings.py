@@ -208,6 +208,8 @@ class ChatSettings:
 class SyncSettings:
     pull_interval: float = field(default=3600.0, metadata=_check(_positive))
     """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
+    updates_interval: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds between the daemon's update checks (binding codes, enrolment links) between pulls."""
     max_removal_share: float = field(default=0.2, metadata=_check(_share))
     """A cycle that would remove more than this share of admins or members stops (see --force)."""
     fuse_floor: int = field(default=10, metadata=_check(_positive))

@@ -71,3 +71,27 @@ def fresh_chat() -> ActualChat:
             ),
         },
     )
+
+
+def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
+    """What MAX would look like after the actions: a model of the platform for planner tests."""
+    from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin, SetTitle
+
+    members = dict(chat.members)
+    title, pinned = chat.title, chat.pinned_text
+    for a in actions:
+        if isinstance(a, AddMembers):
+            for u in a.user_ids:
+                members.setdefault(u, MemberState())
+        elif isinstance(a, GrantAdmin):
+            assert a.user_id in members, "the platform grants rights to members only"
+            members[a.user_id] = MemberState(is_admin=True, permissions=frozenset(a.permissions))
+        elif isinstance(a, RevokeAdmin):
+            members[a.user_id] = MemberState()
+        elif isinstance(a, RemoveMember):
+            members.pop(a.user_id)
+        elif isinstance(a, SetTitle):
+            title = a.title
+        elif isinstance(a, PinCard):
+            pinned = a.text
+    return ActualChat(chat.chat_id, title, pinned, chat.owner_id, members, chat.active)

@@ -4,31 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin, SetTitle
+from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin
 from domchat.sync.model import ActualChat, MemberState
 from domchat.sync.plan import plan
-from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, domain, fresh_chat, period
-
-
-def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
-    """What MAX would look like after the actions (a model of the platform for these tests)."""
-    members = dict(chat.members)
-    title, pinned = chat.title, chat.pinned_text
-    for a in actions:
-        if isinstance(a, AddMembers):
-            for u in a.user_ids:
-                members.setdefault(u, MemberState())
-        elif isinstance(a, GrantAdmin):
-            members[a.user_id] = MemberState(is_admin=True, permissions=frozenset(a.permissions))
-        elif isinstance(a, RevokeAdmin):
-            members[a.user_id] = MemberState()
-        elif isinstance(a, RemoveMember):
-            members.pop(a.user_id)
-        elif isinstance(a, SetTitle):
-            title = a.title
-        elif isinstance(a, PinCard):
-            pinned = a.text
-    return ActualChat(chat.chat_id, title, pinned, chat.owner_id, members)
+from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat, period
 
 
 def test_fresh_chat_gets_title_card_members_and_staff_admins() -> None:

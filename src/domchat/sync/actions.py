@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from domchat.sync.model import ChatId, UserId
 
+_NOT_KEYED = ("reason", "org", "due")
+
 
 @dataclass(frozen=True, slots=True)
 class _Base:
@@ -23,9 +25,11 @@ class _Base:
 
     chat_id: ChatId
     building: str
+    due: str = ""
+    """ISO instant from which the change was due (a local midnight, a binding); not part of the key."""
 
     def key(self) -> str:
-        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("reason", "org")}
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_KEYED}
         doc["kind"] = self.kind
         return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

@@ -145,6 +145,7 @@ class Executor:
     def _event(self, action: Action, outcome: str, note: str = "") -> AuditEvent:
         payload = action.payload()
         reason = payload.pop("reason", "")
+        late = _lateness(action.due, self.clock.now()) if outcome in ("done", "partial") else ""
         return AuditEvent(
             actor=self.actor,
             trigger=self.trigger,
@@ -156,7 +157,7 @@ class Executor:
             chat_id=action.chat_id,
             user_id=payload.get("user_id"),
             after=payload,
-            reason="; ".join(x for x in (str(reason), note) if x),
+            reason="; ".join(x for x in (str(reason), note, late) if x),
         )
 
     def _effect(self, a: Action, since: datetime) -> _Effect:
@@ -233,6 +234,19 @@ class Executor:
                 append(s, self._event(action, "done" if seen else "obsolete", note), now)
             n += 1
         return n
+
+
+LATE_AFTER = timedelta(minutes=10)
+"""An effect this long after it was due is audited as late, with the delay."""
+
+
+def _lateness(due: str, now: datetime) -> str:
+    if not due:
+        return ""
+    delay = now - datetime.fromisoformat(due)
+    if delay <= LATE_AFTER:
+        return ""
+    return f"LATE by {str(delay).split('.')[0]} (due {due})"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ applied in full makes the next plan empty (tested as a state machine in tests/sy
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domchat.mapping.desired import DesiredChat, desired_chat
@@ -23,7 +23,7 @@ from domchat.sync.actions import (
     RevokeAdmin,
     SetTitle,
 )
-from domchat.sync.model import ActualChat, Conflict, Domain, Manager, Policy, UserId
+from domchat.sync.model import ActualChat, Conflict, Domain, Manager, Policy, UserId, boundaries
 
 ADD_BATCH = 100  # the Bot API takes at most 100 user ids per call
 
@@ -64,7 +64,8 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
         want = desired_chat(domain, building, now, policy, templates, owner=chat.owner_id)
         if isinstance(want.manager, Conflict):
             conflicts.append(want.manager)
-        actions.extend(diff(want, chat, domain, policy))
+        due = _since(domain, building, now).isoformat()
+        actions.extend(replace(a, due=due) for a in diff(want, chat, domain, policy))
     return Plan(tuple(actions), next_change, tuple(conflicts), tuple(inactive), tuple(unobserved))
 
 
@@ -81,32 +82,30 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
     protected = {policy.bot_user_id, *policy.authority_accounts}
     if chat.owner_id is not None:
         protected.add(chat.owner_id)
-    staff_org = {user: org for org, users in domain.staff.items() for user in users}
+    staff_orgs: dict[UserId, list[str]] = {}
+    for org_id, users in sorted(domain.staff.items()):
+        for user in users:
+            staff_orgs.setdefault(user, []).append(org_id)
     manager = want.manager
-    claimants = set(manager.orgs) if isinstance(manager, Conflict) else set()
     why_manager = _why_manager(manager)
 
     for user, state in sorted(chat.members.items()):
-        if user in protected:
-            continue
-        org = staff_org.get(user)
-        if state.is_admin and user not in want.admins and not want.frozen:
-            if org is not None:
-                out.append(
-                    RevokeAdmin(
-                        cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}"
-                    )
-                )
+        if user in protected or (want.frozen and state.is_admin):
+            continue  # a conflict freezes every admin's rights and membership
+        orgs = staff_orgs.get(user, [])
+        org = ",".join(orgs) or None
+        ex_staff = f"staff of {org}, which does not manage the building now; {why_manager}"
+        if state.is_admin and user not in want.admins:
+            if orgs:
+                out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=ex_staff))
             elif policy.repair_admin_drift:
                 out.append(RevokeAdmin(cid, b, user_id=user, reason="admin rights nobody granted (drift)"))
             else:
                 out.append(ReportDrift(cid, b, user_id=user, what="admin", reason="admin rights nobody granted (drift, report only)"))
-        if user in want.entitled or (org is not None and org in claimants):
+        if user in want.entitled or (want.frozen and orgs):
             continue
-        if org is not None:
-            out.append(
-                RemoveMember(cid, b, user_id=user, org=org, reason=f"staff of {org}, which does not manage the building now; {why_manager}")
-            )
+        if orgs:
+            out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff))
         elif policy.repair_member_drift:
             out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
         else:
@@ -127,7 +126,7 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
             current = chat.members.get(user)
             wanted = frozenset(p.value for p in perms)
             if current is None or not current.is_admin or normalise(current.permissions, wanted) != wanted:
-                org = staff_org.get(user) if user not in policy.authority_accounts else None
+                org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
                 why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
                 out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why))
 
@@ -137,6 +136,15 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
         org = manager.org if isinstance(manager, Manager) else None
         out.append(PinCard(cid, b, text=want.card, org=org, reason=f"building card; {why_manager}"))
     return sorted(out, key=lambda a: ORDER.index(type(a)))
+
+
+def _since(domain: Domain, building: str, now: datetime) -> datetime:
+    """The instant from which the chat should have looked as it should now: the last local
+    midnight at which this building's periods changed, or the binding if that came later."""
+    b = domain.buildings[building]
+    past = [b.local_midnight(d) for d in boundaries(domain.periods.get(building, ()))]
+    past = [t for t in past if t <= now]
+    return max([*past, domain.bindings[building].bound_at])
 
 
 def _why_manager(manager: Manager | Conflict | None) -> str:
