@@ -72,7 +72,7 @@ def test_secrets_come_from_files_or_environment_and_never_print(tmp_path: Path) 
     s = settings.load(_write(tmp_path, '[gis]\nusername = "stand"\n'), env={})
     with pytest.raises(ConfigError, match="DOMCHAT_MAX_TOKEN"):
         s.max_token(env={})
-    with pytest.raises(ConfigError, match="gis.password_file"):
+    with pytest.raises(ConfigError, match=r"gis\.password_file"):
         s.gis_password(env={})
     token = s.max_token(env={"DOMCHAT_MAX_TOKEN": "abc123"})
     assert token.reveal() == "abc123"
