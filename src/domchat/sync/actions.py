@@ -120,5 +120,5 @@ def from_stored(kind: str, chat_id: ChatId, building: str, payload: dict[str, An
     """Rebuild an action from its stored form (JSON lists become tuples again)."""
     cls = KINDS[kind]
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in payload.items()}
-    action: Action = cls(chat_id=chat_id, building=building, **fields)  # type: ignore[assignment]
+    action: Action = cls(chat_id=chat_id, building=building, **fields)  # type: ignore[assignment,arg-type]
     return action

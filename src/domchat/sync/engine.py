@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -46,6 +46,33 @@ class EngineConfig:
     fuse_floor: int
     reconcile_interval: timedelta
     code_attempts: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which buildings a cycle looks at (None: all), and whether to re-read their chats first."""
+
+    buildings: frozenset[str] | None = None
+    reread: bool = False
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    actor: str
+    trigger: str
+    force: bool
+    heartbeat: Callable[[], None]
+
+
+def _scoped(domain: Domain, scope: Scope) -> Domain:
+    if scope.buildings is None:
+        return domain
+    return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -88,7 +115,16 @@ class Syncer:
         self.cfg = config
         self.parse_update = parse_update
 
-    def cycle(self, *, actor: str = "daemon", trigger: str = "schedule", pull: bool = True, force: bool = False) -> CycleReport:
+    def cycle(
+        self,
+        *,
+        actor: str = "daemon",
+        trigger: str = "schedule",
+        pull: bool = True,
+        force: bool = False,
+        scope: Scope | None = None,
+    ) -> CycleReport:
+        """One cycle under the region's lease; `scope` limits it to some buildings (resync)."""
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
@@ -96,7 +132,7 @@ class Syncer:
             self._start_run(run_id, actor, trigger, now)
             status = "failed"
             try:
-                self._cycle(report, run_id, actor, trigger, pull, force, lease.renew)
+                self._cycle(report, _Run(run_id, actor, trigger, force, lease.renew), pull, scope or Scope())
                 status = "ok"
             except SafetyFuse:
                 status = "stopped"
@@ -105,9 +141,16 @@ class Syncer:
                 self._finish_run(run_id, status, report)
         return report
 
-    def _cycle(
-        self, report: CycleReport, run_id: str, actor: str, trigger: str, pull: bool, force: bool, heartbeat: Callable[[], None]
-    ) -> None:
+    def preview(self, scope: Scope) -> Plan:
+        """What a cycle would do for `scope`, reading the chats afresh; changes nothing."""
+        with Session(self.db) as s:
+            domain = _scoped(repo.load_domain(s), scope)
+            actual = repo.load_actual(s)
+        if scope.reread:
+            actual |= {c: self.read_chat(c) for c in sorted(b.chat_id for b in domain.bindings.values())}
+        return plan(domain, actual, self.clock.now(), self.cfg.policy, self.cfg.templates)
+
+    def _cycle(self, report: CycleReport, run: _Run, pull: bool, scope: Scope) -> None:
         now = report.now
         ctx = updates.Context(
             db=self.db,
@@ -117,31 +160,32 @@ class Syncer:
             authority_accounts=self.cfg.policy.authority_accounts,
             bot_user_id=self.cfg.policy.bot_user_id,
             code_attempts=self.cfg.code_attempts,
-            run_id=run_id,
-            actor=actor,
+            run_id=run.run_id,
+            actor=run.actor,
         )
         updates.fetch(self.db, self.platform, self.clock)
         report.updates = updates.process(ctx, self.parse_update)
 
-        reconcile = self._reconcile_due(now)
+        reconcile = scope.buildings is None and self._reconcile_due()
         if pull and self.gis is not None:
             pctx = pulling.PullContext(
-                self.db, self.gis, self.cfg.region, self.cfg.default_tz, run_id, actor, trigger, force, refresh_houses=reconcile
-            )
+                self.db, self.gis, self.cfg.region, self.cfg.default_tz, run.run_id, run.actor, run.trigger, run.force,
+                refresh_houses=reconcile or scope.reread,
+            )  # fmt: skip
             report.pull = pulling.pull(pctx, self.cfg.licensees, now)
 
-        executor = Executor(self.db, self.platform, self.clock, run_id=run_id, actor=actor, trigger=trigger)
-        leftovers = [r for r in executor.pending() if r.run_id != run_id]
+        executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)
+        leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
         with Session(self.db) as s:
-            domain = repo.load_domain(s)
+            domain = _scoped(repo.load_domain(s), scope)
             known = repo.load_actual(s)
         bound = {b.chat_id for b in domain.bindings.values()}
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}
-        to_read = bound if reconcile else {c for c in bound if c not in known} | stale
+        to_read = bound if reconcile or scope.reread else {c for c in bound if c not in known} | stale
         report.refreshed = self._refresh(sorted(to_read), now)
         if reconcile:
             with transaction(self.db) as s:
-                repo.set_bookmark(s, RECONCILE_BOOKMARK, now.isoformat(), now)
+                repo.set_bookmark(s, RECONCILE_BOOKMARK, _wall().isoformat(), now)
         with Session(self.db) as s:
             actual = repo.load_actual(s)
 
@@ -150,12 +194,12 @@ class Syncer:
         report.next_change = result.next_change
         report.inactive = list(result.inactive)
         report.conflicts = [f"{c.building} {c.day} {'/'.join(c.orgs)}" for c in result.conflicts]
-        self._audit_conflicts(result, domain, run_id, actor, trigger, now)
+        self._audit_conflicts(result, run, now)
 
-        report.settled = executor.settle(leftovers, {a.key() for a in result.actions}, actual)
-        self._fuse(result, actual, force, run_id, actor, trigger, now)
+        report.settled = executor.settle([r for r in leftovers if r.chat_id in bound], {a.key() for a in result.actions}, actual)
+        self._fuse(result, actual, run, now)
         executor.persist(result.actions)
-        outcome: Outcome = executor.run(executor.pending(), heartbeat)
+        outcome: Outcome = executor.run(executor.pending(), run.heartbeat)
         report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
 
     # Reading chats
@@ -183,14 +227,15 @@ class Syncer:
         pinned = info.pinned_message.text if info.pinned_message is not None else None
         return ActualChat(chat_id, info.title, pinned, info.owner_id, members, active=info.status == "active")
 
-    def _reconcile_due(self, now: datetime) -> bool:
+    def _reconcile_due(self) -> bool:
+        """Full reconciles follow the wall clock: planning `--now` in the future must not trigger one."""
         with Session(self.db) as s:
             last = repo.get_bookmark(s, RECONCILE_BOOKMARK)
-        return last is None or now - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
+        return last is None or _wall() - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
 
     # Safety
 
-    def _fuse(self, result: Plan, actual: dict[int, ActualChat], force: bool, run_id: str, actor: str, trigger: str, now: datetime) -> None:
+    def _fuse(self, result: Plan, actual: dict[int, ActualChat], run: _Run, now: datetime) -> None:
         revokes = sum(1 for a in result.actions if isinstance(a, RevokeAdmin))
         removes = sum(1 for a in result.actions if isinstance(a, RemoveMember))
         admins = sum(1 for c in actual.values() for m in c.members.values() if m.is_admin)
@@ -202,22 +247,19 @@ class Syncer:
             return
         why = f"the plan takes away {n} of {total} {what} ({share:.0%}), above the limit of {self.cfg.max_removal_share:.0%}"
         with transaction(self.db) as s:
-            append(
-                s,
-                AuditEvent(
-                    actor=actor,
-                    trigger=trigger,
-                    action="cycle.stopped",
-                    outcome="refused",
-                    run_id=run_id,
-                    reason=why + ("; forced" if force else ""),
-                ),
-                now,
+            event = AuditEvent(
+                actor=run.actor,
+                trigger=run.trigger,
+                action="cycle.forced" if run.force else "cycle.stopped",
+                outcome="done" if run.force else "refused",
+                run_id=run.run_id,
+                reason=why + ("; went ahead: --force" if run.force else ""),
             )
-        if not force:
+            append(s, event, now)
+        if not run.force:
             raise SafetyFuse(why + ": check 'domchat plan', then rerun with --force")
 
-    def _audit_conflicts(self, result: Plan, domain: Domain, run_id: str, actor: str, trigger: str, now: datetime) -> None:
+    def _audit_conflicts(self, result: Plan, run: _Run, now: datetime) -> None:
         """Audit a conflict when it appears or changes, not on every cycle while it lasts."""
         with transaction(self.db) as s:
             for c in result.conflicts:
@@ -229,11 +271,11 @@ class Syncer:
                 append(
                     s,
                     AuditEvent(
-                        actor=actor,
-                        trigger=trigger,
+                        actor=run.actor,
+                        trigger=run.trigger,
                         action="management.conflict",
                         outcome="frozen",
-                        run_id=run_id,
+                        run_id=run.run_id,
                         building=c.building,
                         after=json.loads(value),
                         reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are",
