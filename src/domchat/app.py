@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -15,24 +16,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
-from domchat.errors import ConfigError, DomchatError
+from domchat.errors import ConfigError, DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
 from domchat.gis_client.client import GisClient
 from domchat.mapping import templates as templates_mod
+from domchat.max_client import parse as max_parse
 from domchat.max_client.client import MaxClient
-from domchat.max_client.parse import parse_update
 from domchat.settings import Settings
 from domchat.storage import audit, db, repo
 from domchat.storage.db import transaction
 from domchat.storage.tables import ActionRow, AuditHeadRow, AuditRow, BindingRow, BuildingRow, OrganisationRow, RunRow
 from domchat.sync import updates
-from domchat.sync.engine import CycleReport, EngineConfig, Syncer
+from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer
 from domchat.sync.model import Conflict, Domain, Manager, Permission, Policy, manager_on
 from domchat.sync.plan import Plan, plan
+from domchat.sync.scheduler import next_wake
+
+log = structlog.get_logger("domchat")
 
 BOT_BOOKMARK = "max.bot"
 
@@ -145,11 +150,93 @@ def upgrade_db(app: App) -> str:
     return db.upgrade(app.db)
 
 
+def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
+    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update)
+
+
 def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
-    engine = app.ready_db()
     with clients(app, with_gis=pull) as (gis, platform):
-        syncer = Syncer(engine, gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), parse_update)
-        return syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force)
+        return _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force)
+
+
+def resync(
+    app: App, *, operator: str, building: str | None = None, org: str | None = None, dry_run: bool = False, force: bool = False
+) -> CycleReport | Plan:
+    """Re-read the chosen chats from MAX (and their houses from GIS) and put them right now."""
+    with Session(app.ready_db()) as s:
+        domain = repo.load_domain(s)
+    scope = Scope(buildings=_select(domain, app.clock.now(), building, org), reread=True)
+    with clients(app, with_gis=not dry_run) as (gis, platform):
+        syncer = _syncer(app, gis, platform)
+        if dry_run:
+            return syncer.preview(scope)
+        return syncer.cycle(actor=operator, trigger="cli:resync", force=force, scope=scope)
+
+
+def _select(domain: Domain, now: datetime, building: str | None, org: str | None) -> frozenset[str] | None:
+    if building is not None:
+        b = building.lower()
+        if b not in domain.buildings:
+            raise DomchatError(f"unknown building {b}: not in the stored GIS snapshot")
+        return frozenset({b})
+    if org is not None:
+        if org not in domain.organisations:
+            raise DomchatError(f"unknown organisation {org}: not in the stored GIS snapshot")
+        # Every building the organisation manages now, manages later, or managed until recently.
+        return frozenset(b for b, periods in domain.periods.items() if any(p.org == org for p in periods))
+    return None
+
+
+def daemon(app: App, stop: threading.Event) -> None:
+    """Cycle until `stop`: scheduled pulls, local midnights, and updates in between."""
+    s = app.settings.sync
+    last_pull: datetime | None = None
+    next_boundary: datetime | None = None
+    while not stop.is_set():
+        wake = next_wake(
+            app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
+        )
+        delay = (wake.at - app.clock.now()).total_seconds()
+        if delay > 0 and stop.wait(delay):
+            return
+        try:
+            report = sync_once(app, trigger=wake.reason, pull=wake.pull)
+        except (LockBusy, GisUnavailable, MaxUnavailable, StorageError) as e:
+            log.warning("cycle skipped", error=str(e), retry_in=s.updates_interval)
+            continue
+        except SafetyFuse as e:
+            log.error("cycle stopped by the safety fuse; an operator must check and run 'domchat sync --once --force'", error=str(e))
+            continue
+        if wake.pull and report.pull is not None and report.pull.ok:
+            last_pull = report.now
+        elif wake.pull and last_pull is None:
+            last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
+        next_boundary = report.next_change
+        log.info("cycle done", **{k: v for k, v in report.as_dict().items() if k in ("run_id", "planned", "done", "failed", "next_change")})
+
+
+def conflicts(app: App) -> list[dict[str, Any]]:
+    """Buildings two or more organisations claim on today's local date, with the documents."""
+    with Session(app.ready_db()) as s:
+        domain = repo.load_domain(s)
+    now = app.clock.now()
+    out = []
+    for b, periods in sorted(domain.periods.items()):
+        building = domain.buildings.get(b)
+        if building is None:
+            continue
+        m = manager_on(periods, building.local_date(now))
+        if isinstance(m, Conflict):
+            out.append(
+                {
+                    "building": b,
+                    "address": building.address,
+                    "day": m.day.isoformat(),
+                    "claims": [p.doc() for p in m.claims],
+                    "chat": domain.bindings[b].chat_id if b in domain.bindings else None,
+                }
+            )
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from functools import wraps
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -31,6 +34,8 @@ from domchat.errors import (
     StorageError,
     WorldError,
 )
+from domchat.sync.engine import CycleReport
+from domchat.sync.plan import Plan
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Keeps a region's house chats in MAX in step with GIS ZhKH.")
 world_cli = typer.Typer(no_args_is_help=True, help="Emulator worlds.")
@@ -120,8 +125,11 @@ def sync(
     """Run one sync cycle: updates, GIS pull, plan, execute, audit."""
     if not once:
         raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
-    a = _open(config, now)
-    report = app_mod.sync_once(a, force=force)
+    report = app_mod.sync_once(_open(config, now), force=force)
+    _show_report(report, json_out)
+
+
+def _show_report(report: CycleReport, json_out: bool) -> None:
     if json_out:
         _print_json(report.as_dict())
         return
@@ -133,6 +141,70 @@ def sync(
         + (f", {len(report.conflicts)} conflicts" if report.conflicts else "")
         + (f"; next boundary {report.next_change.isoformat()}" if report.next_change else "")
     )
+
+
+@cli.command()
+@_reports_errors
+def daemon(config: ConfigOpt = None) -> None:
+    """Keep running: pull on schedule, answer updates, act at building-local midnights."""
+    a = _open(config)
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    app_mod.daemon(a, stop)
+
+
+@cli.command()
+@_reports_errors
+def resync(
+    config: ConfigOpt = None,
+    building: Annotated[str | None, typer.Option("--building", help="One building (FIAS GUID).")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Every building an organisation (OGRN) manages or managed.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every building.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Go past the removal safety fuse.")] = False,
+    operator: OperatorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
+    if sum(x is not None and x is not False for x in (building, org, all_ or None)) != 1:
+        raise ConfigError("resync", "give exactly one of --building, --org, --all")
+    result = app_mod.resync(
+        _open(config), operator=app_mod.operator_name(operator), building=building, org=org, dry_run=dry_run, force=force
+    )
+    if isinstance(result, Plan):
+        _show_actions(result, json_out)
+        return
+    _show_report(result, json_out)
+
+
+@cli.command()
+@_reports_errors
+def conflicts(config: ConfigOpt = None, now: NowOpt = None, json_out: JsonOpt = False) -> None:
+    """Buildings two or more organisations claim on the same local day (admin rights frozen there)."""
+    found = app_mod.conflicts(_open(config, now))
+    if json_out:
+        _print_json(found)
+        return
+    for c in found:
+        claims = "; ".join(f"{p['org']} from {p['start']} ({p['basis']}: {', '.join(p['sources'])})" for p in c["claims"])
+        typer.echo(f"{c['building']}  {c['address']}  on {c['day']}: {claims}")
+    typer.echo(f"{len(found)} conflicts", err=True)
+
+
+@cli.command()
+@_reports_errors
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Keep the run here (default: a new temporary folder).")] = None,
+) -> None:
+    """Run the whole job against the built-in emulators and tell the story."""
+    from domchat.demo import run_demo
+
+    run_demo(workdir)
 
 
 @cli.command("plan")
@@ -150,7 +222,7 @@ def plan_cmd(
     if at is not None:
         when = _at(at)
     view = app_mod.plan_at(a, when, building)
-    actions = [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in view.plan.actions]
+    actions = _action_docs(view.plan)
     if json_out:
         _print_json(
             {
@@ -163,14 +235,27 @@ def plan_cmd(
         )
         return
     typer.echo(f"plan at {view.at.isoformat()}: {len(actions)} actions")
-    for x in actions:
-        who = f" user {x['user_id']}" if "user_id" in x else ""
-        typer.echo(f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}")
+    _show_actions(view.plan, False)
     if building is not None:
         for b, m in view.managers.items():
             typer.echo(f"  manager of {b}: {m}")
     if view.plan.next_change:
         typer.echo(f"next change at {view.plan.next_change.isoformat()}")
+
+
+def _action_docs(p: Plan) -> list[dict[str, Any]]:
+    return [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+
+
+def _show_actions(p: Plan, json_out: bool) -> None:
+    actions = _action_docs(p)
+    if json_out:
+        _print_json(actions)
+        return
+    for x in actions:
+        who = f" user {x['user_id']}" if "user_id" in x else ""
+        typer.echo(f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}")
+    typer.echo(f"{len(actions)} actions would run", err=True)
 
 
 def _at(value: str) -> datetime:
@@ -208,11 +293,14 @@ def emulate(
     gis_port: Annotated[int, typer.Option("--gis-port", help="GIS ZhKH emulator port (0: any free port).")] = 0,
     max_port: Annotated[int, typer.Option("--max-port", help="MAX emulator port (0: any free port).")] = 0,
     max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
+    max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run both emulators in the foreground; prints one JSON line with their base URLs once ready."""
     from domchat.emulators.run import run_emulators
 
+    if max_token_file is not None:
+        max_token = max_token_file.read_text(encoding="utf-8").strip()
     run_emulators(world, gis_port=gis_port, max_port=max_port, max_token=max_token, schemas_dir=app_mod.schemas_dir(config))
 
 

@@ -97,6 +97,17 @@ class ManagementPeriod:
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.until is None or day < self.until)
 
+    def doc(self) -> dict[str, object]:
+        """A JSON-ready view (audit `before`/`after`, `domchat conflicts`)."""
+        until = self.until.isoformat() if self.until else None
+        return {
+            "org": self.org,
+            "start": self.start.isoformat(),
+            "until": until,
+            "basis": self.basis.value,
+            "sources": list(self.source_ids),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Manager:

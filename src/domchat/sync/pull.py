@@ -136,8 +136,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
                         "done",
                         building=fias,
                         org=org,
-                        before=[_period_doc(p) for p in before_p],
-                        after=[_period_doc(p) for p in after_p],
+                        before=[p.doc() for p in before_p],
+                        after=[p.doc() for p in after_p],
                         reason="licence register: " + ", ".join(sorted({x for p in (*before_p, *after_p) for x in p.source_ids})),
                     ),
                     now,
@@ -147,16 +147,6 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
 
 def _event(ctx: PullContext, action: str, outcome: str, **kw: object) -> AuditEvent:
     return AuditEvent(actor=ctx.actor, trigger=ctx.trigger, action=action, outcome=outcome, run_id=ctx.run_id, **kw)  # type: ignore[arg-type]
-
-
-def _period_doc(p: ManagementPeriod) -> dict[str, object]:
-    return {
-        "org": p.org,
-        "start": p.start.isoformat(),
-        "until": p.until.isoformat() if p.until else None,
-        "basis": p.basis.value,
-        "sources": list(p.source_ids),
-    }
 
 
 def _building_doc(b: Building | None) -> dict[str, object] | None:
