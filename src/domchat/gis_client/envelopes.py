@@ -70,7 +70,7 @@ class Envelopes:
         kwargs = dict(body)
         if op.version is not None:
             kwargs["version"] = op.version
-        if mark_signed and op.version is not None:
+        if mark_signed:
             kwargs["Id"] = SIGNED_ID
         client = self._client(op.service)
         try:

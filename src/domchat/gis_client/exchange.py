@@ -201,10 +201,12 @@ class Exchange:
     ) -> Reply[T]:
         service = op.service
         schema = self.schemas.for_service(service)
-        _guid, envelope = self.envelopes.build(op, body, mark_signed=self.signer.marks_body)
+        _guid, envelope = self.envelopes.build(op, body, mark_signed=op.signed and self.signer.marks_body)
         self._check_request(envelope, schema, where)
-        signed = self.signer.sign(envelope)
-        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", signed, what=str(where))
+        if op.signed:
+            envelope = self.signer.sign(envelope)
+            self._check_request(envelope, schema, where)
+        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where))
         try:
             state_result = f"{{{service.types_ns}}}getStateResult"
             return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop)

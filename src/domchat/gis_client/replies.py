@@ -10,6 +10,7 @@ nothing of it is used.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Generic, TypeVar
@@ -28,6 +29,9 @@ _REQUEST_STATE = f"{{{BASE_NS}}}RequestState"
 _ERROR_MESSAGE = f"{{{BASE_NS}}}ErrorMessage"
 _FAULT = f"{{{SOAP_ENV_NS}}}Fault"
 _BASE_FAULT = f"{{{BASE_NS}}}Fault"
+_HEAD = 64 * 1024
+"""Bytes looked at for a DTD before parsing (a DOCTYPE can only come before the root element)."""
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,13 @@ def read(
     `records` maps record element names to decoders; elements in `drop` are released unread."""
     decoders = records or {}
     reply: Reply[T] = Reply()
+    _check_prolog(source, where)
     parser = etree.iterparse(
         source,
         events=("end",),
         schema=schema,
-        resolve_entities=False,
+        # Not resolve_entities=False: with a schema, lxml then misses a premature end of data.
+        # No entity can be declared anyway: `_check_prolog` refused any DTD.
         no_network=True,
         load_dtd=False,
         huge_tree=False,
@@ -83,7 +89,7 @@ def read(
     try:
         for _event, el in parser:
             if not checked:
-                # The prolog is parsed before the first element closes: refuse any DTD now.
+                # Belt and braces for a DTD the byte check missed (another encoding, a huge prolog).
                 info = el.getroottree().docinfo
                 if info.internalDTD is not None:
                     raise GisBadAnswer(f"GIS {where}: answer carries a DTD; refused")
@@ -110,6 +116,19 @@ def read(
     except (ValueError, TypeError, AttributeError) as e:
         raise GisBadAnswer(f"GIS {where}: answer not understood: {_one_line(str(e))}") from None
     return reply
+
+
+def _check_prolog(source: IO[bytes], where: Where) -> None:
+    """Refuse a DTD (and so any entity declaration) before the parser sees the bytes."""
+    head = source.read(_HEAD)
+    source.seek(0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
+        raise GisBadAnswer(f"GIS {where}: answer is not UTF-8; refused")
+    root = _ROOT_START.search(head)
+    if root is None:
+        raise GisBadAnswer(f"GIS {where}: answer has no element in its first {_HEAD} bytes; refused")
+    if b"<!DOCTYPE" in head[: root.start()]:
+        raise GisBadAnswer(f"GIS {where}: answer carries a DTD; refused")
 
 
 def _parent_is(el: etree._Element, tag: str) -> bool:

@@ -53,6 +53,14 @@ class Operation:
     version: str | None
     """`base:version` sent on the request element; None for `getState`, which has none."""
 
+    @property
+    def signed(self) -> bool:
+        """Whether the request element extends `base:BaseType` and so carries the signature.
+
+        `getStateRequest` does not: the schema leaves it no place for a `ds:Signature`.
+        """
+        return self.version is not None
+
 
 EXPORT_HOUSE_DATA = Operation("exportHouseData", HOUSE_MANAGEMENT, "13.2.3.2")
 EXPORT_BRIEF_APARTMENT_HOUSE = Operation("exportBriefApartmentHouse", HOUSE_MANAGEMENT, "13.2.3.2")

@@ -15,7 +15,6 @@ from typing import IO
 import requests
 import structlog
 from tenacity import (
-    RetryError,
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
@@ -68,6 +67,7 @@ class Transport:
             stop=stop_after_attempt(self.settings.transport_attempts),
             wait=wait_random_exponential(multiplier=first, max=largest),
             retry=retry_if_exception_type(_Transient),
+            reraise=True,
             sleep=self._sleep,
             before_sleep=lambda rs: _log.warning(
                 "gis.transport.retry", what=what, attempt=rs.attempt_number, error=str(rs.outcome.exception()) if rs.outcome else ""
@@ -76,8 +76,6 @@ class Transport:
         try:
             answer: Answer = retrying(self._post_once, path, action, body, what)
             return answer
-        except RetryError as e:  # pragma: no cover - reraise is off only if tenacity changes defaults
-            raise GisUnavailable(f"GIS ZhKH unreachable at {self.endpoint}: {what}: {e}") from None
         except _Transient as e:
             raise GisUnavailable(
                 f"GIS ZhKH unreachable at {self.endpoint}: {what}: {e} (after {self.settings.transport_attempts} attempts)"
