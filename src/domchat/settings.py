@@ -78,6 +78,16 @@ def _zone(v: str) -> str | None:
     return None
 
 
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else "must not be negative"
+
+
+def _backoff(v: list[float]) -> str | None:
+    if len(v) != 2 or not 0 < v[0] <= v[1]:
+        return "must be [first, largest] with 0 < first <= largest"
+    return None
+
+
 def _schedule(v: list[float]) -> str | None:
     if not v:
         return "must list at least one delay"
@@ -153,6 +163,12 @@ class GisSettings:
     """Seconds for one HTTP exchange."""
     max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
     """Largest answer accepted; bigger ones fail as hostile."""
+    transport_attempts: int = field(default=5, metadata=_check(_positive))
+    """HTTP attempts per exchange on connection errors, timeouts and 502/503/504 before giving up."""
+    transport_backoff: list[float] = field(default_factory=lambda: [2.0, 120.0], metadata=_check(_backoff))
+    """First and largest wait (seconds) between transport attempts: exponential, with full jitter."""
+    max_resends: int = field(default=3, metadata=_check(_non_negative))
+    """Times a message that failed with EXP001000 or got stuck is re-sent as a new message."""
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ class BriefHouse:
     hcs_house_guid: str
     fias_house_guid: str | None
     house_unique_number: str
-    address: str
+    address: str | None
+    """Not part of `exportBriefApartmentHouse` answers (None there); kept for other sources."""
     modification_date: datetime | None
 
 

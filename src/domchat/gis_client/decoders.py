@@ -1,0 +1,182 @@
+"""Record elements of the official answers → the DTOs of `types`.
+
+Each decoder takes one closed record element (validated by the time the answer is accepted)
+and reads only what domchat needs. Names follow the XSD.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from domchat.gis_client.services import (
+    BASE_NS,
+    HM_NS,
+    LICENSES_NS,
+    NSI_BASE_NS,
+    ORG_BASE_NS,
+    ORG_COMMON_NS,
+    ORG_REGISTRY_BASE_NS,
+)
+from domchat.gis_client.types import (
+    ActualLicense,
+    BriefHouse,
+    HouseData,
+    LicenseHouse,
+    NsiRef,
+    OrgRecord,
+)
+
+
+def q(ns: str, path: str) -> str:
+    """A path of local names in one namespace, as an ElementPath of Clark names."""
+    return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
+
+
+def text(el: etree._Element, path: str) -> str | None:
+    found = el.findtext(path)
+    return found.strip() if found is not None else None
+
+
+def req_text(el: etree._Element, path: str) -> str:
+    found = text(el, path)
+    if found is None:
+        raise ValueError(f"{el.tag} has no {path}")
+    return found
+
+
+def to_date(value: str | None) -> date | None:
+    """xs:date, ignoring a timezone suffix (dates in GIS ZhKH are calendar days)."""
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def to_datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def to_bool(value: str | None) -> bool:
+    return value in ("true", "1")
+
+
+def nsi_ref(el: etree._Element | None) -> NsiRef | None:
+    if el is None:
+        return None
+    return NsiRef(
+        code=req_text(el, q(NSI_BASE_NS, "Code")),
+        guid=req_text(el, q(NSI_BASE_NS, "GUID")),
+        name=text(el, q(NSI_BASE_NS, "Name")),
+    )
+
+
+# house-management
+
+
+def house_data(el: etree._Element) -> HouseData:
+    """`exportHouseResult` (an apartment house, or a living house read the same way)."""
+    house = el.find(q(HM_NS, "ApartmentHouse"))
+    if house is None:
+        house = el.find(q(HM_NS, "LivingHouse"))
+    if house is None:
+        raise ValueError("exportHouseResult without ApartmentHouse or LivingHouse")
+    basic = house.find(q(HM_NS, "BasicCharacteristicts"))
+    if basic is None:
+        raise ValueError("house without BasicCharacteristicts")
+    return HouseData(
+        fias_house_guid=req_text(basic, q(HM_NS, "FIASHouseGuid")),
+        house_unique_number=req_text(el, q(HM_NS, "HouseUniqueNumber")),
+        modification_date=to_datetime(text(el, q(HM_NS, "ModificationDate"))),
+        oktmo=text(basic, q(HM_NS, "OKTMO") + "/" + q(BASE_NS, "code")),
+        olson_tz=nsi_ref(basic.find(q(HM_NS, "OlsonTZ"))),
+        state=nsi_ref(basic.find(q(HM_NS, "State"))),
+        termination_date=to_date(text(basic, q(HM_NS, "TerminationDate"))),
+    )
+
+
+def brief_house(el: etree._Element) -> BriefHouse:
+    """`exportBriefApartmentHouseResult/ApartmentHouseInfo` (no address in this answer)."""
+    return BriefHouse(
+        hcs_house_guid=req_text(el, q(HM_NS, "HCSHouseGUID")),
+        fias_house_guid=text(el, q(HM_NS, "FIASHouseGUID")),
+        house_unique_number=req_text(el, q(HM_NS, "HouseUniqueNumber")),
+        address=None,
+        modification_date=to_datetime(text(el, q(HM_NS, "ModificationDate"))),
+    )
+
+
+# licenses
+
+
+def actual_license(el: etree._Element) -> ActualLicense:
+    """`exportActualLicenseStateResult`."""
+    info = el.find(q(LICENSES_NS, "LicenseInfo"))
+    if info is None:
+        raise ValueError("licence without LicenseInfo")
+    org = info.find(q(LICENSES_NS, "LicenseOrganization"))
+    ogrn = None
+    if org is not None:
+        ogrn = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN")) or text(
+            org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")
+        )
+    houses = tuple(
+        LicenseHouse(
+            fias_house_guid=req_text(h, q(LICENSES_NS, "FIASHouseGUID")),
+            house_address=text(h, q(LICENSES_NS, "HouseAddress")) or "",
+            status=req_text(h, q(LICENSES_NS, "LicenseHouseStatus")),
+            inclusion_date=to_date(text(h, q(LICENSES_NS, "InclusionDate"))),
+            exclusion_date=to_date(text(h, q(LICENSES_NS, "ExclusionDate"))),
+            inclusion_entry_guid=text(h, q(LICENSES_NS, "InclusionEntryGuid")),
+            exclusion_entry_guid=text(h, q(LICENSES_NS, "ExclusionEntryGuid")),
+        )
+        for h in el.iterfind(q(LICENSES_NS, "LicenseHouses"))
+    )
+    return ActualLicense(
+        license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
+        license_number=req_text(info, q(LICENSES_NS, "LicenseNumber")),
+        license_status=req_text(info, q(LICENSES_NS, "LicenseStatus")),
+        licensee_ogrn=ogrn or "",
+        region_code=text(info, q(LICENSES_NS, "Region") + "/" + q(BASE_NS, "code")),
+        houses=houses,
+    )
+
+
+# organisations registry (common)
+
+
+def org_record(el: etree._Element) -> OrgRecord:
+    """`exportOrgRegistryResult`: a legal entity or an individual entrepreneur."""
+    version = el.find(q(ORG_COMMON_NS, "OrgVersion"))
+    if version is None:
+        raise ValueError("organisation without OrgVersion")
+    legal = version.find(q(ORG_COMMON_NS, "Legal"))
+    entrp = version.find(q(ORG_COMMON_NS, "Entrp"))
+    if legal is not None:
+        ogrn = req_text(legal, q(ORG_BASE_NS, "OGRN"))
+        inn = text(legal, q(ORG_BASE_NS, "INN")) or ""
+        kpp = text(legal, q(ORG_BASE_NS, "KPP"))
+        full_name = req_text(legal, q(ORG_REGISTRY_BASE_NS, "FullName"))
+        short_name = text(legal, q(ORG_REGISTRY_BASE_NS, "ShortName"))
+    elif entrp is not None:
+        ogrn = req_text(entrp, q(ORG_BASE_NS, "OGRNIP"))
+        inn = text(entrp, q(ORG_BASE_NS, "INN")) or ""
+        kpp = None
+        parts = (text(entrp, q(ORG_REGISTRY_BASE_NS, n)) for n in ("Surname", "FirstName", "Patronymic"))
+        full_name = " ".join(p for p in parts if p)
+        short_name = None
+    else:
+        raise ValueError("organisation is neither Legal nor Entrp")
+    edited = to_date(text(version, q(ORG_COMMON_NS, "lastEditingDate")))
+    roles = tuple(r for r in (nsi_ref(x) for x in el.iterfind(q(ORG_COMMON_NS, "organizationRoles"))) if r is not None)
+    return OrgRecord(
+        org_root_entity_guid=req_text(el, q(ORG_REGISTRY_BASE_NS, "orgRootEntityGUID")),
+        org_version_guid=req_text(version, q(ORG_REGISTRY_BASE_NS, "orgVersionGUID")),
+        org_ppa_guid=text(el, q(BASE_NS, "orgPPAGUID")),
+        ogrn=ogrn,
+        inn=inn,
+        kpp=kpp,
+        full_name=full_name,
+        short_name=short_name,
+        is_actual=to_bool(text(version, q(ORG_COMMON_NS, "IsActual"))),
+        last_editing_date=datetime(edited.year, edited.month, edited.day) if edited else None,
+        roles=roles,
+    )

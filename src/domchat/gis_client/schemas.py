@@ -1,0 +1,99 @@
+"""Validation of whole SOAP envelopes against the official XSDs, while they stream in.
+
+The GIS ZhKH package has no schema for the SOAP envelope itself, so one is composed here: the
+SOAP 1.1 `Envelope`, `Header`, `Body` and `Fault` (as the W3C note defines them) whose
+header and body entries are validated *strictly* against the service's official types XSD,
+imported by file. Only the envelope is ours; everything GIS-specific is the package's.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lxml import etree
+
+from domchat.errors import GisError
+from domchat.gis_client.services import SOAP_ENV_NS, Service
+
+_ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:tns="{env}"
+           targetNamespace="{env}" elementFormDefault="unqualified">
+  <xs:import namespace="{types_ns}" schemaLocation="{types_uri}"/>
+  <xs:element name="Envelope">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element ref="tns:Header" minOccurs="0"/>
+        <xs:element ref="tns:Body"/>
+      </xs:sequence>
+      <xs:anyAttribute namespace="##other" processContents="lax"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="Header">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:any namespace="##other" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>
+      </xs:sequence>
+      <xs:anyAttribute namespace="##other" processContents="lax"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="Body">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:any namespace="##any" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>
+      </xs:sequence>
+      <xs:anyAttribute namespace="##any" processContents="lax"/>
+    </xs:complexType>
+  </xs:element>
+  <xs:element name="Fault">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="faultcode" type="xs:QName"/>
+        <xs:element name="faultstring" type="xs:string"/>
+        <xs:element name="faultactor" type="xs:anyURI" minOccurs="0"/>
+        <xs:element name="detail" minOccurs="0">
+          <xs:complexType mixed="true">
+            <xs:sequence>
+              <xs:any namespace="##any" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>
+            </xs:sequence>
+            <xs:anyAttribute namespace="##any" processContents="lax"/>
+          </xs:complexType>
+        </xs:element>
+      </xs:sequence>
+    </xs:complexType>
+  </xs:element>
+</xs:schema>
+"""
+
+
+def types_xsd(schemas_dir: Path, service: Service) -> Path:
+    """The service's types XSD: the sibling of its WSDL named `*-types.xsd`."""
+    wsdl = schemas_dir / service.wsdl
+    found = sorted(wsdl.parent.glob("*-types.xsd"))
+    if len(found) != 1:
+        raise GisError(f"GIS {service.name}: expected one *-types.xsd beside {wsdl}, found {len(found)}")
+    return found[0]
+
+
+class EnvelopeSchemas:
+    """One compiled envelope schema per service, built on first use."""
+
+    def __init__(self, schemas_dir: Path, extra: dict[str, Path] | None = None) -> None:
+        self._dir = schemas_dir
+        self._extra = extra or {}
+        self._cache: dict[str, etree.XMLSchema] = {}
+        self._lock = threading.Lock()
+
+    def for_service(self, service: Service) -> etree.XMLSchema:
+        with self._lock:
+            schema = self._cache.get(service.name)
+            if schema is None:
+                xsd = self._extra.get(service.name) or types_xsd(self._dir, service)
+                text = _ENVELOPE_XSD.format(env=SOAP_ENV_NS, types_ns=service.types_ns, types_uri=xsd.resolve().as_uri())
+                parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+                try:
+                    schema = etree.XMLSchema(etree.fromstring(text.encode("utf-8"), parser))
+                except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as e:
+                    raise GisError(f"GIS {service.name}: cannot compile the schemas under {xsd.parent}: {e}") from None
+                self._cache[service.name] = schema
+            return schema

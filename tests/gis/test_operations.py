@@ -1,0 +1,136 @@
+"""Client ↔ emulator over loopback HTTP: each operation, the async states, unknown objects."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+from domchat.emulators.gis import GisEmulator
+from domchat.gis_client import GisClient
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def _licensed(world: dict[str, Any], ogrn: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(b, e) for b in world["buildings"] for e in b["management"] if e["ogrn"] == ogrn and e["basis"] == "licence"]
+
+
+def test_house_data_for_every_building_and_none_for_unknown(client: GisClient, world: dict[str, Any]) -> None:
+    guids = [b["fias_guid"] for b in world["buildings"]]
+    got = client.house_data([*guids, UNKNOWN])
+    assert set(got) == set(guids)
+    for b in world["buildings"]:
+        h = got[b["fias_guid"]]
+        assert h.fias_house_guid == b["fias_guid"]
+        assert h.house_unique_number == b["unique_number"]
+        assert h.oktmo == b["oktmo"]
+        assert h.olson_tz is not None and h.olson_tz.name == b["tz"] and h.olson_tz.code == b["tz_code"]
+        assert h.state is not None and h.state.code
+
+
+def test_several_zones_come_through(client: GisClient, world: dict[str, Any]) -> None:
+    got = client.house_data([b["fias_guid"] for b in world["buildings"]])
+    zones = {h.olson_tz.name for h in got.values() if h.olson_tz}
+    assert len(zones) >= 5
+
+
+def test_brief_house_by_either_guid(client: GisClient, world: dict[str, Any]) -> None:
+    b = world["buildings"][2]
+    got = client.brief_houses([b["hcs_guid"], b["fias_guid"], UNKNOWN])
+    assert set(got) == {b["hcs_guid"], b["fias_guid"]}
+    for brief in got.values():
+        assert brief.hcs_house_guid == b["hcs_guid"]
+        assert brief.fias_house_guid == b["fias_guid"]
+        assert brief.house_unique_number == b["unique_number"]
+
+
+def test_actual_licenses_list_included_and_excluded_houses(client: GisClient, world: dict[str, Any]) -> None:
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    licences = client.actual_licenses(ogrns, world["region"]["code"])
+    assert {lic.licensee_ogrn for lic in licences} == {o for o in ogrns if _licensed(world, o)}
+    excluded_seen = 0
+    for lic in licences:
+        org = next(o for o in world["organisations"] if o["ogrn"] == lic.licensee_ogrn)
+        assert lic.license_guid == org["licence"]["guid"]
+        assert lic.license_number == org["licence"]["number"]
+        assert lic.region_code == world["region"]["code"]
+        expected = {b["fias_guid"]: e for b, e in _licensed(world, org["ogrn"])}
+        assert {h.fias_house_guid for h in lic.houses} == set(expected)
+        for h in lic.houses:
+            e = expected[h.fias_house_guid]
+            assert h.inclusion_date == date.fromisoformat(e["start"])
+            assert h.inclusion_entry_guid == e["entry_guid"]
+            if e["end"]:
+                excluded_seen += 1
+                assert h.status == "EXCLUDED"
+                assert h.exclusion_date == date.fromisoformat(e["end"])
+                assert h.exclusion_entry_guid == e["exclusion_entry_guid"]
+            else:
+                assert h.status == "INCLUDED" and h.exclusion_date is None
+    assert excluded_seen, "the world should have at least one change of manager"
+
+
+def test_actual_licenses_of_another_region_are_empty(client: GisClient, world: dict[str, Any]) -> None:
+    assert client.actual_licenses([world["organisations"][0]["ogrn"]], "77") == []
+
+
+def test_organisations_by_ogrn_unknown_ones_absent(client: GisClient, world: dict[str, Any]) -> None:
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    got = client.organisations([*ogrns, "1027700000000"])
+    assert sorted(r.ogrn for r in got) == sorted(ogrns)
+    for r in got:
+        org = next(o for o in world["organisations"] if o["ogrn"] == r.ogrn)
+        assert (r.org_root_entity_guid, r.org_version_guid, r.org_ppa_guid) == (org["root_guid"], org["version_guid"], org["ppa_guid"])
+        assert (r.inn, r.kpp, r.full_name) == (org["inn"], org["kpp"], org["name"])
+        assert r.is_actual and r.roles
+
+
+def test_organisations_go_in_batches_of_100(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    ogrns = [o["ogrn"] for o in world["organisations"]] + [f"10277{i:08d}" for i in range(150)]
+    assert len(client.organisations(ogrns)) == len(world["organisations"])
+    sent = [e for e in emu.log if e.operation == "exportOrgRegistry"]
+    assert len(sent) == 2
+
+
+def test_client_saw_states_1_and_2_before_3(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    emu: GisEmulator = start_emulator(world, processing_delay=0.3)
+    client: GisClient = make_client(emu.base_url, poll_schedule=[0.01, 0.02])
+    b = world["buildings"][0]
+    assert b["fias_guid"] in client.house_data([b["fias_guid"]])
+    states = [e.request_state for e in emu.log if e.operation == "getState"]
+    assert states[0] == 1
+    assert 2 in states
+    assert states[-1] == 3 and states.count(3) == 1
+    assert states.index(2) < states.index(3)
+
+
+def test_many_messages_in_flight_but_no_more_than_configured(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    emu: GisEmulator = start_emulator(world, processing_delay=0.2)
+    client: GisClient = make_client(emu.base_url, max_in_flight=4)
+    guids = [b["fias_guid"] for b in world["buildings"][:12]]
+    assert len(client.house_data(guids)) == 12
+    in_flight = peak = 0
+    for e in emu.log:
+        if e.operation == "exportHouseData":
+            in_flight += 1
+        elif e.operation == "getState" and e.request_state == 3:
+            in_flight -= 1
+        peak = max(peak, in_flight)
+    assert peak == 4
+
+
+def test_poll_schedule_first_delay_then_the_last_repeats(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    emu: GisEmulator = start_emulator(world, processing_delay=0.15)
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        time.sleep(s)
+
+    client: GisClient = make_client(emu.base_url, poll_schedule=[0.05, 0.02], sleep=sleep)
+    client.house_data([world["buildings"][0]["fias_guid"]])
+    assert 0.04 < slept[0] <= 0.05  # first poll waits the first delay after the ack
+    assert all(s <= 0.02 for s in slept[1:]) and len(slept) >= 3  # then the last delay, repeated
