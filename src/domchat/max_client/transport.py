@@ -69,8 +69,10 @@ class Transport:
         self._token = token
         self._limiter = limiter
         self._sleep = sleep
+        # Passed with every request, not set on the session: requests lets REQUESTS_CA_BUNDLE
+        # from the environment override a session's `verify`, silently dropping max.ca_bundle.
+        self._verify: str | bool = str(settings.ca_bundle) if settings.ca_bundle is not None else True
         self._session = requests.Session()
-        self._session.verify = str(settings.ca_bundle) if settings.ca_bundle is not None else True
         self._session.headers["Authorization"] = token.reveal()
 
     def close(self) -> None:
@@ -113,6 +115,7 @@ class Transport:
                 params=params,
                 json=body,
                 timeout=(self._settings.timeout, self._settings.timeout + wait),
+                verify=self._verify,
             )
         except requests.exceptions.SSLError:
             raise MaxUnavailable(f"MAX {call.endpoint}: TLS verification failed (is max.ca_bundle right?)") from None
