@@ -180,11 +180,35 @@ class MaxSettings:
     ca_bundle: Path | None = None
     """CA bundle with the Ministry of Digital Development root; system store when empty."""
     rate_limit: float = field(default=30.0, metadata=_check(_positive))
-    """Requests per second this process may send with the bot token."""
+    """The platform's limit in requests per second per bot token; the client keeps 10 % below it."""
+    rate_share: float = field(default=1.0, metadata=_check(lambda v: None if 0 < v <= 1 else "must be greater than 0 and at most 1"))
+    """Share of `rate_limit` this instance uses when several share one token without a shared limiter."""
     timeout: float = field(default=30.0, metadata=_check(_positive))
     """Seconds for one HTTP exchange."""
+    retries: int = field(default=5, metadata=_check(lambda v: None if v >= 0 else "must be 0 or more"))
+    """Retries of a call answered 429 or 5xx, or not answered, before it fails as unavailable."""
+    backoff: float = field(default=0.5, metadata=_check(_positive))
+    """Seconds before the first retry when the platform sends no Retry-After; doubles each retry."""
+    backoff_max: float = field(default=30.0, metadata=_check(_positive))
+    """Longest wait between two retries (a Retry-After above it is still honoured, up to 120 s)."""
     authority_accounts: list[int] = field(default_factory=list)
     """MAX user ids of the authority's accounts that create and own house chats."""
+    update_types: list[str] = field(default_factory=list)
+    """Update types asked for by long polling and the webhook subscription; all when empty."""
+    poll_timeout: int = field(default=30, metadata=_check(lambda v: None if 0 <= v <= 90 else "must be between 0 and 90"))
+    """Seconds one long poll (`GET /updates`) waits for updates."""
+    webhook_url: str = ""
+    """Public HTTPS URL (port 443) the platform posts updates to; `updates --mode webhook` subscribes it."""
+    webhook_secret_file: Path | None = None
+    """File holding the webhook secret ([A-Za-z0-9_-], 5-256 chars); or set DOMCHAT_MAX_WEBHOOK_SECRET."""
+    webhook_host: str = "127.0.0.1"
+    """Address the webhook receiver listens on (behind the TLS-terminating proxy)."""
+    webhook_port: int = field(default=8443, metadata=_check(lambda v: None if 0 < v < 65536 else "must be a TCP port"))
+    """Port the webhook receiver listens on."""
+    webhook_path: str = field(default="/max/webhook", metadata=_check(lambda v: None if v.startswith("/") else "must start with /"))
+    """Path the webhook receiver answers on; other paths get 404."""
+    webhook_answer_within: float = field(default=25.0, metadata=_check(lambda v: None if 0 < v < 30 else "must be between 0 and 30"))
+    """Seconds the receiver waits for updates to be stored before answering 503 (the platform waits 30)."""
 
 
 @dataclass(frozen=True)
