@@ -128,6 +128,9 @@ def sync(
         raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
     report = app_mod.sync_once(_open(config, now), force=force)
     _show_report(report, json_out)
+    if report.pull is not None and report.pull.failure is not None:
+        # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
+        raise report.pull.failure
 
 
 def _show_report(report: CycleReport, json_out: bool) -> None:

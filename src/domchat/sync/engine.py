@@ -93,6 +93,8 @@ class CycleReport:
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if d["pull"] is not None:
+            d["pull"].pop("failure", None)
         d["now"] = self.now.isoformat()
         d["next_change"] = self.next_change.isoformat() if self.next_change else None
         return d

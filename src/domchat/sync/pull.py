@@ -39,6 +39,8 @@ class PullReport:
     kept_empty: list[str] = field(default_factory=list)
     skipped: int = 0
     error: str = ""
+    failure: GisError | None = field(default=None, repr=False, compare=False)
+    """The error that made the pull fail, for the caller's exit status."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
         houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
         orgs = ctx.gis.organisations(licensees)
     except GisError as e:
-        report.ok, report.error = False, str(e)
+        report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
             append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
         log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
