@@ -7,6 +7,7 @@ of these and presents the result. The demo calls the same functions.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -27,9 +28,11 @@ from domchat.gis_client.client import GisClient
 from domchat.mapping import templates as templates_mod
 from domchat.max_client import parse as max_parse
 from domchat.max_client.client import MaxClient
+from domchat.max_client.ratelimit import client_rate
 from domchat.settings import Settings
 from domchat.storage import audit, db, repo
 from domchat.storage.db import transaction
+from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.storage.tables import ActionRow, AuditHeadRow, AuditRow, BindingRow, BuildingRow, OrganisationRow, RunRow
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer
@@ -75,7 +78,13 @@ class App:
         return GisClient(self.settings.gis, password=self.settings.gis_password())
 
     def max(self) -> MaxClient:
-        return MaxClient(self.settings.max, self.settings.max_token())
+        token = self.settings.max_token()
+        limiter = None
+        if self.db.dialect.name == "postgresql":
+            # Several instances may share the token: they share its rate through the database.
+            name = "max:" + hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
+            limiter = DatabaseRateLimiter(self.ready_db(), name, client_rate(replace(self.settings.max, rate_share=1.0)))
+        return MaxClient(self.settings.max, token, limiter=limiter)
 
     def policy(self, bot_user_id: int) -> Policy:
         c = self.settings.chats

@@ -240,11 +240,21 @@ class LeaseRow(SQLModel, table=True):
     expires_at: datetime = _utc(nullable=False)
 
 
+class RateRow(SQLModel, table=True):
+    """A rate shared by several instances (GCRA): when the next request may go, in epoch seconds."""
+
+    __tablename__ = "rate_limit"
+    name: str = Field(primary_key=True, max_length=128)
+    tat: float
+
+
 class UpdateRow(SQLModel, table=True):
     """MAX updates stored before they are acknowledged, processed later in order."""
 
     __tablename__ = "max_update"
     id: int | None = Field(default=None, primary_key=True)
+    update_key: str = Field(max_length=64, unique=True)
+    """SHA-256 of the update's canonical JSON: a redelivered update is stored once."""
     received_at: datetime = _utc(nullable=False)
     update_type: str = Field(max_length=64)
     body: str = _text(nullable=False)

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from domchat.errors import LockBusy
@@ -33,6 +34,13 @@ class Lease:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def acquire(self) -> None:
+        try:
+            self._acquire()
+        except IntegrityError:
+            # Another instance created the lease row at the same moment: it holds the lease.
+            raise LockBusy(f"another domchat started a cycle for {self.name} at the same moment") from None
+
+    def _acquire(self) -> None:
         now = _wall()
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()

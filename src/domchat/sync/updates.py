@@ -8,6 +8,7 @@ crash never loses an update nor sends an answer twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 from domchat.clock import Clock
 from domchat.errors import MaxApiError
 from domchat.mapping.templates import Templates
+from domchat.max_client.polling import update_key
 from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -53,17 +55,24 @@ def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 1000
         batch = platform.get_updates(int(marker) if marker else None, limit=limit, timeout=0)
         if not batch.updates:
             return n
-        store(db, clock, [u.raw for u in batch.updates], batch.marker)
+        store(db, clock, batch.updates, batch.marker)
         n += len(batch.updates)
 
 
-def store(db: Engine, clock: Clock, raw_updates: list[dict[str, Any]], marker: int | None) -> None:
+def store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None = None) -> int:
+    """Keep updates (each once, however often delivered) and, with them, the marker that acknowledges them."""
     now = clock.now()
+    new = 0
     with transaction(db) as s:
-        for raw in raw_updates:
-            s.add(UpdateRow(received_at=now, update_type=str(raw.get("update_type", "")), body=json.dumps(raw, ensure_ascii=False)))
+        for u in batch:
+            key = update_key(u)
+            if s.exec(select(UpdateRow.id).where(UpdateRow.update_key == key)).first() is not None:
+                continue
+            s.add(UpdateRow(update_key=key, received_at=now, update_type=u.update_type, body=json.dumps(u.raw, ensure_ascii=False)))
+            new += 1
         if marker is not None:
             repo.set_bookmark(s, MARKER, str(marker), now)
+    return new
 
 
 @dataclass(frozen=True)

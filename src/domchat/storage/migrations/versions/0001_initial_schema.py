@@ -172,11 +172,13 @@ def upgrade() -> None:
     op.create_table(
         "max_update",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("update_key", sa.String(length=64), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("update_type", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("update_key"),
     )
     with op.batch_alter_table("max_update", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_max_update_processed_at"), ["processed_at"], unique=False)
@@ -193,6 +195,12 @@ def upgrade() -> None:
         sa.Column("dispatch_phone", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("ogrn"),
+    )
+    op.create_table(
+        "rate_limit",
+        sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("tat", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "run",
@@ -257,6 +265,7 @@ def downgrade() -> None:
     op.drop_table("staff_invite")
     op.drop_table("staff_account")
     op.drop_table("run")
+    op.drop_table("rate_limit")
     op.drop_table("organisation")
     with op.batch_alter_table("max_update", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_max_update_processed_at"))

@@ -1,0 +1,74 @@
+"""The shared rate limit and the region lease, on the real database (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from domchat.errors import LockBusy
+from domchat.storage.ratelimit import DatabaseRateLimiter
+from domchat.sync.locks import Lease
+
+
+class FakeTime:
+    """A clock that only moves when someone sleeps (shared by every limiter in the test)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.now += seconds
+
+
+def test_two_instances_share_one_rate(engine: Engine) -> None:
+    t = FakeTime()
+    a = DatabaseRateLimiter(engine, "max:abc", 10.0, clock=t.clock, sleep=t.sleep)
+    b = DatabaseRateLimiter(engine, "max:abc", 10.0, clock=t.clock, sleep=t.sleep)
+    start = t.now
+    for _ in range(10):
+        a.acquire()
+        b.acquire()
+    # 20 requests at 10 per second between both: the last may go no sooner than 1.9 s in.
+    assert t.now - start == pytest.approx(1.9)
+
+
+def test_other_tokens_are_not_slowed(engine: Engine) -> None:
+    t = FakeTime()
+    a = DatabaseRateLimiter(engine, "max:one", 10.0, clock=t.clock, sleep=t.sleep)
+    b = DatabaseRateLimiter(engine, "max:two", 10.0, clock=t.clock, sleep=t.sleep)
+    a.acquire()
+    b.acquire()
+    assert t.now == 1_000_000.0
+
+
+def test_pause_holds_everyone(engine: Engine) -> None:
+    t = FakeTime()
+    a = DatabaseRateLimiter(engine, "max:abc", 10.0, clock=t.clock, sleep=t.sleep)
+    b = DatabaseRateLimiter(engine, "max:abc", 10.0, clock=t.clock, sleep=t.sleep)
+    a.pause(5.0)
+    b.acquire()
+    assert t.now == pytest.approx(1_000_005.0)
+
+
+def test_lease_is_exclusive_until_released_or_expired(engine: Engine) -> None:
+    first = Lease(engine, "region:86")
+    second = Lease(engine, "region:86")
+    first.acquire()
+    with pytest.raises(LockBusy, match="another domchat"):
+        second.acquire()
+    first.release()
+    second.acquire()
+    second.release()
+    short = Lease(engine, "region:86", ttl=timedelta(seconds=-1))  # already expired when taken
+    short.acquire()
+    first.acquire()  # an expired lease does not block
+    with pytest.raises(LockBusy, match="lost the lease"):
+        short.renew()
