@@ -103,7 +103,7 @@ def _instant(value: str | None) -> datetime | None:
 
 def _open(config: Path | None, now: str | None = None) -> app_mod.App:
     a = app_mod.open_app(config, _instant(now))
-    logs.configure(a.settings.logging.level, json=a.settings.logging.json, stream=sys.stderr)
+    logs.configure(a.settings.logging.level, json=a.settings.logging.json)
     return a
 
 

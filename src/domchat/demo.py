@@ -234,4 +234,3 @@ def _people(users: list[int], world: dict[str, Any]) -> str:
     for o in world["organisations"]:
         who |= {u: f"staff of {o['ogrn']}" for u in o["staff"]}
     return ", ".join(f"{u} ({who.get(u, '?')})" for u in users)
-

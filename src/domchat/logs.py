@@ -24,7 +24,18 @@ def _scrub(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+class _Stderr:
+    """Whatever `sys.stderr` is at the moment of writing (it is swapped by test runners and daemons)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(level: str = "info", *, json: bool = True, stream: TextIO | None = None) -> None:
+    """Log to `stream`, or to the process's current stderr when none is given."""
     renderer: Any = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[
@@ -36,6 +47,6 @@ def configure(level: str = "info", *, json: bool = True, stream: TextIO | None =
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream or _Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

@@ -53,10 +53,18 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.organisations([*ogrns, "1027700000000"])
 
 
-def test_every_request_and_answer_validates(client: GisClient, emulator: GisEmulator, world: dict[str, Any], schemas: dict[str, etree.XMLSchema]) -> None:
+def test_every_request_and_answer_validates(
+    client: GisClient, emulator: GisEmulator, world: dict[str, Any], schemas: dict[str, etree.XMLSchema]
+) -> None:
     _exercise(client, world)
     log = emulator.log
-    assert {e.operation for e in log} >= {"exportHouseData", "exportBriefApartmentHouse", "exportActualLicenseState", "exportOrgRegistry", "getState"}
+    assert {e.operation for e in log} >= {
+        "exportHouseData",
+        "exportBriefApartmentHouse",
+        "exportActualLicenseState",
+        "exportOrgRegistry",
+        "getState",
+    }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
     checked = 0
     for e in log:

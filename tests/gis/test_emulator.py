@@ -56,7 +56,9 @@ def test_valid_request_is_acknowledged(emulator: GisEmulator, world: dict[str, A
         ({}, "urn:exportCAChData", "SOAPAction"),
     ],
 )
-def test_invalid_requests_are_fmt001300_faults(emulator: GisEmulator, world: dict[str, Any], kwargs: dict[str, str], action: str, why: str) -> None:
+def test_invalid_requests_are_fmt001300_faults(
+    emulator: GisEmulator, world: dict[str, Any], kwargs: dict[str, str], action: str, why: str
+) -> None:
     code, text = _fault(_post(emulator, _house_request(world, **kwargs), action))
     assert code == "FMT001300"
     assert why in text
@@ -64,7 +66,9 @@ def test_invalid_requests_are_fmt001300_faults(emulator: GisEmulator, world: dic
 
 def test_malformed_xml_and_dtd_are_refused(emulator: GisEmulator, world: dict[str, Any]) -> None:
     assert _fault(_post(emulator, b"<not-closed"))[0] == "FMT001300"
-    evil = _house_request(world).replace(b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY x "y">]>')
+    evil = _house_request(world).replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY x "y">]>'
+    )
     code, text = _fault(_post(emulator, evil))
     assert code == "FMT001300" and "DTD" in text
 

@@ -72,3 +72,14 @@ def test_lease_is_exclusive_until_released_or_expired(engine: Engine) -> None:
     first.acquire()  # an expired lease does not block
     with pytest.raises(LockBusy, match="lost the lease"):
         short.renew()
+
+
+def test_lease_of_a_dead_process_on_this_host_is_taken_over(engine: Engine) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    ghost = Lease(engine, "region:86")
+    ghost.holder = ghost.holder.split(":")[0] + f":{dead.stdout.strip()}:ghost"
+    ghost.acquire()
+    Lease(engine, "region:86").acquire()  # no LockBusy: the holder's process is gone

@@ -22,6 +22,9 @@ class _Base:
     kind: ClassVar[str]
     removes: ClassVar[bool] = False
     """True for actions that take someone's rights or membership away (the safety fuse counts them)."""
+    planned: ClassVar[bool] = True
+    """True for actions the planner derives from state (a later plan supersedes them); False for
+    answers queued by update handling, which stay pending until sent."""
 
     chat_id: ChatId
     building: str
@@ -93,6 +96,7 @@ class SendNotice(_Base):
     """A message from the bot answering someone (a code, a link); `ref` makes each one distinct."""
 
     kind: ClassVar[str] = "send_notice"
+    planned: ClassVar[bool] = False
     text: str = ""
     ref: str = ""
     reason: str = ""

@@ -11,7 +11,6 @@ Calls that are not idempotent (sending a message) look for their own earlier eff
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import ActionRow
 from domchat.sync.actions import (
+    KINDS,
     Action,
     AddMembers,
     GrantAdmin,
@@ -39,22 +39,14 @@ from domchat.sync.actions import (
     SetTitle,
     from_stored,
 )
+from domchat.sync.crash import crash_point
 from domchat.sync.model import ActualChat, MemberState
 from domchat.sync.ports import ChatPlatform
 
 log = structlog.get_logger("domchat.executor")
 
-CRASH_ENV = "DOMCHAT_CRASH_AT"
-"""Test hook: ``<kind>:<point>`` (point: before_call, after_call, after_commit) makes the process
-exit abruptly there, as `kill -9` would. Never set in production."""
-
 # How far back a message of ours counts as "already sent" for an action (clock skew margin).
 _SENT_MARGIN = timedelta(minutes=5)
-
-
-def crash_point(kind: str, point: str) -> None:
-    if os.environ.get(CRASH_ENV) == f"{kind}:{point}":
-        os._exit(137)
 
 
 @dataclass
@@ -252,7 +244,7 @@ class Executor:
         n = 0
         now = self.clock.now()
         for row in leftovers:
-            if row.key in planned_keys:
+            if row.key in planned_keys or not KINDS[row.kind].planned:
                 continue
             action = from_stored(row.kind, row.chat_id, row.building, json.loads(row.payload))
             seen = observed(action, actual.get(row.chat_id))

@@ -26,6 +26,22 @@ def _wall() -> datetime:
     return datetime.now(UTC)
 
 
+def _alive(holder: str) -> bool:
+    """False only when the holder ran on this host and its process is gone (killed, crashed):
+    then its lease need not be waited out. Holders on other hosts count as alive until expiry."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Lease:
     def __init__(self, db: Engine, name: str, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.db = db
@@ -44,7 +60,7 @@ class Lease:
         now = _wall()
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
-            if row is not None and row.holder != self.holder and row.expires_at > now:
+            if row is not None and row.holder != self.holder and row.expires_at > now and _alive(row.holder):
                 raise LockBusy(
                     f"another domchat ({row.holder}) is running a cycle for {self.name} until {row.expires_at:%Y-%m-%d %H:%M:%S}Z"
                 )

@@ -23,6 +23,7 @@ from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
+from domchat.sync.crash import crash_point
 from domchat.sync.model import Basis, Building, ManagementPeriod
 from domchat.sync.ports import GisSource
 
@@ -108,6 +109,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
                 ),
                 now,
             )
+        s.flush()
+        crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
         per_org: dict[str, list[ManagementPeriod]] = defaultdict(list)
         for p in periods:
             per_org[p.org].append(p)

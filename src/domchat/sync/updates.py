@@ -39,6 +39,7 @@ from domchat.storage.tables import (
 )
 from domchat.sync import tokens
 from domchat.sync.actions import SendNotice
+from domchat.sync.crash import crash_point
 from domchat.sync.ports import ChatPlatform
 
 log = structlog.get_logger("domchat.updates")
@@ -56,6 +57,7 @@ def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 1000
         if not batch.updates:
             return n
         store(db, clock, batch.updates, batch.marker)
+        crash_point("updates", "after_store")
         n += len(batch.updates)
 
 
@@ -102,6 +104,7 @@ def process(ctx: Context, parse: Any) -> int:
             _handle(ctx, s, update, facts, row.id or 0)
             stored.processed_at = ctx.clock.now()
             s.add(stored)
+            crash_point("update", "before_commit")
     return len(rows)
 
 
