@@ -34,7 +34,7 @@ from domchat.storage import audit, db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.storage.tables import ActionRow, AuditHeadRow, AuditRow, BindingRow, BuildingRow, OrganisationRow, RunRow
-from domchat.sync import updates
+from domchat.sync import binding, enrolment
 from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer
 from domchat.sync.model import Conflict, Domain, Manager, Permission, Policy, manager_on
 from domchat.sync.plan import Plan, plan
@@ -345,7 +345,7 @@ def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
         for b in s.exec(select(BuildingRow).where(BuildingRow.state == "active").order_by(col(BuildingRow.address))):
             if b.fias_guid in bound:
                 continue
-            code = updates.issue_code(s, b.fias_guid, now, ttl)
+            code = binding.issue_code(s, b.fias_guid, now, ttl)
             out.append({"building": b.fias_guid, "address": b.address, "code": code, "expires_at": (now + ttl).isoformat()})
         audit.append(
             s,
@@ -375,7 +375,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
     finally:
         platform.close()
     with transaction(engine) as s:
-        token = updates.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
+        token = enrolment.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
         audit.append(
             s,
             audit.AuditEvent(
@@ -399,6 +399,8 @@ def check_config(config: Path | None) -> Settings:
     s.all_licensees()
     t = templates_mod.load(s.chats.templates_dir)
     sample = {
+        "premises": "1",
+        "link": "https://max.ru/join/x",
         "address": "г. Пример, ул. Пример, д. 1",
         "org_name": "ООО «Пример»",
         "org_phone": "+7",

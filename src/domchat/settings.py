@@ -232,8 +232,8 @@ class ChatSettings:
     """Rights of the authority's accounts."""
     repair_admin_drift: bool = True
     """Revoke admin rights nobody granted; when false they are only reported."""
-    repair_member_drift: bool = False
-    """Remove members nobody entitled; when false they are only reported."""
+    repair_member_drift: bool = True
+    """Remove members nobody entitled (someone joining by the chat's link); when false they are only reported."""
     templates_dir: Path | None = None
     """Folder overriding the built-in Russian message templates, file by file."""
     binding_code_ttl_days: int = field(default=30, metadata=_check(_positive))
@@ -242,6 +242,10 @@ class ChatSettings:
     """Wrong codes a chat may post before the bot stops accepting codes there."""
     invite_ttl_days: int = field(default=14, metadata=_check(_positive))
     """Days a staff enrolment link stays valid."""
+    resident_invite_ttl_days: int = field(default=60, metadata=_check(_positive))
+    """Days a resident's personal invitation link stays valid."""
+    invitation_webhook_url: str = ""
+    """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
 
 
 @dataclass(frozen=True)

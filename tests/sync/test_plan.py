@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin
+from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin
 from domchat.sync.model import ActualChat, MemberState
 from domchat.sync.plan import plan
 from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat, period
@@ -62,21 +63,27 @@ def test_conflict_freezes_admin_rights() -> None:
     assert not [a for a in p.actions if isinstance(a, (GrantAdmin, RevokeAdmin, RemoveMember, PinCard))]
 
 
-def test_stranger_admin_is_revoked_and_stranger_member_only_reported_by_default() -> None:
+def test_strangers_are_removed_by_default_and_only_reported_when_configured() -> None:
     d = domain((period(ORG_A, date(2020, 1, 1)),))
     now = datetime(2026, 11, 22, tzinfo=UTC)
     chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
     members = dict(chat.members)
     members[666] = MemberState(is_admin=True, permissions=frozenset({"add_admins"}))
     members[777] = MemberState()
-    p = plan(d, {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}, now, POLICY, TEMPLATES)
+    meddled = {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}
+    p = plan(d, meddled, now, POLICY, TEMPLATES)
     assert {(type(a).__name__, getattr(a, "user_id", None)) for a in p.actions} == {
         ("RevokeAdmin", 666),
-        ("ReportDrift", 666),
-        ("ReportDrift", 777),
+        ("RemoveMember", 666),
+        ("RemoveMember", 777),
     }
-    drift = [a for a in p.actions if isinstance(a, ReportDrift)]
-    assert {a.what for a in drift} == {"member"}
+    lenient = replace(POLICY, repair_admin_drift=False, repair_member_drift=False)
+    p = plan(d, meddled, now, lenient, TEMPLATES)
+    assert {(type(a).__name__, getattr(a, "user_id", None), getattr(a, "what", None)) for a in p.actions} == {
+        ("ReportDrift", 666, "admin"),
+        ("ReportDrift", 666, "member"),
+        ("ReportDrift", 777, "member"),
+    }
 
 
 def test_never_touches_bot_or_owner() -> None:

@@ -23,6 +23,9 @@ NAMES = (
     "binding_refused",
     "enrolment_accepted",
     "enrolment_refused",
+    "invitation_accepted",
+    "invitation_refused",
+    "join_link",
 )
 REASONS = "reasons"
 

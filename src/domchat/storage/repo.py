@@ -14,9 +14,12 @@ from domchat.storage.tables import (
     BookmarkRow,
     BuildingRow,
     ChatRow,
+    GrantRow,
     MemberRow,
     OrganisationRow,
     PeriodRow,
+    RefusalRow,
+    ResidentRow,
     StaffRow,
 )
 from domchat.sync.model import (
@@ -26,6 +29,7 @@ from domchat.sync.model import (
     BuildingState,
     ChatBinding,
     Domain,
+    GuestGrant,
     ManagementPeriod,
     MemberState,
     Organisation,
@@ -52,12 +56,26 @@ def load_domain(session: Session) -> Domain:
     staff: dict[str, set[int]] = defaultdict(set)
     for s in session.exec(select(StaffRow).where(col(StaffRow.revoked_at).is_(None))):
         staff[s.org].add(s.user_id)
+    grants: dict[str, list[GuestGrant]] = defaultdict(list)
+    for g in session.exec(select(GrantRow).order_by(col(GrantRow.grant_id))):
+        grants[g.building].append(
+            GuestGrant(g.grant_id, g.building, g.premises, g.person_ref, g.valid_from, g.valid_to, g.status != "active")
+        )
+    residents: dict[str, set[int]] = defaultdict(set)
+    for r in session.exec(select(ResidentRow)):
+        residents[r.grant_id].add(r.user_id)
+    refused: dict[int, set[int]] = defaultdict(set)
+    for f in session.exec(select(RefusalRow)):
+        refused[f.chat_id].add(f.user_id)
     return Domain(
         buildings=buildings,
         organisations=organisations,
         periods={b: tuple(ps) for b, ps in periods.items()},
         bindings=bindings,
         staff={o: frozenset(u) for o, u in staff.items()},
+        grants={b: tuple(gs) for b, gs in grants.items()},
+        residents={g: frozenset(u) for g, u in residents.items()},
+        refused={c: frozenset(u) for c, u in refused.items()},
     )
 
 
@@ -195,6 +213,31 @@ def add_member(session: Session, chat_id: int, user: int) -> None:
     """Someone joined: recorded as a plain member unless already known (rights are kept)."""
     if session.get(MemberRow, (chat_id, user)) is None:
         session.add(MemberRow(chat_id=chat_id, user_id=user))
+    refusal = session.get(RefusalRow, (chat_id, user))
+    if refusal is not None:
+        session.delete(refusal)
+
+
+def save_grant(session: Session, g: GuestGrant, *, source: str, status: str, at: datetime) -> tuple[GrantRow | None, bool]:
+    """Insert or update a grant; returns a copy of the previous row and whether anything changed."""
+    row = session.get(GrantRow, g.grant_id)
+    before = row.model_copy() if row is not None else None
+    values = {
+        "building": g.building,
+        "premises": g.premises,
+        "person_ref": g.person_ref,
+        "valid_from": g.valid_from,
+        "valid_to": g.valid_to,
+        "status": status,
+    }
+    if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+        return before, False
+    row = row or GrantRow(grant_id=g.grant_id, building=g.building, valid_from=g.valid_from, updated_at=at)
+    for k, v in values.items():
+        setattr(row, k, v)
+    row.source, row.updated_at = source, at
+    session.add(row)
+    return before, True
 
 
 def demote(session: Session, chat_id: int, user: int) -> None:

@@ -137,6 +137,60 @@ class InviteRow(SQLModel, table=True):
     used_by: int | None = _big(nullable=True)
 
 
+class GrantRow(SQLModel, table=True):
+    """A resident's right to be in a building's chat: a guest-access grant, or a manual invitation."""
+
+    __tablename__ = "guest_grant"
+    grant_id: str = Field(primary_key=True, max_length=64)
+    building: str = Field(index=True, max_length=36)
+    premises: str = Field(default="", max_length=64)
+    person_ref: str = Field(default="", max_length=128)
+    valid_from: date
+    valid_to: date | None = None
+    """Last local day of validity (inclusive)."""
+    status: str = Field(default="active", max_length=16)
+    """active, revoked or expired."""
+    source: str = Field(default="gis", max_length=16)
+    """gis (the provisional service), file (grants import) or manual (an invitation issued by staff)."""
+    updated_at: datetime = _utc(nullable=False)
+
+
+class ResidentRow(SQLModel, table=True):
+    """A MAX user bound to a grant by following its personal link."""
+
+    __tablename__ = "resident_account"
+    grant_id: str = Field(primary_key=True, max_length=64)
+    user_id: int = _big(primary_key=True)
+    dialog_id: int | None = _big(nullable=True)
+    """The user's dialog with the bot, for messages to them (a join link when privacy refuses adds)."""
+    bound_at: datetime = _utc(nullable=False)
+
+
+class ResidentInviteRow(SQLModel, table=True):
+    """Personal resident invitations; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "resident_invite"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    grant_id: str = Field(index=True, max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    created_by: str = Field(max_length=128)
+    status: str = Field(default="active", max_length=16)
+    """active, used or superseded."""
+    used_at: datetime | None = _utc(nullable=True)
+    used_by: int | None = _big(nullable=True)
+
+
+class RefusalRow(SQLModel, table=True):
+    """Someone the platform refused to add to a chat (privacy): not re-added, welcome to join by link."""
+
+    __tablename__ = "member_refusal"
+    chat_id: int = _big(primary_key=True)
+    user_id: int = _big(primary_key=True)
+    code: str = Field(max_length=64)
+    at: datetime = _utc(nullable=False)
+
+
 class ChatRow(SQLModel, table=True):
     """What domchat last saw of a chat (title, pinned card, status)."""
 

@@ -21,8 +21,8 @@ from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import RunRow
+from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
-from domchat.sync import updates
 from domchat.sync.actions import RemoveMember, RevokeAdmin
 from domchat.sync.executor import Executor, Outcome
 from domchat.sync.locks import Lease
@@ -155,7 +155,7 @@ class Syncer:
 
     def _cycle(self, report: CycleReport, run: _Run, pull: bool, scope: Scope) -> None:
         now = report.now
-        ctx = updates.Context(
+        ctx = handling.Context(
             db=self.db,
             platform=self.platform,
             clock=self.clock,
@@ -203,7 +203,19 @@ class Syncer:
         self._fuse(result, actual, run, now)
         executor.persist(result.actions)
         outcome: Outcome = executor.run(executor.pending(), run.heartbeat)
+        if outcome.refused_users:
+            self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
+            outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat))
         report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
+
+    def _refusals(self, ctx: handling.Context, refused: list[tuple[int, int, str]], buildings: dict[int, str]) -> None:
+        """Remember who the platform would not add; residents get the chat's join link instead."""
+        links: dict[int, str | None] = {}
+        for chat_id, user_id, code in refused:
+            if code == residents.PRIVACY and chat_id not in links:
+                links[chat_id] = self.platform.get_chat(chat_id).link
+            with transaction(self.db) as s:
+                residents.refused(ctx, s, chat_id, buildings.get(chat_id, ""), user_id, code, links.get(chat_id))
 
     # Reading chats
 

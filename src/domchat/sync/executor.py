@@ -57,6 +57,10 @@ class Outcome:
     refused_users: list[tuple[int, int, str]] = field(default_factory=list)
     """(chat, user, error code) of members the platform refused to add (privacy…)."""
 
+    def plus(self, other: Outcome) -> Outcome:
+        refused = self.refused_users + other.refused_users
+        return Outcome(self.done + other.done, self.failed + other.failed, self.reported + other.reported, refused)
+
 
 class Executor:
     def __init__(self, db: Engine, platform: ChatPlatform, clock: Clock, *, run_id: str, actor: str, trigger: str) -> None:

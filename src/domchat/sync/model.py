@@ -201,8 +201,8 @@ class Policy:
     authority_permissions: frozenset[Permission]
     repair_admin_drift: bool = True
     """Revoke admin rights nobody granted (True) or only report them (False)."""
-    repair_member_drift: bool = False
-    """Remove members nobody entitled (True) or only report them (False)."""
+    repair_member_drift: bool = True
+    """Remove members nobody entitled (True) or only report them to the audit (False)."""
     authority_name: str = "орган жилищного надзора"
     """How the chat card names the authority (Russian, read by residents)."""
 
@@ -243,6 +243,8 @@ class Domain:
     """Guest-access grants by building FIAS GUID."""
     residents: Mapping[str, frozenset[UserId]] = field(default_factory=dict)
     """Bound resident user ids by grant id."""
+    refused: Mapping[ChatId, frozenset[UserId]] = field(default_factory=dict)
+    """Users the platform refused to add to a chat (privacy): not added again, may join by link."""
 
     def local_midnights_after(self, building: str, after: datetime) -> datetime | None:
         """The first instant after `after` at which this building's manager or residents may change."""

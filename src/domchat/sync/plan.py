@@ -88,6 +88,7 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
             staff_orgs.setdefault(user, []).append(org_id)
     manager = want.manager
     why_manager = _why_manager(manager)
+    ex_residents = {u: g.grant_id for g in domain.grants.get(b, ()) for u in domain.residents.get(g.grant_id, ())}
 
     for user, state in sorted(chat.members.items()):
         if user in protected or (want.frozen and state.is_admin):
@@ -106,12 +107,14 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) ->
             continue
         if orgs:
             out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff))
+        elif user in ex_residents:
+            out.append(RemoveMember(cid, b, user_id=user, reason=f"resident whose grant {ex_residents[user]} is no longer in force"))
         elif policy.repair_member_drift:
             out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
         else:
             out.append(ReportDrift(cid, b, user_id=user, what="member", reason="member nobody entitled (drift, report only)"))
 
-    missing = sorted(want.members - set(chat.members) - {policy.bot_user_id})
+    missing = sorted(want.members - set(chat.members) - {policy.bot_user_id} - domain.refused.get(cid, frozenset()))
     for i in range(0, len(missing), ADD_BATCH):
         out.append(
             AddMembers(

@@ -17,6 +17,8 @@ CODE_RE = re.compile(rf"(?<![0-9A-Z]){_GROUP}-{_GROUP}-{_GROUP}-{_GROUP}(?![0-9A
 
 STAFF_PREFIX = "s-"
 """Deep-link payloads for staff enrolment start with this, so other payload kinds can coexist."""
+RESIDENT_PREFIX = "r-"
+"""Deep-link payloads of residents' personal invitations start with this."""
 
 
 def new_code() -> str:

@@ -148,6 +148,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id"),
     )
     op.create_table(
+        "guest_grant",
+        sa.Column("grant_id", sa.String(length=64), nullable=False),
+        sa.Column("building", sa.String(length=36), nullable=False),
+        sa.Column("premises", sa.String(length=64), nullable=False),
+        sa.Column("person_ref", sa.String(length=128), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("grant_id"),
+    )
+    with op.batch_alter_table("guest_grant", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_guest_grant_building"), ["building"], unique=False)
+
+    op.create_table(
         "lease",
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("holder", sa.String(length=128), nullable=False),
@@ -184,6 +200,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_max_update_processed_at"), ["processed_at"], unique=False)
 
     op.create_table(
+        "member_refusal",
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chat_id", "user_id"),
+    )
+    op.create_table(
         "organisation",
         sa.Column("ogrn", sa.String(length=15), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
@@ -202,6 +226,29 @@ def upgrade() -> None:
         sa.Column("tat", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_table(
+        "resident_account",
+        sa.Column("grant_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("dialog_id", sa.BigInteger(), nullable=True),
+        sa.Column("bound_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("grant_id", "user_id"),
+    )
+    op.create_table(
+        "resident_invite",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("grant_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=128), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_by", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    with op.batch_alter_table("resident_invite", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_resident_invite_grant_id"), ["grant_id"], unique=False)
+
     op.create_table(
         "run",
         sa.Column("run_id", sa.String(length=36), nullable=False),
@@ -265,8 +312,14 @@ def downgrade() -> None:
     op.drop_table("staff_invite")
     op.drop_table("staff_account")
     op.drop_table("run")
+    with op.batch_alter_table("resident_invite", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resident_invite_grant_id"))
+
+    op.drop_table("resident_invite")
+    op.drop_table("resident_account")
     op.drop_table("rate_limit")
     op.drop_table("organisation")
+    op.drop_table("member_refusal")
     with op.batch_alter_table("max_update", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_max_update_processed_at"))
 
@@ -277,6 +330,10 @@ def downgrade() -> None:
 
     op.drop_table("management_period")
     op.drop_table("lease")
+    with op.batch_alter_table("guest_grant", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_guest_grant_building"))
+
+    op.drop_table("guest_grant")
     op.drop_table("chat_state")
     op.drop_table("chat_member")
     op.drop_table("chat_binding")

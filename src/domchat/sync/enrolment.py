@@ -1,0 +1,49 @@
+"""Staff enrolment: a personal deep link binds one MAX user to a managing organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from domchat.storage.tables import InviteRow, OrganisationRow, StaffRow
+from domchat.sync import tokens
+from domchat.sync.handling import Context, audit, notice
+
+
+def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
+    now = ctx.clock.now()
+    invite = s.get(InviteRow, tokens.digest(payload))
+    if invite is None or invite.used_at is not None:
+        audit(ctx, s, "staff.enrol", "refused", user_id=user_id, reason="enrolment link unknown or already used")
+        notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("unknown_link")), update_id)
+        return
+    if invite.expires_at <= now:
+        audit(
+            ctx,
+            s,
+            "staff.enrol",
+            "refused",
+            org=invite.org,
+            user_id=user_id,
+            reason=f"enrolment link expired at {invite.expires_at.isoformat()}",
+        )
+        notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("expired_link")), update_id)
+        return
+    invite.used_at, invite.used_by = now, user_id
+    s.add(invite)
+    row = s.get(StaffRow, (invite.org, user_id))
+    if row is None:
+        s.add(StaffRow(org=invite.org, user_id=user_id, enrolled_at=now))
+    else:
+        row.revoked_at = None
+        s.add(row)
+    org = s.get(OrganisationRow, invite.org)
+    audit(ctx, s, "staff.enrol", "done", org=invite.org, user_id=user_id, reason=f"personal link issued by {invite.created_by}")
+    notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_accepted", org_name=org.name if org else invite.org), update_id)
+
+
+def issue_invite(s: Session, org: str, now: datetime, ttl: timedelta, created_by: str) -> str:
+    token = tokens.new_link_token(tokens.STAFF_PREFIX)
+    s.add(InviteRow(token_hash=tokens.digest(token), org=org, created_at=now, expires_at=now + ttl, created_by=created_by))
+    return token

@@ -1,0 +1,62 @@
+"""What handling an update needs: its context, and the two ways it leaves a trace.
+
+An update's effects are database changes, an audit event and, when someone should get an
+answer, a queued `SendNotice` action, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from domchat.clock import Clock
+from domchat.mapping.templates import Templates
+from domchat.storage.audit import AuditEvent, append
+from domchat.storage.tables import ActionRow
+from domchat.sync.actions import SendNotice
+from domchat.sync.ports import ChatPlatform
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the handlers of one cycle share."""
+
+    db: Engine
+    platform: ChatPlatform
+    clock: Clock
+    templates: Templates
+    authority_accounts: frozenset[int]
+    bot_user_id: int
+    code_attempts: int
+    run_id: str
+    actor: str = "daemon"
+
+
+def audit(ctx: Context, s: Session, action: str, outcome: str, **kw: Any) -> None:
+    append(s, AuditEvent(actor=ctx.actor, trigger="max-update", action=action, outcome=outcome, run_id=ctx.run_id, **kw), ctx.clock.now())
+
+
+def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref: int | str) -> None:
+    """Queue a message from the bot; `ref` (an update id, or a reason string) makes it sent once."""
+    ref = f"update:{ref}" if isinstance(ref, int) else ref
+    a = SendNotice(
+        chat_id=chat_id, building=building, text=text, ref=ref, reason="answer to an update" if ref.startswith("update:") else ref
+    )
+    if s.get(ActionRow, a.key()) is not None:
+        return  # already queued (or sent) for this very reason
+    s.add(
+        ActionRow(
+            key=a.key(),
+            run_id=ctx.run_id,
+            kind=a.kind,
+            chat_id=chat_id,
+            building=building,
+            payload=json.dumps(a.payload(), ensure_ascii=False, sort_keys=True),
+            reason=a.reason,
+            created_at=ctx.clock.now(),
+        )
+    )

@@ -1,0 +1,86 @@
+"""Residents: personal invitations from grants, binding a MAX user to a grant, and privacy.
+
+A grant (guest access from GIS ZhKH's provisional service, a grants file, or a manual
+invitation staff asked for) gets a personal link. Following it binds the MAX user to the
+grant; the planner then adds them to the building's chat while the grant is in force. When
+the platform refuses to add them (privacy settings), the bot sends them the chat's join link
+instead, and their joining by that link is accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from domchat.storage.tables import BuildingRow, GrantRow, RefusalRow, ResidentInviteRow, ResidentRow
+from domchat.sync import tokens
+from domchat.sync.handling import Context, audit, notice
+
+PRIVACY = "add.participant.privacy"
+
+
+def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: str) -> str:
+    """A fresh personal link token for a grant; earlier unused links of the grant stop working."""
+    for old in s.exec(select(ResidentInviteRow).where(ResidentInviteRow.grant_id == grant_id, ResidentInviteRow.status == "active")):
+        old.status = "superseded"
+        s.add(old)
+    token = tokens.new_link_token(tokens.RESIDENT_PREFIX)
+    s.add(
+        ResidentInviteRow(token_hash=tokens.digest(token), grant_id=grant_id, created_at=now, expires_at=now + ttl, created_by=created_by)
+    )
+    return token
+
+
+def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
+    now = ctx.clock.now()
+    invite = s.get(ResidentInviteRow, tokens.digest(payload))
+    grant = s.get(GrantRow, invite.grant_id) if invite is not None else None
+    refusal = ""
+    if invite is None or invite.status != "active" or grant is None:
+        refusal, why = "unknown_link", "invitation unknown, used or superseded"
+    elif invite.expires_at <= now:
+        refusal, why = "expired_link", f"invitation expired at {invite.expires_at.isoformat()}"
+    elif grant.status != "active":
+        refusal, why = "grant_ended", f"grant {grant.grant_id} is {grant.status}"
+    if refusal:
+        building = grant.building if grant is not None else None
+        audit(ctx, s, "resident.join", "refused", building=building, user_id=user_id, reason=why)
+        text = ctx.templates.render("invitation_refused", reason=ctx.templates.reason(refusal))
+        notice(ctx, s, dialog_id, building or "", text, update_id)
+        return
+    assert invite is not None and grant is not None
+    invite.status, invite.used_at, invite.used_by = "used", now, user_id
+    s.add(invite)
+    if s.get(ResidentRow, (grant.grant_id, user_id)) is None:
+        s.add(ResidentRow(grant_id=grant.grant_id, user_id=user_id, dialog_id=dialog_id, bound_at=now))
+    address = s.get(BuildingRow, grant.building)
+    audit(
+        ctx,
+        s,
+        "resident.join",
+        "done",
+        building=grant.building,
+        user_id=user_id,
+        after={"grant_id": grant.grant_id, "premises": grant.premises},
+        reason=f"personal invitation issued by {invite.created_by}",
+    )
+    text = ctx.templates.render("invitation_accepted", address=address.address if address else grant.building, premises=grant.premises)
+    notice(ctx, s, dialog_id, grant.building, text, update_id)
+
+
+def refused(ctx: Context, s: Session, chat_id: int, building: str, user_id: int, code: str, link: str | None) -> None:
+    """The platform would not add `user_id`: remember it, and send a resident the join link."""
+    if s.get(RefusalRow, (chat_id, user_id)) is None:
+        s.add(RefusalRow(chat_id=chat_id, user_id=user_id, code=code, at=ctx.clock.now()))
+    if code != PRIVACY or not link:
+        return
+    for resident in s.exec(select(ResidentRow).where(ResidentRow.user_id == user_id)):
+        grant = s.get(GrantRow, resident.grant_id)
+        if grant is None or grant.building != building or resident.dialog_id is None:
+            continue
+        address = s.get(BuildingRow, building)
+        text = ctx.templates.render("join_link", address=address.address if address else building, link=link)
+        notice(ctx, s, resident.dialog_id, building, text, f"privacy:{chat_id}:{user_id}")
+        audit(ctx, s, "resident.join_link", "done", building=building, chat_id=chat_id, user_id=user_id, reason=f"{code}: join link sent")
+        return
