@@ -51,12 +51,17 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.actual_licenses(ogrns, world["region"]["code"])
     client.actual_licenses(ogrns[:1], "77")
     client.organisations([*ogrns, "1027700000000"])
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b in world["buildings"] for e in b["management"]])
+    docs = [e["document"]["guid"] for b in world["buildings"] for e in b["management"]]
+    client.cach_documents(contract_guids=docs[:3], charter_guids=[unknown])
+    client.cach_statuses(contract_guids=docs)
 
 
 def test_every_request_and_answer_validates(client: GisClient, emulator: GisEmulator, world: dict[str, Any], schemas: dict[str, etree.XMLSchema]) -> None:
     _exercise(client, world)
     log = emulator.log
-    assert {e.operation for e in log} >= {"exportHouseData", "exportBriefApartmentHouse", "exportActualLicenseState", "exportOrgRegistry", "getState"}
+    assert {e.operation for e in log} >= {"exportHouseData", "exportBriefApartmentHouse", "exportActualLicenseState", "exportOrgRegistry", "exportCAChData", "exportStatusCAChData", "getState"}
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
     checked = 0
     for e in log:

@@ -8,6 +8,7 @@ house, batches where it takes many), runs them through `Exchange`, and returns t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self, TypeVar
@@ -16,19 +17,30 @@ from domchat.errors import GisError
 from domchat.gis_client import decoders as d
 from domchat.gis_client.envelopes import Envelopes
 from domchat.gis_client.exchange import Exchange, Job, JobResult
+from domchat.gis_client.replies import RecordDecoder
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import (
     EXPORT_ACTUAL_LICENSE_STATE,
     EXPORT_BRIEF_APARTMENT_HOUSE,
+    EXPORT_CACH_DATA,
     EXPORT_HOUSE_DATA,
     EXPORT_ORG_REGISTRY,
+    EXPORT_STATUS_CACH_DATA,
     HM_NS,
     LICENSES_NS,
     ORG_COMMON_NS,
+    Operation,
 )
 from domchat.gis_client.signing import Signer, make_signer
 from domchat.gis_client.transport import Transport
-from domchat.gis_client.types import ActualLicense, BriefHouse, HouseData, OrgRecord
+from domchat.gis_client.types import (
+    ActualLicense,
+    BriefHouse,
+    CAChDocument,
+    CAChStatus,
+    HouseData,
+    OrgRecord,
+)
 from domchat.settings import GisSettings, Secret
 
 T = TypeVar("T")
@@ -116,6 +128,61 @@ class GisClient:
             for g in _unique(house_guids)
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
+
+    # Contracts and charters
+
+    def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]:
+        """`exportCAChData` by (organisation root GUID, FIAS house GUID): the contracts and charters
+        under which each organisation manages each house. Up to 100 criteria per message; each
+        document carries `uo_guid`, the organisation it was asked for (the answer names none, so
+        a message never asks about one house twice)."""
+        chunks: list[dict[str, str]] = []  # per message: FIAS house GUID → organisation GUID
+        for uo, fias in dict.fromkeys((uo.lower(), fias.lower()) for uo, fias in houses):
+            chunk = next((c for c in chunks if len(c) < BATCH and fias not in c), None)
+            if chunk is None:
+                chunk = {}
+                chunks.append(chunk)
+            chunk[fias] = uo
+        extra = {"LastVersionOnly": True} if last_version_only else {}
+        jobs = [
+            Job(
+                key=f"cach:{i}",
+                operation=EXPORT_CACH_DATA,
+                body={"Criteria": [{"UOGUID": uo, "FIASHouseGuid": fias, **extra} for fias, uo in chunk.items()]},
+                records={f"{{{HM_NS}}}exportCAChResult": d.cach_document},
+                subject=f"contracts and charters of {len(chunk)} houses",
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        docs = []
+        for chunk, result in zip(chunks, self._run(jobs, None), strict=True):
+            for doc in result.records:
+                uos = {chunk[o.fias_house_guid.lower()] for o in doc.objects if o.fias_house_guid.lower() in chunk}
+                docs.append(dataclasses.replace(doc, uo_guid=uos.pop()) if len(uos) == 1 else doc)
+        return docs
+
+    def cach_documents(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChDocument]:
+        """`exportCAChData` by contract and charter GUIDs."""
+        return [doc for r in self._run(self._cach_jobs(EXPORT_CACH_DATA, contract_guids, charter_guids, d.cach_document, "exportCAChResult"), None) for doc in r.records]
+
+    def cach_statuses(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChStatus]:
+        """`exportStatusCAChData`: status, State (Running, NotRunning, Expired) and objects of each document."""
+        jobs = self._cach_jobs(EXPORT_STATUS_CACH_DATA, contract_guids, charter_guids, d.cach_status, "exportStatusCAChResult")
+        return [s for r in self._run(jobs, None) for s in r.records]
+
+    @staticmethod
+    def _cach_jobs(op: Operation, contracts: Sequence[str], charters: Sequence[str], decode: RecordDecoder[T], record: str) -> list[Job[T]]:
+        criteria = [{"ContractGUID": g} for g in _unique(contracts)] + [{"CharterGUID": g} for g in _unique(charters)]
+        return [
+            Job(
+                key=f"{op.name}:{i}",
+                operation=op,
+                body={"Criteria": chunk},
+                records={f"{{{HM_NS}}}{record}": decode},
+                subject=f"{len(chunk)} contracts and charters",
+            )
+            for i, chunk in enumerate(_chunks(criteria, BATCH))
+        ]
 
     # Organisations
 

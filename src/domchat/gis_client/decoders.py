@@ -22,6 +22,12 @@ from domchat.gis_client.services import (
 from domchat.gis_client.types import (
     ActualLicense,
     BriefHouse,
+    CAChDocument,
+    CAChObjectStatus,
+    CAChStatus,
+    ContractObject,
+    DateDetails,
+    DayOfMonth,
     HouseData,
     LicenseHouse,
     NsiRef,
@@ -179,4 +185,104 @@ def org_record(el: etree._Element) -> OrgRecord:
         is_actual=to_bool(text(version, q(ORG_COMMON_NS, "IsActual"))),
         last_editing_date=datetime(edited.year, edited.month, edited.day) if edited else None,
         roles=roles,
+    )
+
+
+# house-management: contracts and charters
+
+
+def _day(el: etree._Element | None, day_tag: str, next_tag: str | None) -> DayOfMonth | None:
+    """A `DaySelectionExportType` (`next_tag` IsNextMonth) or a payment interval (`next_tag` None)."""
+    if el is None:
+        return None
+    day = text(el, q(HM_NS, day_tag))
+    if next_tag is not None:
+        next_month = to_bool(text(el, q(HM_NS, next_tag)))
+    else:
+        next_month = el.find(q(HM_NS, "NextMounth")) is not None
+    return DayOfMonth(day=int(day) if day else None, next_month=next_month)
+
+
+def date_details(el: etree._Element | None) -> DateDetails | None:
+    """`DateDetails` of a contract or charter (the misspellings are the schema's)."""
+    if el is None:
+        return None
+    metering = el.find(q(HM_NS, "PeriodMetering"))
+    return DateDetails(
+        metering_start=_day(metering.find(q(HM_NS, "StartDate")), "Date", "IsNextMonth") if metering is not None else None,
+        metering_end=_day(metering.find(q(HM_NS, "EndDate")), "Date", "IsNextMonth") if metering is not None else None,
+        payment_document=_day(el.find(q(HM_NS, "PaymentDocumentInterval")), "StartDate", None),
+        payment=_day(el.find(q(HM_NS, "PaymentInterval")), "StartDate", None),
+    )
+
+
+def _objects(doc: etree._Element) -> tuple[ContractObject, ...]:
+    return tuple(
+        ContractObject(
+            fias_house_guid=req_text(o, q(HM_NS, "FIASHouseGuid")),
+            start_date=to_date(text(o, q(HM_NS, "StartDate"))),
+            end_date=to_date(text(o, q(HM_NS, "EndDate"))),
+            status=text(o, q(HM_NS, "StatusObject")) or "",
+            exclusion_date=to_date(text(o, q(HM_NS, "Exclusion") + "/" + q(HM_NS, "DateExclusion"))),
+            version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+        )
+        for o in doc.iterfind(q(HM_NS, "ContractObject"))
+    )
+
+
+def cach_document(el: etree._Element) -> CAChDocument:
+    """`exportCAChResult`: a `Contract` or a `Charter`."""
+    contract = el.find(q(HM_NS, "Contract"))
+    if contract is not None:
+        return CAChDocument(
+            kind="contract",
+            guid=req_text(contract, q(HM_NS, "ContractGUID")),
+            version_guid=req_text(contract, q(HM_NS, "ContractVersionGUID")),
+            status=req_text(contract, q(HM_NS, "ContractStatus")),
+            org_ppa_guid=None,
+            signing_date=to_date(text(contract, q(HM_NS, "SigningDate"))),
+            effective_date=to_date(text(contract, q(HM_NS, "EffectiveDate"))),
+            plan_date_completion=to_date(text(contract, q(HM_NS, "PlanDateComptetion"))),
+            terminate_date=to_date(text(contract, q(HM_NS, "Terminate") + "/" + q(HM_NS, "Terminate"))),
+            objects=_objects(contract),
+            date_details=date_details(contract.find(q(HM_NS, "DateDetails"))),
+            doc_num=text(contract, q(HM_NS, "DocNum")),
+        )
+    charter = el.find(q(HM_NS, "Charter"))
+    if charter is None:
+        raise ValueError("exportCAChResult with neither Contract nor Charter")
+    return CAChDocument(
+        kind="charter",
+        guid=req_text(charter, q(HM_NS, "CharterGUID")),
+        version_guid=req_text(charter, q(HM_NS, "CharterVersionGUID")),
+        status=req_text(charter, q(HM_NS, "CharterStatus")),
+        org_ppa_guid=None,
+        signing_date=to_date(text(charter, q(HM_NS, "Date"))),
+        effective_date=None,
+        plan_date_completion=None,
+        terminate_date=to_date(text(charter, q(HM_NS, "Terminate") + "/" + q(HM_NS, "Terminate"))),
+        objects=_objects(charter),
+        date_details=date_details(charter.find(q(HM_NS, "DateDetails"))),
+    )
+
+
+def cach_status(el: etree._Element) -> CAChStatus:
+    """`exportStatusCAChResult`."""
+    kind = "contract" if el.find(q(HM_NS, "ContractGUID")) is not None else "charter"
+    prefix = "Contract" if kind == "contract" else "Charter"
+    return CAChStatus(
+        kind=kind,
+        guid=req_text(el, q(HM_NS, f"{prefix}GUID")),
+        version_guid=req_text(el, q(HM_NS, f"{prefix}VersionGUID")),
+        status=req_text(el, q(HM_NS, f"{prefix}Status")),
+        state=text(el, q(HM_NS, "State")),
+        version_number=int(req_text(el, q(HM_NS, "VersionNumber"))),
+        objects=tuple(
+            CAChObjectStatus(
+                fias_house_guid=req_text(o, q(HM_NS, "FIASHouseGuid")),
+                managed_object_status=req_text(o, q(HM_NS, "ManagedObjectStatus")),
+                version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+            )
+            for o in el.iterfind(q(HM_NS, "ContractObject"))
+        ),
     )

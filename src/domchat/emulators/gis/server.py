@@ -10,6 +10,7 @@ after the processing delay. Faults can be injected (see `GisFaults`). Every exch
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -135,8 +136,7 @@ class GisEmulator:
         class Handler(_Handler):
             owner = emulator
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), Handler)
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{bound_port}"
 
@@ -253,6 +253,15 @@ class GisEmulator:
                 if candidate.is_file():
                     return 200, candidate.read_bytes(), "text/xml; charset=utf-8"
         return 404, b"not found", "text/plain"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a test) is not an emulator error; others are printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
