@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+
 from domchat.errors import ConfigError
+from domchat.sync.model import Permission
 
 DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
 """Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""
@@ -92,8 +95,6 @@ def _schedule(v: list[float]) -> str | None:
 
 
 def _permissions(v: list[str]) -> str | None:
-    from domchat.sync.model import Permission
-
     known = {p.value for p in Permission}
     bad = [x for x in v if x not in known]
     if bad:
@@ -109,6 +110,8 @@ class RegionSettings:
     """Two-digit FIAS code of the region whose buildings domchat keeps."""
     name: str = ""
     """Human name of the region, shown in summaries."""
+    authority_name: str = "орган жилищного надзора"
+    """How chat cards name the authority that runs the chats (Russian, read by residents)."""
     licensees: list[str] = field(default_factory=list, metadata=_check(_ogrns))
     """OGRNs of the organisations whose licences and charters are pulled."""
     licensees_file: Path | None = None
@@ -179,11 +182,35 @@ class MaxSettings:
     ca_bundle: Path | None = None
     """CA bundle with the Ministry of Digital Development root; system store when empty."""
     rate_limit: float = field(default=30.0, metadata=_check(_positive))
-    """Requests per second this process may send with the bot token."""
+    """The platform's limit in requests per second per bot token; the client keeps 10 % below it."""
+    rate_share: float = field(default=1.0, metadata=_check(lambda v: None if 0 < v <= 1 else "must be greater than 0 and at most 1"))
+    """Share of `rate_limit` this instance uses when several share one token without a shared limiter."""
     timeout: float = field(default=30.0, metadata=_check(_positive))
     """Seconds for one HTTP exchange."""
+    retries: int = field(default=5, metadata=_check(lambda v: None if v >= 0 else "must be 0 or more"))
+    """Retries of a call answered 429 or 5xx, or not answered, before it fails as unavailable."""
+    backoff: float = field(default=0.5, metadata=_check(_positive))
+    """Seconds before the first retry when the platform sends no Retry-After; doubles each retry."""
+    backoff_max: float = field(default=30.0, metadata=_check(_positive))
+    """Longest wait between two retries (a Retry-After above it is still honoured, up to 120 s)."""
     authority_accounts: list[int] = field(default_factory=list)
     """MAX user ids of the authority's accounts that create and own house chats."""
+    update_types: list[str] = field(default_factory=list)
+    """Update types asked for by long polling and the webhook subscription; all when empty."""
+    poll_timeout: int = field(default=30, metadata=_check(lambda v: None if 0 <= v <= 90 else "must be between 0 and 90"))
+    """Seconds one long poll (`GET /updates`) waits for updates."""
+    webhook_url: str = ""
+    """Public HTTPS URL (port 443) the platform posts updates to; `updates --mode webhook` subscribes it."""
+    webhook_secret_file: Path | None = None
+    """File holding the webhook secret ([A-Za-z0-9_-], 5-256 chars); or set DOMCHAT_MAX_WEBHOOK_SECRET."""
+    webhook_host: str = "127.0.0.1"
+    """Address the webhook receiver listens on (behind the TLS-terminating proxy)."""
+    webhook_port: int = field(default=8443, metadata=_check(lambda v: None if 0 < v < 65536 else "must be a TCP port"))
+    """Port the webhook receiver listens on."""
+    webhook_path: str = field(default="/max/webhook", metadata=_check(lambda v: None if v.startswith("/") else "must start with /"))
+    """Path the webhook receiver answers on; other paths get 404."""
+    webhook_answer_within: float = field(default=25.0, metadata=_check(lambda v: None if 0 < v < 30 else "must be between 0 and 30"))
+    """Seconds the receiver waits for updates to be stored before answering 503 (the platform waits 30)."""
 
 
 @dataclass(frozen=True)
@@ -223,8 +250,14 @@ class ChatSettings:
 class SyncSettings:
     pull_interval: float = field(default=3600.0, metadata=_check(_positive))
     """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
+    updates_interval: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds between the daemon's update checks (binding codes, enrolment links) between pulls."""
     max_removal_share: float = field(default=0.2, metadata=_check(_share))
     """A cycle that would remove more than this share of admins or members stops (see --force)."""
+    fuse_floor: int = field(default=10, metadata=_check(_positive))
+    """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
+    full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
 
 
 @dataclass(frozen=True)
@@ -264,8 +297,6 @@ class Settings:
         url = override or self.database.url
         pw = _secret("database.password_file", self.database.password_file, "DOMCHAT_DATABASE_PASSWORD", env, required=False)
         if pw:
-            from sqlalchemy.engine import make_url
-
             return make_url(url).set(password=pw.reveal()).render_as_string(hide_password=False)
         return url
 
@@ -295,8 +326,6 @@ def _secret(key: str, path: Path | None, var: str, env: Mapping[str, str], *, re
 
 def redact_url(url: str) -> str:
     """`url` with any password replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown without anything after the scheme

@@ -30,6 +30,8 @@ class ChatMember:
     is_admin: bool = False
     permissions: frozenset[str] = frozenset()
     join_time: int | None = None
+    alias: str | None = None
+    """The role shown beside an admin's name, when one was set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,24 @@ class ModifyMembersResult:
     failed_user_ids: tuple[int, ...] = ()
     failed_user_details: tuple[tuple[str, tuple[int, ...]], ...] = ()
     """(error_code, user_ids) pairs, e.g. ("add.participant.privacy", (42,))."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdminGrant:
+    """One entry of `POST /chats/{id}/members/admins`: the rights replace any held before."""
+
+    user_id: int
+    permissions: frozenset[str]
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A webhook subscription (`GET /subscriptions`)."""
+
+    url: str
+    time: int
+    update_types: tuple[str, ...] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,17 @@ class ManagementPeriod:
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.until is None or day < self.until)
 
+    def doc(self) -> dict[str, object]:
+        """A JSON-ready view (audit `before`/`after`, `domchat conflicts`)."""
+        until = self.until.isoformat() if self.until else None
+        return {
+            "org": self.org,
+            "start": self.start.isoformat(),
+            "until": until,
+            "basis": self.basis.value,
+            "sources": list(self.source_ids),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Manager:
@@ -156,11 +167,7 @@ class GuestGrant:
     revoked: bool = False
 
     def in_force(self, day: date) -> bool:
-        return (
-            not self.revoked
-            and self.valid_from <= day
-            and (self.valid_to is None or day <= self.valid_to)
-        )
+        return not self.revoked and self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +203,28 @@ class Policy:
     """Revoke admin rights nobody granted (True) or only report them (False)."""
     repair_member_drift: bool = False
     """Remove members nobody entitled (True) or only report them (False)."""
+    authority_name: str = "орган жилищного надзора"
+    """How the chat card names the authority (Russian, read by residents)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    is_admin: bool = False
+    is_owner: bool = False
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ActualChat:
+    """What a chat looks like in MAX, as last observed."""
+
+    chat_id: ChatId
+    title: str | None
+    pinned_text: str | None
+    owner_id: UserId | None
+    members: Mapping[UserId, MemberState]
+    active: bool = True
+    """False once the bot was removed from the chat or the chat was closed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,466 @@
+"""The `domchat` command: parse, call one use case in `app`, present. Nothing else lives here.
+
+Command names and options are fixed: operators' scripts call them. Every error ends the
+command with one line naming the cause and a non-zero exit code (2 configuration, 3 a
+service unreachable, 4 a safety fuse or lock, 5 audit chain broken, 1 anything else).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from functools import wraps
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from domchat import app as app_mod
+from domchat import logs
+from domchat.errors import (
+    AuditBroken,
+    ConfigError,
+    DomchatError,
+    GisUnavailable,
+    LockBusy,
+    MaxUnavailable,
+    SafetyFuse,
+    StorageError,
+    WorldError,
+)
+from domchat.sync.engine import CycleReport
+from domchat.sync.plan import Plan
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Keeps a region's house chats in MAX in step with GIS ZhKH.")
+world_cli = typer.Typer(no_args_is_help=True, help="Emulator worlds.")
+config_cli = typer.Typer(no_args_is_help=True, help="Configuration.")
+db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
+chats_cli = typer.Typer(no_args_is_help=True, help="House chats.")
+org_cli = typer.Typer(no_args_is_help=True, help="Managing organisations and their staff.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail.")
+for _name, _sub in (
+    ("world", world_cli),
+    ("config", config_cli),
+    ("db", db_cli),
+    ("chats", chats_cli),
+    ("org", org_cli),
+    ("audit", audit_cli),
+):
+    cli.add_typer(_sub, name=_name)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (else $DOMCHAT_CONFIG).", show_default=False)]
+NowOpt = Annotated[str | None, typer.Option("--now", help="Plan as if it were this instant (ISO 8601; UTC unless it has an offset).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+OperatorOpt = Annotated[
+    str | None, typer.Option("--operator", help="Who runs this (default: the login name); recorded in the audit trail.")
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EXIT = (
+    (ConfigError, 2),
+    (WorldError, 2),
+    (GisUnavailable, 3),
+    (MaxUnavailable, 3),
+    (StorageError, 3),
+    (SafetyFuse, 4),
+    (LockBusy, 4),
+    (AuditBroken, 5),
+)
+
+
+def _reports_errors(fn: F) -> F:
+    """One line on stderr and a meaningful exit code for every error domchat raises on purpose."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomchatError as e:
+            code = next((c for cls, c in _EXIT if isinstance(e, cls)), 1)
+            typer.echo(f"domchat: error: {e}", err=True)
+            raise typer.Exit(code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError("--now", f"not an ISO 8601 instant: {value!r}") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _open(config: Path | None, now: str | None = None) -> app_mod.App:
+    a = app_mod.open_app(config, _instant(now))
+    logs.configure(a.settings.logging.level, json=a.settings.logging.json, stream=sys.stderr)
+    return a
+
+
+def _print_json(doc: Any) -> None:
+    typer.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+
+
+# Sync
+
+
+@cli.command()
+@_reports_errors
+def sync(
+    config: ConfigOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (for cron).")] = False,
+    now: NowOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Go past the removal safety fuse and apply empty GIS answers.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run one sync cycle: updates, GIS pull, plan, execute, audit."""
+    if not once:
+        raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
+    report = app_mod.sync_once(_open(config, now), force=force)
+    _show_report(report, json_out)
+
+
+def _show_report(report: CycleReport, json_out: bool) -> None:
+    if json_out:
+        _print_json(report.as_dict())
+        return
+    pull = report.pull
+    typer.echo(
+        f"cycle {report.run_id}: {report.updates} updates, "
+        + (f"GIS {'ok' if pull.ok else 'FAILED: ' + pull.error}, " if pull else "")
+        + f"{report.planned} actions planned, {report.done} done, {report.failed} failed, {report.reported} reported"
+        + (f", {len(report.conflicts)} conflicts" if report.conflicts else "")
+        + (f"; next boundary {report.next_change.isoformat()}" if report.next_change else "")
+    )
+
+
+@cli.command()
+@_reports_errors
+def daemon(config: ConfigOpt = None) -> None:
+    """Keep running: pull on schedule, answer updates, act at building-local midnights."""
+    a = _open(config)
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    app_mod.daemon(a, stop)
+
+
+@cli.command()
+@_reports_errors
+def resync(
+    config: ConfigOpt = None,
+    building: Annotated[str | None, typer.Option("--building", help="One building (FIAS GUID).")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Every building an organisation (OGRN) manages or managed.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every building.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Go past the removal safety fuse.")] = False,
+    operator: OperatorOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
+    if sum(x is not None and x is not False for x in (building, org, all_ or None)) != 1:
+        raise ConfigError("resync", "give exactly one of --building, --org, --all")
+    result = app_mod.resync(
+        _open(config), operator=app_mod.operator_name(operator), building=building, org=org, dry_run=dry_run, force=force
+    )
+    if isinstance(result, Plan):
+        _show_actions(result, json_out)
+        return
+    _show_report(result, json_out)
+
+
+@cli.command()
+@_reports_errors
+def conflicts(config: ConfigOpt = None, now: NowOpt = None, json_out: JsonOpt = False) -> None:
+    """Buildings two or more organisations claim on the same local day (admin rights frozen there)."""
+    found = app_mod.conflicts(_open(config, now))
+    if json_out:
+        _print_json(found)
+        return
+    for c in found:
+        claims = "; ".join(f"{p['org']} from {p['start']} ({p['basis']}: {', '.join(p['sources'])})" for p in c["claims"])
+        typer.echo(f"{c['building']}  {c['address']}  on {c['day']}: {claims}")
+    typer.echo(f"{len(found)} conflicts", err=True)
+
+
+@cli.command()
+@_reports_errors
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--workdir", help="Keep the run here (default: a new temporary folder).")] = None,
+) -> None:
+    """Run the whole job against the built-in emulators and tell the story."""
+    from domchat.demo import run_demo
+
+    run_demo(workdir)
+
+
+@cli.command("plan")
+@_reports_errors
+def plan_cmd(
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+    at: Annotated[str | None, typer.Option("--at", help="A date (building-local 00:05 that day) or an instant.")] = None,
+    building: Annotated[str | None, typer.Option("--building", help="Only this building (FIAS GUID).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what a cycle would do (now, or at a date), and why; changes nothing."""
+    a = _open(config, now)
+    when = a.clock.now()
+    if at is not None:
+        when = _at(at)
+    view = app_mod.plan_at(a, when, building)
+    actions = _action_docs(view.plan)
+    if json_out:
+        _print_json(
+            {
+                "at": view.at.isoformat(),
+                "actions": actions,
+                "managers": view.managers,
+                "next_change": view.plan.next_change,
+                "conflicts": [c.building for c in view.plan.conflicts],
+            }
+        )
+        return
+    typer.echo(f"plan at {view.at.isoformat()}: {len(actions)} actions")
+    _show_actions(view.plan, False)
+    if building is not None:
+        for b, m in view.managers.items():
+            typer.echo(f"  manager of {b}: {m}")
+    if view.plan.next_change:
+        typer.echo(f"next change at {view.plan.next_change.isoformat()}")
+
+
+def _action_docs(p: Plan) -> list[dict[str, Any]]:
+    return [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+
+
+def _show_actions(p: Plan, json_out: bool) -> None:
+    actions = _action_docs(p)
+    if json_out:
+        _print_json(actions)
+        return
+    for x in actions:
+        who = f" user {x['user_id']}" if "user_id" in x else ""
+        typer.echo(f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}")
+    typer.echo(f"{len(actions)} actions would run", err=True)
+
+
+def _at(value: str) -> datetime:
+    """A bare date means 06:00 UTC that day: every Russian zone (UTC+2 to UTC+12) is then in it."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(6, 0), tzinfo=UTC)
+    except ValueError:
+        t = _instant(value)
+        assert t is not None
+        return t
+
+
+@cli.command()
+@_reports_errors
+def status(config: ConfigOpt = None, now: NowOpt = None, json_out: JsonOpt = False) -> None:
+    """Last cycle, pending actions, conflicts, next boundary."""
+    doc = app_mod.status(_open(config, now))
+    if json_out:
+        _print_json(doc)
+        return
+    last = doc["last_successful_cycle"]
+    typer.echo(f"last successful cycle: {last['finished_at'] if last else 'never'}")
+    typer.echo(f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)")
+    typer.echo(f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}")
+    typer.echo(f"next boundary: {doc['next_boundary'] or 'none scheduled'}")
+
+
+# Emulators and worlds
+
+
+@cli.command()
+@_reports_errors
+def emulate(
+    world: Annotated[Path, typer.Option("--world", help="World file (see 'domchat world schema').")],
+    gis_port: Annotated[int, typer.Option("--gis-port", help="GIS ZhKH emulator port (0: any free port).")] = 0,
+    max_port: Annotated[int, typer.Option("--max-port", help="MAX emulator port (0: any free port).")] = 0,
+    max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
+    max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run both emulators in the foreground; prints one JSON line with their base URLs once ready."""
+    from domchat.emulators.run import run_emulators
+
+    if max_token_file is not None:
+        max_token = max_token_file.read_text(encoding="utf-8").strip()
+    run_emulators(world, gis_port=gis_port, max_port=max_port, max_token=max_token, schemas_dir=app_mod.schemas_dir(config))
+
+
+@world_cli.command("generate")
+@_reports_errors
+def world_generate(
+    buildings: Annotated[int, typer.Option("--buildings", min=1)],
+    seed: Annotated[int, typer.Option("--seed")],
+    out: Annotated[Path, typer.Option("--out")],
+    today: Annotated[str | None, typer.Option("--today", help="The day taken as today (default: the current UTC date).")] = None,
+) -> None:
+    """Generate a world deterministically from a seed (streams: any size fits in memory)."""
+    from domchat.emulators.world import GeneratorOptions, WorldGenerator
+
+    day = date.fromisoformat(today) if today else datetime.now(UTC).date()
+    with out.open("w", encoding="utf-8") as f:
+        WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=day)).write(f)
+    typer.echo(f"wrote {out}")
+
+
+@world_cli.command("schema")
+def world_schema() -> None:
+    """Print the JSON Schema of world files."""
+    from domchat.emulators.world import schema
+
+    _print_json(schema())
+
+
+# Config and database
+
+
+@config_cli.command("check")
+@_reports_errors
+def config_check(config: ConfigOpt = None) -> None:
+    """Check the configuration and everything it names; exits non-zero naming the bad key."""
+    s = app_mod.check_config(config)
+    typer.echo(f"config ok: {s.source or 'built-in defaults'}")
+
+
+@db_cli.command("upgrade")
+@_reports_errors
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Create or migrate the database schema."""
+    typer.echo(f"database at revision {app_mod.upgrade_db(_open(config))}")
+
+
+# Chats and organisations
+
+
+@chats_cli.command("pending")
+@_reports_errors
+def chats_pending(config: ConfigOpt = None, as_csv: Annotated[bool, typer.Option("--csv")] = False, operator: OperatorOpt = None) -> None:
+    """Buildings without a chat, each with a new one-time binding code."""
+    rows = app_mod.pending_chats(_open(config), app_mod.operator_name(operator))
+    if as_csv:
+        w = csv.DictWriter(sys.stdout, fieldnames=["building", "address", "code", "expires_at"])
+        w.writeheader()
+        w.writerows(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['code']}  {r['building']}  {r['address']}")
+    typer.echo(f"{len(rows)} buildings without a chat", err=True)
+
+
+@org_cli.command("invite")
+@_reports_errors
+def org_invite(ogrn: Annotated[str, typer.Option("--ogrn")], config: ConfigOpt = None, operator: OperatorOpt = None) -> None:
+    """Issue a personal enrolment link for one staff member of an organisation."""
+    typer.echo(app_mod.org_invite(_open(config), ogrn, app_mod.operator_name(operator)))
+
+
+# Audit
+
+BuildingOpt = Annotated[str | None, typer.Option("--building", help="FIAS GUID.")]
+
+
+def _filter(
+    building: str | None,
+    org: str | None,
+    chat: int | None,
+    user: int | None,
+    actor: str | None,
+    run: str | None,
+    since: str | None,
+    until: str | None,
+) -> app_mod.audit.AuditFilter:
+    return app_mod.audit.AuditFilter(
+        building=building.lower() if building else None,
+        org=org,
+        chat_id=chat,
+        user_id=user,
+        actor=actor,
+        run_id=run,
+        since=_instant(since),
+        until=_instant(until),
+    )
+
+
+@audit_cli.command("list")
+@_reports_errors
+def audit_list(
+    config: ConfigOpt = None,
+    building: BuildingOpt = None,
+    org: Annotated[str | None, typer.Option("--org", help="OGRN.")] = None,
+    chat: Annotated[int | None, typer.Option("--chat")] = None,
+    user: Annotated[int | None, typer.Option("--user")] = None,
+    actor: Annotated[str | None, typer.Option("--actor")] = None,
+    run: Annotated[str | None, typer.Option("--run")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Audit events matching every filter given, oldest first."""
+    flt = _filter(building, org, chat, user, actor, run, since, until)
+    for row in app_mod.audit_rows(_open(config), flt):
+        if json_out:
+            typer.echo(json.dumps(app_mod.audit.as_dict(row), ensure_ascii=False, default=str))
+        else:
+            target = " ".join(
+                f"{k}={v}"
+                for k, v in (("building", row.building), ("org", row.org), ("chat", row.chat_id), ("user", row.user_id))
+                if v is not None
+            )
+            typer.echo(f"{row.seq:>7} {row.at} {row.actor:<10} {row.action:<20} {row.outcome:<9} {target}  {row.reason}")
+
+
+@audit_cli.command("export")
+@_reports_errors
+def audit_export(
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    building: BuildingOpt = None,
+    org: Annotated[str | None, typer.Option("--org")] = None,
+    since: Annotated[str | None, typer.Option("--since")] = None,
+    until: Annotated[str | None, typer.Option("--until")] = None,
+) -> None:
+    """Export the trail (whole, or filtered) as JSON lines or CSV, with every hash."""
+    if fmt not in ("jsonl", "csv"):
+        raise ConfigError("--format", "must be jsonl or csv")
+    a = _open(config)
+    flt = _filter(building, org, None, None, None, None, since, until)
+    writer = app_mod.audit.export_jsonl if fmt == "jsonl" else app_mod.audit.export_csv
+    if out is None:
+        n = writer(app_mod.audit_rows(a, flt), sys.stdout)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as f:
+            n = writer(app_mod.audit_rows(a, flt), f)
+    typer.echo(f"{n} events exported", err=True)
+
+
+@audit_cli.command("verify")
+@_reports_errors
+def audit_verify(config: ConfigOpt = None) -> None:
+    """Verify the hash chain; names the first broken link."""
+    verdict = app_mod.audit_verify(_open(config))
+    if not verdict.ok:
+        raise AuditBroken(f"audit chain broken at event {verdict.broken_at}: {verdict.why} ({verdict.events} events verified before it)")
+    typer.echo(f"audit chain ok: {verdict.events} events")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,70 @@
+"""The Russian texts residents and staff read, from templates an authority can override.
+
+Built-in templates live in `domchat/templates/ru/`; a file of the same name in
+`chats.templates_dir` replaces one. Placeholders use `string.Template` syntax (``$address``),
+so a template can never run code. Loading is the only I/O here; rendering is pure.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from domchat.errors import ConfigError
+
+NAMES = (
+    "title",
+    "card",
+    "card_no_manager",
+    "binding_accepted",
+    "binding_refused",
+    "enrolment_accepted",
+    "enrolment_refused",
+)
+REASONS = "reasons"
+
+
+@dataclass(frozen=True)
+class Templates:
+    texts: Mapping[str, str]
+    reasons: Mapping[str, str]
+
+    def render(self, name: str, **values: str) -> str:
+        try:
+            return string.Template(self.texts[name]).substitute(values).strip()
+        except KeyError as e:
+            raise ConfigError(f"template {name}", f"unknown placeholder ${e.args[0]}") from None
+        except ValueError as e:
+            raise ConfigError(f"template {name}", str(e)) from None
+
+    def reason(self, key: str) -> str:
+        return self.reasons.get(key, key)
+
+
+def load(override_dir: Path | None = None) -> Templates:
+    builtin = resources.files("domchat.templates").joinpath("ru")
+    texts: dict[str, str] = {}
+    for name in (*NAMES, REASONS):
+        path = override_dir / f"{name}.txt" if override_dir is not None else None
+        if path is not None and path.is_file():
+            texts[name] = path.read_text(encoding="utf-8")
+        else:
+            texts[name] = builtin.joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    reasons = _parse_reasons(texts.pop(REASONS))
+    return Templates(texts=texts, reasons=reasons)
+
+
+def _parse_reasons(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("template reasons", f"line {n}: expected 'key = text'")
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,78 @@
+"""Long polling (`GET /updates`) that loses nothing: store the batch, then move the marker.
+
+The platform drops updates only once a later request passes a marker past them. So the loop
+hands each batch to `store` first and saves the new marker only after `store` returned: if
+domchat stops in between, the next run starts from the old marker and gets the same batch
+again. `store` must therefore accept an update twice; `update_key` gives the identity to
+deduplicate on (webhook redeliveries need it too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+import structlog
+
+from domchat.errors import MaxUnavailable
+from domchat.max_client.client import MaxClient
+from domchat.max_client.types import Update
+
+log = structlog.get_logger(__name__)
+
+Store = Callable[[Sequence[Update]], None]
+
+
+def update_key(update: Update) -> str:
+    """A stable identity of an update: the SHA-256 of its canonical JSON.
+
+    The platform numbers no updates; two deliveries of one event carry the same JSON, while
+    two distinct events differ at least in their millisecond timestamp or content.
+    """
+    canonical = json.dumps(update.raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class LongPoller:
+    def __init__(
+        self,
+        client: MaxClient,
+        *,
+        store: Store,
+        load_marker: Callable[[], int | None],
+        save_marker: Callable[[int], None],
+        types: Iterable[str] | None = None,
+        timeout: int = 30,
+        limit: int = 100,
+        retry_wait: float = 5.0,
+    ) -> None:
+        """`retry_wait`: seconds between polls while the platform is unavailable."""
+        self._client = client
+        self._store = store
+        self._save_marker = save_marker
+        self._types = tuple(types) if types else None
+        self._timeout = timeout
+        self._limit = limit
+        self._retry_wait = retry_wait
+        self._marker = load_marker()
+
+    def poll_once(self) -> int:
+        """One poll: store what came, then save the marker. Returns how many updates came."""
+        batch = self._client.get_updates(self._marker, limit=self._limit, timeout=self._timeout, types=self._types)
+        if batch.updates:
+            self._store(batch.updates)
+        if batch.marker is not None and batch.marker != self._marker:
+            self._save_marker(batch.marker)
+            self._marker = batch.marker
+        return len(batch.updates)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until `stop` is set; an unavailable platform is waited out, refusals propagate."""
+        while not stop.is_set():
+            try:
+                self.poll_once()
+            except MaxUnavailable as e:
+                log.warning("max.poll_unavailable", error=str(e), retry_in=self._retry_wait)
+                stop.wait(self._retry_wait)

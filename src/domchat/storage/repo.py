@@ -1,0 +1,227 @@
+"""Reading and writing the domain and the observed chat state. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from domchat.storage.tables import (
+    BindingRow,
+    BookmarkRow,
+    BuildingRow,
+    ChatRow,
+    MemberRow,
+    OrganisationRow,
+    PeriodRow,
+    StaffRow,
+)
+from domchat.sync.model import (
+    ActualChat,
+    Basis,
+    Building,
+    BuildingState,
+    ChatBinding,
+    Domain,
+    ManagementPeriod,
+    MemberState,
+    Organisation,
+    OrgKind,
+)
+
+
+def load_domain(session: Session) -> Domain:
+    buildings = {
+        r.fias_guid: Building(r.fias_guid, r.address, r.tz, r.oktmo, BuildingState(r.state)) for r in session.exec(select(BuildingRow))
+    }
+    organisations = {
+        r.ogrn: Organisation(r.ogrn, r.name, r.inn, OrgKind(r.kind), r.root_guid, r.ppa_guid, r.phone, r.dispatch_phone)
+        for r in session.exec(select(OrganisationRow))
+    }
+    periods: dict[str, list[ManagementPeriod]] = defaultdict(list)
+    for p in session.exec(select(PeriodRow).order_by(col(PeriodRow.building), col(PeriodRow.start))):
+        periods[p.building].append(_period(p))
+    bindings = {
+        r.building: ChatBinding(r.building, r.chat_id, r.bound_at, r.bound_by)
+        for r in session.exec(select(BindingRow))
+        if r.building in buildings
+    }
+    staff: dict[str, set[int]] = defaultdict(set)
+    for s in session.exec(select(StaffRow).where(col(StaffRow.revoked_at).is_(None))):
+        staff[s.org].add(s.user_id)
+    return Domain(
+        buildings=buildings,
+        organisations=organisations,
+        periods={b: tuple(ps) for b, ps in periods.items()},
+        bindings=bindings,
+        staff={o: frozenset(u) for o, u in staff.items()},
+    )
+
+
+def _period(p: PeriodRow) -> ManagementPeriod:
+    return ManagementPeriod(
+        building=p.building,
+        org=p.org,
+        start=p.start,
+        until=p.until,
+        basis=Basis(p.basis),
+        source_ids=tuple(x for x in p.source_ids.split(",") if x),
+    )
+
+
+def save_building(session: Session, b: Building, *, tz_assumed: bool, at: datetime) -> tuple[Building | None, bool]:
+    """Insert or update a building; returns its previous value and whether anything changed."""
+    row = session.get(BuildingRow, b.fias_guid)
+    before = Building(row.fias_guid, row.address, row.tz, row.oktmo, BuildingState(row.state)) if row else None
+    if before == b and row is not None and row.tz_assumed == tz_assumed:
+        return before, False
+    row = row or BuildingRow(fias_guid=b.fias_guid, address=b.address, tz=b.tz, updated_at=at)
+    row.address, row.tz, row.oktmo, row.state, row.tz_assumed, row.updated_at = b.address, b.tz, b.oktmo, b.state.value, tz_assumed, at
+    session.add(row)
+    return before, True
+
+
+def save_organisation(session: Session, o: Organisation, at: datetime) -> bool:
+    row = session.get(OrganisationRow, o.ogrn)
+    if row is not None and (row.name, row.inn, row.root_guid, row.ppa_guid) == (o.name, o.inn, o.root_guid, o.ppa_guid):
+        return False
+    row = row or OrganisationRow(ogrn=o.ogrn, name=o.name, updated_at=at)
+    row.name, row.inn, row.kind, row.root_guid, row.ppa_guid, row.updated_at = o.name, o.inn, o.kind.value, o.root_guid, o.ppa_guid, at
+    if o.phone:
+        row.phone = o.phone
+    if o.dispatch_phone:
+        row.dispatch_phone = o.dispatch_phone
+    session.add(row)
+    return True
+
+
+def replace_periods(
+    session: Session, org: str, basis: Basis, periods: Iterable[ManagementPeriod]
+) -> dict[str, tuple[tuple[ManagementPeriod, ...], tuple[ManagementPeriod, ...]]]:
+    """Replace what one organisation's answer on one basis covers; returns the changes per building."""
+    new: dict[str, list[ManagementPeriod]] = defaultdict(list)
+    for p in periods:
+        new[p.building].append(p)
+    old: dict[str, list[ManagementPeriod]] = defaultdict(list)
+    rows = list(session.exec(select(PeriodRow).where(PeriodRow.org == org, PeriodRow.basis == basis.value)))
+    for r in rows:
+        old[r.building].append(_period(r))
+    changed: dict[str, tuple[tuple[ManagementPeriod, ...], tuple[ManagementPeriod, ...]]] = {}
+    for building in set(old) | set(new):
+        before = tuple(sorted(old.get(building, ()), key=_sort_key))
+        after = tuple(sorted(new.get(building, ()), key=_sort_key))
+        if before != after:
+            changed[building] = (before, after)
+    if not changed:
+        return changed
+    session.execute(
+        delete(PeriodRow).where(col(PeriodRow.org) == org, col(PeriodRow.basis) == basis.value, col(PeriodRow.building).in_(list(changed)))
+    )
+    for building in changed:
+        for p in new.get(building, ()):
+            session.add(
+                PeriodRow(
+                    building=p.building, org=p.org, start=p.start, until=p.until, basis=p.basis.value, source_ids=",".join(p.source_ids)
+                )
+            )
+    return changed
+
+
+def _sort_key(p: ManagementPeriod) -> tuple[object, ...]:
+    return (p.start, p.until or p.start.max, p.source_ids)
+
+
+def stored_period_orgs(session: Session, basis: Basis) -> dict[str, int]:
+    """How many buildings each organisation has on `basis` in the stored snapshot."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in session.exec(select(PeriodRow).where(PeriodRow.basis == basis.value)):
+        counts[r.org] += 1
+    return counts
+
+
+# Observed chat state
+
+
+def load_actual(session: Session, chat_ids: Iterable[int] | None = None) -> dict[int, ActualChat]:
+    stmt = select(ChatRow)
+    mstmt = select(MemberRow)
+    if chat_ids is not None:
+        ids = list(chat_ids)
+        stmt = stmt.where(col(ChatRow.chat_id).in_(ids))
+        mstmt = mstmt.where(col(MemberRow.chat_id).in_(ids))
+    members: dict[int, dict[int, MemberState]] = defaultdict(dict)
+    for m in session.exec(mstmt):
+        members[m.chat_id][m.user_id] = MemberState(m.is_admin, m.is_owner, frozenset(x for x in m.permissions.split(",") if x))
+    return {
+        c.chat_id: ActualChat(c.chat_id, c.title, c.pinned_text, c.owner_id, members.get(c.chat_id, {}), c.status == "active")
+        for c in session.exec(stmt)
+    }
+
+
+def save_actual(session: Session, chat: ActualChat, at: datetime) -> None:
+    """Replace what is known of one chat with a fresh observation."""
+    row = session.get(ChatRow, chat.chat_id) or ChatRow(chat_id=chat.chat_id, observed_at=at)
+    row.title, row.owner_id, row.pinned_text, row.observed_at = chat.title, chat.owner_id, chat.pinned_text, at
+    row.status = "active" if chat.active else "removed"
+    session.add(row)
+    session.execute(delete(MemberRow).where(col(MemberRow.chat_id) == chat.chat_id))
+    for user, m in chat.members.items():
+        session.add(_member_row(chat.chat_id, user, m))
+
+
+def _member_row(chat_id: int, user: int, m: MemberState) -> MemberRow:
+    return MemberRow(chat_id=chat_id, user_id=user, is_owner=m.is_owner, is_admin=m.is_admin, permissions=",".join(sorted(m.permissions)))
+
+
+def set_member(session: Session, chat_id: int, user: int, state: MemberState | None) -> None:
+    """Record one member's new state after an effect (None: no longer a member)."""
+    row = session.get(MemberRow, (chat_id, user))
+    if state is None:
+        if row is not None:
+            session.delete(row)
+        return
+    new = _member_row(chat_id, user, state)
+    if row is None:
+        session.add(new)
+    else:
+        row.is_owner, row.is_admin, row.permissions = new.is_owner, new.is_admin, new.permissions
+        session.add(row)
+
+
+def demote(session: Session, chat_id: int, user: int) -> None:
+    """The user keeps membership but no longer has admin rights."""
+    row = session.get(MemberRow, (chat_id, user))
+    if row is not None:
+        row.is_admin, row.permissions = False, ""
+        session.add(row)
+
+
+def set_chat_fields(session: Session, chat_id: int, at: datetime, **fields: object) -> None:
+    row = session.get(ChatRow, chat_id)
+    if row is None:
+        return
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.observed_at = at
+    session.add(row)
+
+
+# Bookmarks
+
+
+def get_bookmark(session: Session, name: str) -> str | None:
+    row = session.get(BookmarkRow, name)
+    return row.value if row else None
+
+
+def set_bookmark(session: Session, name: str, value: str, at: datetime) -> None:
+    row = session.get(BookmarkRow, name) or BookmarkRow(name=name, value=value, updated_at=at)
+    row.value, row.updated_at = value, at
+    session.add(row)
+
+
+def bindings_by_chat(session: Session) -> Mapping[int, str]:
+    return {r.chat_id: r.building for r in session.exec(select(BindingRow))}

@@ -1,0 +1,249 @@
+"""The database tables (sqlmodel). The alembic migrations under `migrations/` create them.
+
+Instants are stored timezone-aware in UTC (`UtcDateTime`), so SQLite and PostgreSQL return
+the same values. Building-local dates are plain dates. MAX ids are 64-bit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(**kw: Any) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), **kw))
+
+
+def _big(**kw: Any) -> Any:
+    return Field(sa_column=Column(BigInteger(), **kw))
+
+
+def _text(**kw: Any) -> Any:
+    return Field(sa_column=Column(Text(), **kw))
+
+
+class BuildingRow(SQLModel, table=True):
+    __tablename__ = "building"
+    fias_guid: str = Field(primary_key=True, max_length=36)
+    address: str = _text(nullable=False)
+    tz: str = Field(max_length=64)
+    tz_assumed: bool = False
+    """True when GIS gave no usable OlsonTZ and the region's default zone was used."""
+    oktmo: str | None = Field(default=None, max_length=11)
+    state: str = Field(default="active", max_length=16)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class OrganisationRow(SQLModel, table=True):
+    __tablename__ = "organisation"
+    ogrn: str = Field(primary_key=True, max_length=15)
+    name: str = _text(nullable=False)
+    inn: str = Field(default="", max_length=12)
+    kind: str = Field(default="uo", max_length=8)
+    root_guid: str = Field(default="", max_length=36)
+    ppa_guid: str = Field(default="", max_length=36)
+    phone: str = Field(default="", max_length=64)
+    dispatch_phone: str = Field(default="", max_length=64)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class PeriodRow(SQLModel, table=True):
+    """Management periods as of the last complete pull (replaced per building, in one transaction)."""
+
+    __tablename__ = "management_period"
+    id: int | None = Field(default=None, primary_key=True)
+    building: str = Field(index=True, max_length=36)
+    org: str = Field(index=True, max_length=15)
+    start: date
+    until: date | None = None
+    basis: str = Field(max_length=16)
+    source_ids: str = _text(nullable=False, default="")
+    """Comma-separated GIS document identifiers."""
+
+
+class BindingRow(SQLModel, table=True):
+    __tablename__ = "chat_binding"
+    building: str = Field(primary_key=True, max_length=36)
+    chat_id: int = _big(nullable=False, unique=True)
+    bound_at: datetime = _utc(nullable=False)
+    bound_by: int = _big(nullable=False)
+
+
+class BindingCodeRow(SQLModel, table=True):
+    """One-time codes that bind a chat to a building; only their SHA-256 is kept."""
+
+    __tablename__ = "binding_code"
+    code_hash: str = Field(primary_key=True, max_length=64)
+    building: str = Field(index=True, max_length=36)
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    status: str = Field(default="active", max_length=16)
+    """active, used, superseded (a newer code was issued) or expired."""
+    used_at: datetime | None = _utc(nullable=True)
+    used_in_chat: int | None = _big(nullable=True)
+
+
+class CodeAttemptRow(SQLModel, table=True):
+    """Wrong codes posted per chat, to stop guessing."""
+
+    __tablename__ = "binding_attempt"
+    chat_id: int = _big(primary_key=True)
+    failures: int = 0
+    last_at: datetime = _utc(nullable=False)
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff_account"
+    org: str = Field(primary_key=True, max_length=15)
+    user_id: int = _big(primary_key=True)
+    enrolled_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc(nullable=True)
+
+
+class InviteRow(SQLModel, table=True):
+    """Personal staff enrolment links; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "staff_invite"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    org: str = Field(index=True, max_length=15)
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    created_by: str = Field(max_length=128)
+    used_at: datetime | None = _utc(nullable=True)
+    used_by: int | None = _big(nullable=True)
+
+
+class ChatRow(SQLModel, table=True):
+    """What domchat last saw of a chat (title, pinned card, status)."""
+
+    __tablename__ = "chat_state"
+    chat_id: int = _big(primary_key=True)
+    title: str | None = _text(nullable=True)
+    owner_id: int | None = _big(nullable=True)
+    pinned_mid: str | None = Field(default=None, max_length=64)
+    pinned_text: str | None = _text(nullable=True)
+    status: str = Field(default="active", max_length=16)
+    observed_at: datetime = _utc(nullable=False)
+
+
+class MemberRow(SQLModel, table=True):
+    """What domchat last saw of a chat's members and their rights."""
+
+    __tablename__ = "chat_member"
+    chat_id: int = _big(primary_key=True)
+    user_id: int = _big(primary_key=True)
+    is_owner: bool = False
+    is_admin: bool = False
+    permissions: str = _text(nullable=False, default="")
+    """Comma-separated, sorted."""
+
+
+class ActionRow(SQLModel, table=True):
+    """A planned action, stored before it runs; done in the same transaction as its audit event."""
+
+    __tablename__ = "action"
+    key: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(index=True, max_length=36)
+    kind: str = Field(max_length=32)
+    chat_id: int = _big(nullable=False, index=True)
+    building: str = Field(max_length=36)
+    user_id: int | None = _big(nullable=True)
+    payload: str = _text(nullable=False, default="{}")
+    reason: str = _text(nullable=False, default="")
+    status: str = Field(default="pending", max_length=16, index=True)
+    """pending, done, failed or obsolete."""
+    created_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc(nullable=True)
+    error: str | None = _text(nullable=True)
+
+
+class AuditRow(SQLModel, table=True):
+    """The append-only, hash-chained audit trail (triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_event"
+    seq: int = _big(primary_key=True, autoincrement=False)
+    at: str = Field(max_length=32, index=True)
+    """UTC instant, ISO 8601 with microseconds and a Z; kept as text so the hash is stable."""
+    run_id: str = Field(default="", max_length=36, index=True)
+    actor: str = Field(max_length=128, index=True)
+    trigger: str = Field(max_length=64)
+    action: str = Field(max_length=64, index=True)
+    building: str | None = Field(default=None, max_length=36, index=True)
+    org: str | None = Field(default=None, max_length=15, index=True)
+    chat_id: int | None = _big(nullable=True, index=True)
+    user_id: int | None = _big(nullable=True, index=True)
+    before: str = _text(nullable=False, default="null")
+    after: str = _text(nullable=False, default="null")
+    reason: str = _text(nullable=False, default="")
+    outcome: str = Field(max_length=32)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The chain's last link; locked while appending so that concurrent writers serialise."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = _big(nullable=False, default=0)
+    hash: str = Field(max_length=64)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "run"
+    run_id: str = Field(primary_key=True, max_length=36)
+    started_at: datetime = _utc(nullable=False)
+    finished_at: datetime | None = _utc(nullable=True)
+    actor: str = Field(max_length=128)
+    trigger: str = Field(max_length=64)
+    status: str = Field(default="running", max_length=16)
+    summary: str = _text(nullable=False, default="{}")
+
+
+class BookmarkRow(SQLModel, table=True):
+    __tablename__ = "bookmark"
+    name: str = Field(primary_key=True, max_length=128)
+    value: str = _text(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class LeaseRow(SQLModel, table=True):
+    __tablename__ = "lease"
+    name: str = Field(primary_key=True, max_length=128)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = _utc(nullable=False)
+
+
+class UpdateRow(SQLModel, table=True):
+    """MAX updates stored before they are acknowledged, processed later in order."""
+
+    __tablename__ = "max_update"
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = _utc(nullable=False)
+    update_type: str = Field(max_length=64)
+    body: str = _text(nullable=False)
+    processed_at: datetime | None = _utc(nullable=True, index=True)

@@ -1,0 +1,299 @@
+"""One sync cycle: updates → pull → snapshot → plan → execute → audit, under the region's lease."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from domchat.clock import Clock
+from domchat.errors import MaxApiError, SafetyFuse
+from domchat.mapping.templates import Templates
+from domchat.max_client.types import Update
+from domchat.storage import repo
+from domchat.storage.audit import AuditEvent, append
+from domchat.storage.db import transaction
+from domchat.storage.tables import RunRow
+from domchat.sync import pull as pulling
+from domchat.sync import updates
+from domchat.sync.actions import RemoveMember, RevokeAdmin
+from domchat.sync.executor import Executor, Outcome
+from domchat.sync.locks import Lease
+from domchat.sync.model import ActualChat, Domain, MemberState, Policy
+from domchat.sync.plan import Plan, plan
+from domchat.sync.ports import ChatPlatform, GisSource
+
+log = structlog.get_logger("domchat.engine")
+
+RECONCILE_BOOKMARK = "reconcile.last"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    region: str
+    default_tz: str
+    licensees: list[str]
+    policy: Policy
+    templates: Templates
+    max_removal_share: float
+    fuse_floor: int
+    reconcile_interval: timedelta
+    code_attempts: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which buildings a cycle looks at (None: all), and whether to re-read their chats first."""
+
+    buildings: frozenset[str] | None = None
+    reread: bool = False
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    actor: str
+    trigger: str
+    force: bool
+    heartbeat: Callable[[], None]
+
+
+def _scoped(domain: Domain, scope: Scope) -> Domain:
+    if scope.buildings is None:
+        return domain
+    return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CycleReport:
+    run_id: str
+    now: datetime
+    updates: int = 0
+    pull: pulling.PullReport | None = None
+    planned: int = 0
+    done: int = 0
+    failed: int = 0
+    reported: int = 0
+    settled: int = 0
+    refreshed: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    inactive: list[int] = field(default_factory=list)
+    next_change: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["now"] = self.now.isoformat()
+        d["next_change"] = self.next_change.isoformat() if self.next_change else None
+        return d
+
+
+class Syncer:
+    def __init__(
+        self,
+        db: Engine,
+        gis: GisSource | None,
+        platform: ChatPlatform,
+        clock: Clock,
+        config: EngineConfig,
+        parse_update: Callable[[dict[str, Any]], Update],
+    ) -> None:
+        self.db = db
+        self.gis = gis
+        self.platform = platform
+        self.clock = clock
+        self.cfg = config
+        self.parse_update = parse_update
+
+    def cycle(
+        self,
+        *,
+        actor: str = "daemon",
+        trigger: str = "schedule",
+        pull: bool = True,
+        force: bool = False,
+        scope: Scope | None = None,
+    ) -> CycleReport:
+        """One cycle under the region's lease; `scope` limits it to some buildings (resync)."""
+        now = self.clock.now()
+        run_id = str(uuid.uuid4())
+        report = CycleReport(run_id=run_id, now=now)
+        with Lease(self.db, f"region:{self.cfg.region}") as lease:
+            self._start_run(run_id, actor, trigger, now)
+            status = "failed"
+            try:
+                self._cycle(report, _Run(run_id, actor, trigger, force, lease.renew), pull, scope or Scope())
+                status = "ok"
+            except SafetyFuse:
+                status = "stopped"
+                raise
+            finally:
+                self._finish_run(run_id, status, report)
+        return report
+
+    def preview(self, scope: Scope) -> Plan:
+        """What a cycle would do for `scope`, reading the chats afresh; changes nothing."""
+        with Session(self.db) as s:
+            domain = _scoped(repo.load_domain(s), scope)
+            actual = repo.load_actual(s)
+        if scope.reread:
+            actual |= {c: self.read_chat(c) for c in sorted(b.chat_id for b in domain.bindings.values())}
+        return plan(domain, actual, self.clock.now(), self.cfg.policy, self.cfg.templates)
+
+    def _cycle(self, report: CycleReport, run: _Run, pull: bool, scope: Scope) -> None:
+        now = report.now
+        ctx = updates.Context(
+            db=self.db,
+            platform=self.platform,
+            clock=self.clock,
+            templates=self.cfg.templates,
+            authority_accounts=self.cfg.policy.authority_accounts,
+            bot_user_id=self.cfg.policy.bot_user_id,
+            code_attempts=self.cfg.code_attempts,
+            run_id=run.run_id,
+            actor=run.actor,
+        )
+        updates.fetch(self.db, self.platform, self.clock)
+        report.updates = updates.process(ctx, self.parse_update)
+
+        reconcile = scope.buildings is None and self._reconcile_due()
+        if pull and self.gis is not None:
+            pctx = pulling.PullContext(
+                self.db, self.gis, self.cfg.region, self.cfg.default_tz, run.run_id, run.actor, run.trigger, run.force,
+                refresh_houses=reconcile or scope.reread,
+            )  # fmt: skip
+            report.pull = pulling.pull(pctx, self.cfg.licensees, now)
+
+        executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)
+        leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
+        with Session(self.db) as s:
+            domain = _scoped(repo.load_domain(s), scope)
+            known = repo.load_actual(s)
+        bound = {b.chat_id for b in domain.bindings.values()}
+        stale = {r.chat_id for r in leftovers if r.chat_id in bound}
+        to_read = bound if reconcile or scope.reread else {c for c in bound if c not in known} | stale
+        report.refreshed = self._refresh(sorted(to_read), now)
+        if reconcile:
+            with transaction(self.db) as s:
+                repo.set_bookmark(s, RECONCILE_BOOKMARK, _wall().isoformat(), now)
+        with Session(self.db) as s:
+            actual = repo.load_actual(s)
+
+        result = plan(domain, actual, now, self.cfg.policy, self.cfg.templates)
+        report.planned = len(result.actions)
+        report.next_change = result.next_change
+        report.inactive = list(result.inactive)
+        report.conflicts = [f"{c.building} {c.day} {'/'.join(c.orgs)}" for c in result.conflicts]
+        self._audit_conflicts(result, run, now)
+
+        report.settled = executor.settle([r for r in leftovers if r.chat_id in bound], {a.key() for a in result.actions}, actual)
+        self._fuse(result, actual, run, now)
+        executor.persist(result.actions)
+        outcome: Outcome = executor.run(executor.pending(), run.heartbeat)
+        report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
+
+    # Reading chats
+
+    def _refresh(self, chat_ids: list[int], now: datetime) -> int:
+        n = 0
+        for chat_id in chat_ids:
+            chat = self.read_chat(chat_id)
+            with transaction(self.db) as s:
+                repo.save_actual(s, chat, now)
+            n += 1
+        return n
+
+    def read_chat(self, chat_id: int) -> ActualChat:
+        try:
+            info = self.platform.get_chat(chat_id)
+        except MaxApiError as e:
+            if e.status in (403, 404):
+                return ActualChat(chat_id, None, None, None, {}, active=False)
+            raise
+        members = {
+            m.user_id: MemberState(is_admin=m.is_admin, is_owner=m.is_owner, permissions=frozenset(m.permissions))
+            for m in self.platform.members(chat_id)
+        }
+        pinned = info.pinned_message.text if info.pinned_message is not None else None
+        return ActualChat(chat_id, info.title, pinned, info.owner_id, members, active=info.status == "active")
+
+    def _reconcile_due(self) -> bool:
+        """Full reconciles follow the wall clock: planning `--now` in the future must not trigger one."""
+        with Session(self.db) as s:
+            last = repo.get_bookmark(s, RECONCILE_BOOKMARK)
+        return last is None or _wall() - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
+
+    # Safety
+
+    def _fuse(self, result: Plan, actual: dict[int, ActualChat], run: _Run, now: datetime) -> None:
+        revokes = sum(1 for a in result.actions if isinstance(a, RevokeAdmin))
+        removes = sum(1 for a in result.actions if isinstance(a, RemoveMember))
+        admins = sum(1 for c in actual.values() for m in c.members.values() if m.is_admin)
+        members = sum(len(c.members) for c in actual.values())
+        worst = max((revokes, admins, "admins"), (removes, members, "members"), key=lambda t: t[0] / max(t[1], 1))
+        n, total, what = worst
+        share = n / max(total, 1)
+        if n < self.cfg.fuse_floor or share <= self.cfg.max_removal_share:
+            return
+        why = f"the plan takes away {n} of {total} {what} ({share:.0%}), above the limit of {self.cfg.max_removal_share:.0%}"
+        with transaction(self.db) as s:
+            event = AuditEvent(
+                actor=run.actor,
+                trigger=run.trigger,
+                action="cycle.forced" if run.force else "cycle.stopped",
+                outcome="done" if run.force else "refused",
+                run_id=run.run_id,
+                reason=why + ("; went ahead: --force" if run.force else ""),
+            )
+            append(s, event, now)
+        if not run.force:
+            raise SafetyFuse(why + ": check 'domchat plan', then rerun with --force")
+
+    def _audit_conflicts(self, result: Plan, run: _Run, now: datetime) -> None:
+        """Audit a conflict when it appears or changes, not on every cycle while it lasts."""
+        with transaction(self.db) as s:
+            for c in result.conflicts:
+                name = f"conflict:{c.building}"
+                value = json.dumps({"orgs": list(c.orgs), "sources": sorted({x for p in c.claims for x in p.source_ids})})
+                if repo.get_bookmark(s, name) == value:
+                    continue
+                repo.set_bookmark(s, name, value, now)
+                append(
+                    s,
+                    AuditEvent(
+                        actor=run.actor,
+                        trigger=run.trigger,
+                        action="management.conflict",
+                        outcome="frozen",
+                        run_id=run.run_id,
+                        building=c.building,
+                        after=json.loads(value),
+                        reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are",
+                    ),
+                    now,
+                )
+                log.warning("management conflict", building=c.building, orgs=c.orgs, day=str(c.day))
+
+    # Runs
+
+    def _start_run(self, run_id: str, actor: str, trigger: str, now: datetime) -> None:
+        with transaction(self.db) as s:
+            s.add(RunRow(run_id=run_id, started_at=now, actor=actor, trigger=trigger))
+
+    def _finish_run(self, run_id: str, status: str, report: CycleReport) -> None:
+        with transaction(self.db) as s:
+            row = s.get(RunRow, run_id)
+            if row is not None:
+                row.status, row.finished_at = status, self.clock.now()
+                row.summary = json.dumps(report.as_dict(), default=str)
+                s.add(row)

@@ -1,0 +1,300 @@
+"""The durable executor: intent before effect, and every effect recorded with its audit event.
+
+Each action is stored (by its deterministic key) before anything is sent to MAX. After the
+call, one transaction marks it done, records what the chat now looks like and appends the
+audit event. If the process dies between the call and that transaction, the action stays
+pending; the engine re-reads the chat from MAX before the next plan, and `settle` closes such
+leftovers as done (their effect is visible) or obsolete (it is not, and no longer wanted).
+Calls that are not idempotent (sending a message) look for their own earlier effect first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from domchat.clock import Clock
+from domchat.errors import MaxApiError, MaxUnavailable
+from domchat.storage import repo
+from domchat.storage.audit import AuditEvent, append
+from domchat.storage.db import transaction
+from domchat.storage.tables import ActionRow
+from domchat.sync.actions import (
+    Action,
+    AddMembers,
+    GrantAdmin,
+    PinCard,
+    RemoveMember,
+    ReportDrift,
+    RevokeAdmin,
+    SendNotice,
+    SetTitle,
+    from_stored,
+)
+from domchat.sync.model import ActualChat, MemberState
+from domchat.sync.ports import ChatPlatform
+
+log = structlog.get_logger("domchat.executor")
+
+CRASH_ENV = "DOMCHAT_CRASH_AT"
+"""Test hook: ``<kind>:<point>`` (point: before_call, after_call, after_commit) makes the process
+exit abruptly there, as `kill -9` would. Never set in production."""
+
+# How far back a message of ours counts as "already sent" for an action (clock skew margin).
+_SENT_MARGIN = timedelta(minutes=5)
+
+
+def crash_point(kind: str, point: str) -> None:
+    if os.environ.get(CRASH_ENV) == f"{kind}:{point}":
+        os._exit(137)
+
+
+@dataclass
+class Outcome:
+    done: int = 0
+    failed: int = 0
+    reported: int = 0
+    refused_users: list[tuple[int, int, str]] = field(default_factory=list)
+    """(chat, user, error code) of members the platform refused to add (privacy…)."""
+
+
+class Executor:
+    def __init__(self, db: Engine, platform: ChatPlatform, clock: Clock, *, run_id: str, actor: str, trigger: str) -> None:
+        self.db = db
+        self.platform = platform
+        self.clock = clock
+        self.run_id = run_id
+        self.actor = actor
+        self.trigger = trigger
+
+    # Intent
+
+    def persist(self, actions: Iterable[Action]) -> list[ActionRow]:
+        """Store the actions as pending; a pending row left by a crashed run is taken over."""
+        now = self.clock.now()
+        rows: list[ActionRow] = []
+        with transaction(self.db) as s:
+            for a in actions:
+                row = s.get(ActionRow, a.key())
+                if row is None:
+                    row = ActionRow(key=a.key(), run_id=self.run_id, kind=a.kind, chat_id=a.chat_id, building=a.building, created_at=now)
+                elif row.status == "done" and isinstance(a, ReportDrift):
+                    continue  # reported once is enough while the drift lasts
+                elif row.status != "pending":
+                    row.created_at, row.finished_at, row.error = now, None, None
+                row.run_id, row.status = self.run_id, "pending"
+                row.user_id = getattr(a, "user_id", None)
+                row.payload = json.dumps(a.payload(), ensure_ascii=False, sort_keys=True)
+                row.reason = a.reason
+                s.add(row)
+                rows.append(row)
+        return rows
+
+    def pending(self) -> list[ActionRow]:
+        with Session(self.db) as s:
+            return list(s.exec(select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.created_at))))
+
+    # Effects
+
+    def run(self, rows: Sequence[ActionRow], heartbeat: Callable[[], None] = lambda: None) -> Outcome:
+        out = Outcome()
+        for n, row in enumerate(rows):
+            if n % 50 == 49:
+                heartbeat()
+            action = from_stored(row.kind, row.chat_id, row.building, json.loads(row.payload))
+            try:
+                crash_point(row.kind, "before_call")
+                effect = self._effect(action, row.created_at)
+                crash_point(row.kind, "after_call")
+            except MaxApiError as e:
+                self._finish(row, action, _Effect("failed", str(e)), out)
+                continue
+            except MaxUnavailable:
+                raise  # leave this and the rest pending: the next cycle resumes them
+            self._finish(row, action, effect, out)
+            out.refused_users.extend(effect.refused)
+            crash_point(row.kind, "after_commit")
+        return out
+
+    def _finish(self, row: ActionRow, action: Action, effect: _Effect, out: Outcome) -> None:
+        now = self.clock.now()
+        failed = effect.outcome == "failed"
+        with transaction(self.db) as s:
+            stored = s.get(ActionRow, row.key)
+            assert stored is not None
+            stored.status = "failed" if failed else "done"
+            stored.finished_at, stored.error = now, effect.note if failed else None
+            s.add(stored)
+            _record(s, action.chat_id, effect, now)
+            append(s, self._event(action, effect.outcome, effect.note), now)
+        if failed:
+            out.failed += 1
+            log.warning("action failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
+        elif effect.outcome == "reported":
+            out.reported += 1
+        else:
+            out.done += 1
+
+    def _event(self, action: Action, outcome: str, note: str = "") -> AuditEvent:
+        payload = action.payload()
+        reason = payload.pop("reason", "")
+        late = _lateness(action.due, self.clock.now()) if outcome in ("done", "partial") else ""
+        return AuditEvent(
+            actor=self.actor,
+            trigger=self.trigger,
+            action=action.kind,
+            outcome=outcome,
+            run_id=self.run_id,
+            building=action.building or None,
+            org=payload.pop("org", None),
+            chat_id=action.chat_id,
+            user_id=payload.get("user_id"),
+            after=payload,
+            reason="; ".join(x for x in (str(reason), note, late) if x),
+        )
+
+    def _effect(self, a: Action, since: datetime) -> _Effect:
+        p = self.platform
+        if isinstance(a, RevokeAdmin):
+            p.revoke_admin(a.chat_id, a.user_id)
+            return _Effect(demoted=a.user_id)
+        if isinstance(a, RemoveMember):
+            p.remove_member(a.chat_id, a.user_id)
+            return _Effect(removed=a.user_id)
+        if isinstance(a, AddMembers):
+            result = p.add_members(a.chat_id, a.user_ids)
+            refused = [(a.chat_id, u, code) for code, users in result.failed_user_details for u in users]
+            failed = {u for _, u, _ in refused} | set(result.failed_user_ids)
+            added = tuple(u for u in a.user_ids if u not in failed)
+            if not result.success and not added:
+                return _Effect("failed", f"nobody added: {result.message or 'success: false'}")
+            note = f"refused: {', '.join(f'{u} ({c})' for _, u, c in refused)}" if failed else ""
+            return _Effect("partial" if failed else "done", note, added=added, refused=refused)
+        if isinstance(a, GrantAdmin):
+            p.grant_admin(a.chat_id, a.user_id, a.permissions)
+            return _Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions))))
+        if isinstance(a, SetTitle):
+            p.patch_chat(a.chat_id, title=a.title, notify=False)
+            return _Effect(title=a.title)
+        if isinstance(a, PinCard):
+            mid = self._sent_before(a.chat_id, a.text, since) or p.send_message(chat_id=a.chat_id, text=a.text, notify=False).mid
+            p.patch_chat(a.chat_id, pin=mid, notify=False)
+            return _Effect(pinned=(mid, a.text))
+        if isinstance(a, SendNotice):
+            if self._sent_before(a.chat_id, a.text, since) is None:
+                p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
+            return _Effect()
+        if isinstance(a, ReportDrift):
+            return _Effect("reported")
+        raise TypeError(f"unknown action {a!r}")  # pragma: no cover - the union is exhaustive
+
+    def _sent_before(self, chat_id: int, text: str, since: datetime) -> str | None:
+        """The id of a message with `text` the bot already sent for this action, if any."""
+        bot = self._bot_id()
+        floor = int((since - _SENT_MARGIN).timestamp() * 1000)
+        for m in self.platform.messages(chat_id, count=50):
+            if m.sender_id == bot and m.text == text and m.timestamp >= floor:
+                return m.mid
+        return None
+
+    def _bot_id(self) -> int:
+        if not hasattr(self, "_bot"):
+            self._bot = self.platform.me().user_id
+        return self._bot
+
+    # Leftovers of a crashed run
+
+    def settle(self, leftovers: Iterable[ActionRow], planned_keys: set[str], actual: Mapping[int, ActualChat]) -> int:
+        """Close pending rows the new plan no longer contains: done if MAX shows their effect."""
+        n = 0
+        now = self.clock.now()
+        for row in leftovers:
+            if row.key in planned_keys:
+                continue
+            action = from_stored(row.kind, row.chat_id, row.building, json.loads(row.payload))
+            seen = observed(action, actual.get(row.chat_id))
+            with transaction(self.db) as s:
+                stored = s.get(ActionRow, row.key)
+                if stored is None or stored.status != "pending":
+                    continue
+                stored.status, stored.finished_at = ("done" if seen else "obsolete"), now
+                s.add(stored)
+                note = (
+                    "took effect before an interruption; confirmed from the chat's state"
+                    if seen
+                    else "no longer needed after an interruption"
+                )
+                append(s, self._event(action, "done" if seen else "obsolete", note), now)
+            n += 1
+        return n
+
+
+LATE_AFTER = timedelta(minutes=10)
+"""An effect this long after it was due is audited as late, with the delay."""
+
+
+def _lateness(due: str, now: datetime) -> str:
+    if not due:
+        return ""
+    delay = now - datetime.fromisoformat(due)
+    if delay <= LATE_AFTER:
+        return ""
+    return f"LATE by {str(delay).split('.')[0]} (due {due})"
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What a call did, for the audit event and the stored view of the chat."""
+
+    outcome: str = "done"
+    note: str = ""
+    member: tuple[int, MemberState] | None = None
+    demoted: int | None = None
+    removed: int | None = None
+    added: tuple[int, ...] = ()
+    title: str | None = None
+    pinned: tuple[str, str] | None = None
+    refused: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+def _record(s: Session, chat_id: int, e: _Effect, at: datetime) -> None:
+    """Keep the stored view of the chat in step with an effect that just happened."""
+    if e.member is not None:
+        repo.set_member(s, chat_id, *e.member)
+    if e.demoted is not None:
+        repo.demote(s, chat_id, e.demoted)
+    if e.removed is not None:
+        repo.set_member(s, chat_id, e.removed, None)
+    for user in e.added:
+        repo.set_member(s, chat_id, user, MemberState())
+    if e.title is not None:
+        repo.set_chat_fields(s, chat_id, at, title=e.title)
+    if e.pinned is not None:
+        repo.set_chat_fields(s, chat_id, at, pinned_mid=e.pinned[0], pinned_text=e.pinned[1])
+
+
+def observed(a: Action, chat: ActualChat | None) -> bool:
+    """Whether `chat` already shows the effect of `a`."""
+    if chat is None:
+        return False
+    m = chat.members
+    if isinstance(a, RevokeAdmin):
+        return a.user_id not in m or not m[a.user_id].is_admin
+    if isinstance(a, RemoveMember):
+        return a.user_id not in m
+    if isinstance(a, AddMembers):
+        return all(u in m for u in a.user_ids)
+    if isinstance(a, GrantAdmin):
+        return a.user_id in m and m[a.user_id].is_admin and set(a.permissions) <= m[a.user_id].permissions
+    if isinstance(a, SetTitle):
+        return chat.title == a.title
+    if isinstance(a, PinCard):
+        return chat.pinned_text == a.text
+    return False

@@ -1,0 +1,68 @@
+"""One cycle at a time per region: a lease row in the database.
+
+The same table serves SQLite (where BEGIN IMMEDIATE already serialises writers) and
+PostgreSQL (where several instances may share a region: a lease that is not renewed expires,
+so a crashed instance does not block the others for longer than its TTL). Leases run on the
+wall clock, never on the injected planning clock: `--now` in the future must not steal a lease.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from domchat.errors import LockBusy
+from domchat.storage.db import transaction
+from domchat.storage.tables import LeaseRow
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+class Lease:
+    def __init__(self, db: Engine, name: str, ttl: timedelta = timedelta(minutes=10)) -> None:
+        self.db = db
+        self.name = name
+        self.ttl = ttl
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def acquire(self) -> None:
+        now = _wall()
+        with transaction(self.db) as s:
+            row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
+            if row is not None and row.holder != self.holder and row.expires_at > now:
+                raise LockBusy(
+                    f"another domchat ({row.holder}) is running a cycle for {self.name} until {row.expires_at:%Y-%m-%d %H:%M:%S}Z"
+                )
+            row = row or LeaseRow(name=self.name, holder=self.holder, expires_at=now)
+            row.holder, row.expires_at = self.holder, now + self.ttl
+            s.add(row)
+
+    def renew(self) -> None:
+        """Extend the lease; fails if another holder took it over (this cycle must stop)."""
+        now = _wall()
+        with transaction(self.db) as s:
+            row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
+            if row is None or row.holder != self.holder:
+                raise LockBusy(f"lost the lease on {self.name}")
+            row.expires_at = now + self.ttl
+            s.add(row)
+
+    def release(self) -> None:
+        with transaction(self.db) as s:
+            row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
+            if row is not None and row.holder == self.holder:
+                s.delete(row)
+
+    def __enter__(self) -> Lease:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,169 @@
+"""The planner: what must change in MAX so that every bound chat matches the domain at `now`.
+
+Pure: no I/O, no clock of its own. Given the same inputs it returns the same plan, and a plan
+applied in full makes the next plan empty (tested as a state machine in tests/sync).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domchat.mapping.desired import DesiredChat, desired_chat
+from domchat.mapping.templates import Templates
+from domchat.sync.actions import (
+    ORDER,
+    Action,
+    AddMembers,
+    GrantAdmin,
+    PinCard,
+    RemoveMember,
+    ReportDrift,
+    RevokeAdmin,
+    SetTitle,
+)
+from domchat.sync.model import ActualChat, Conflict, Domain, Manager, Policy, UserId, boundaries
+
+ADD_BATCH = 100  # the Bot API takes at most 100 user ids per call
+
+# Older names the platform may still report for rights it now calls otherwise.
+_LEGACY = {"post_edit_delete_message": "write", "edit_message": "edit", "delete_message": "delete"}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    actions: tuple[Action, ...]
+    next_change: datetime | None
+    """The next instant after `now` at which the plan would differ without any new data."""
+    conflicts: tuple[Conflict, ...]
+    inactive: tuple[int, ...]
+    """Bound chats the bot is no longer in (alerts: nothing can be done there)."""
+    unobserved: tuple[int, ...]
+    """Bound chats with no observed state yet (the engine reads them before planning)."""
+
+
+def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy: Policy, templates: Templates) -> Plan:
+    actions: list[Action] = []
+    conflicts: list[Conflict] = []
+    inactive: list[int] = []
+    unobserved: list[int] = []
+    next_change: datetime | None = None
+    for building in sorted(domain.bindings):
+        chat_id = domain.bindings[building].chat_id
+        boundary = domain.local_midnights_after(building, now)
+        if boundary is not None and (next_change is None or boundary < next_change):
+            next_change = boundary
+        chat = actual.get(chat_id)
+        if chat is None:
+            unobserved.append(chat_id)
+            continue
+        if not chat.active:
+            inactive.append(chat_id)
+            continue
+        want = desired_chat(domain, building, now, policy, templates, owner=chat.owner_id)
+        if isinstance(want.manager, Conflict):
+            conflicts.append(want.manager)
+        due = _since(domain, building, now).isoformat()
+        actions.extend(replace(a, due=due) for a in diff(want, chat, domain, policy))
+    return Plan(tuple(actions), next_change, tuple(conflicts), tuple(inactive), tuple(unobserved))
+
+
+def normalise(permissions: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:
+    """Rights as comparable with `wanted`: legacy names renamed, the automatic `can_call` ignored."""
+    renamed = frozenset(_LEGACY.get(p, p) for p in permissions)
+    return renamed if "can_call" in wanted else renamed - {"can_call"}
+
+
+def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy) -> list[Action]:
+    """The actions that turn `chat` into `want`, in safe order."""
+    out: list[Action] = []
+    cid, b = want.chat_id, want.building
+    protected = {policy.bot_user_id, *policy.authority_accounts}
+    if chat.owner_id is not None:
+        protected.add(chat.owner_id)
+    staff_orgs: dict[UserId, list[str]] = {}
+    for org_id, users in sorted(domain.staff.items()):
+        for user in users:
+            staff_orgs.setdefault(user, []).append(org_id)
+    manager = want.manager
+    why_manager = _why_manager(manager)
+
+    for user, state in sorted(chat.members.items()):
+        if user in protected or (want.frozen and state.is_admin):
+            continue  # a conflict freezes every admin's rights and membership
+        orgs = staff_orgs.get(user, [])
+        org = ",".join(orgs) or None
+        ex_staff = f"staff of {org}, which does not manage the building now; {why_manager}"
+        if state.is_admin and user not in want.admins:
+            if orgs:
+                out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=ex_staff))
+            elif policy.repair_admin_drift:
+                out.append(RevokeAdmin(cid, b, user_id=user, reason="admin rights nobody granted (drift)"))
+            else:
+                out.append(ReportDrift(cid, b, user_id=user, what="admin", reason="admin rights nobody granted (drift, report only)"))
+        if user in want.entitled or (want.frozen and orgs):
+            continue
+        if orgs:
+            out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff))
+        elif policy.repair_member_drift:
+            out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
+        else:
+            out.append(ReportDrift(cid, b, user_id=user, what="member", reason="member nobody entitled (drift, report only)"))
+
+    missing = sorted(want.members - set(chat.members) - {policy.bot_user_id})
+    for i in range(0, len(missing), ADD_BATCH):
+        out.append(
+            AddMembers(
+                cid, b, user_ids=tuple(missing[i : i + ADD_BATCH]), reason=_why_members(missing[i : i + ADD_BATCH], want, policy, manager)
+            )
+        )
+
+    if not want.frozen:
+        for user, perms in sorted(want.admins.items()):
+            if user == chat.owner_id:
+                continue  # the owner's rights are the platform's, not ours to set
+            current = chat.members.get(user)
+            wanted = frozenset(p.value for p in perms)
+            if current is None or not current.is_admin or normalise(current.permissions, wanted) != wanted:
+                org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
+                why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
+                out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why))
+
+    if chat.title != want.title:
+        out.append(SetTitle(cid, b, title=want.title, reason="title from the building's address"))
+    if not want.frozen and chat.pinned_text != want.card:
+        org = manager.org if isinstance(manager, Manager) else None
+        out.append(PinCard(cid, b, text=want.card, org=org, reason=f"building card; {why_manager}"))
+    return sorted(out, key=lambda a: ORDER.index(type(a)))
+
+
+def _since(domain: Domain, building: str, now: datetime) -> datetime:
+    """The instant from which the chat should have looked as it should now: the last local
+    midnight at which this building's periods changed, or the binding if that came later."""
+    b = domain.buildings[building]
+    past = [b.local_midnight(d) for d in boundaries(domain.periods.get(building, ()))]
+    past = [t for t in past if t <= now]
+    return max([*past, domain.bindings[building].bound_at])
+
+
+def _why_manager(manager: Manager | Conflict | None) -> str:
+    if isinstance(manager, Manager):
+        since = min(p.start for p in manager.periods)
+        bases = ", ".join(sorted({p.basis.value for p in manager.periods}))
+        return f"manager {manager.org} since {since.isoformat()} ({bases}: {', '.join(manager.source_ids) or 'no document id'})"
+    if isinstance(manager, Conflict):
+        return f"conflict on {manager.day.isoformat()} between {', '.join(manager.orgs)}: admin rights frozen"
+    return "no organisation manages the building now"
+
+
+def _why_members(users: list[UserId], want: DesiredChat, policy: Policy, manager: Manager | Conflict | None) -> str:
+    kinds = set()
+    for u in users:
+        if u in policy.authority_accounts:
+            kinds.add("authority accounts")
+        elif u in want.admins:
+            kinds.add("staff of the manager")
+        else:
+            kinds.add("residents with a grant in force")
+    return "members entitled: " + ", ".join(sorted(kinds)) + f"; {_why_manager(manager)}"

@@ -1,0 +1,119 @@
+"""The planner on hand-made situations; the property tests live in test_plan_properties.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin
+from domchat.sync.model import ActualChat, MemberState
+from domchat.sync.plan import plan
+from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat, period
+
+
+def test_fresh_chat_gets_title_card_members_and_staff_admins() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    p = plan(d, {CHAT: fresh_chat()}, datetime(2026, 11, 22, tzinfo=UTC), POLICY, TEMPLATES)
+    kinds = [type(a).__name__ for a in p.actions]
+    assert kinds == ["AddMembers", "GrantAdmin", "GrantAdmin", "SetTitle", "PinCard"]
+    add = p.actions[0]
+    assert isinstance(add, AddMembers) and set(add.user_ids) == set(STAFF_A)
+    grants = {a.user_id for a in p.actions if isinstance(a, GrantAdmin)}
+    assert grants == set(STAFF_A)
+    card = next(a for a in p.actions if isinstance(a, PinCard))
+    assert "УК А" in card.text and "г. Сургут, ул. Мира, д. 1" in card.text
+
+
+def test_applied_plan_leaves_nothing_to_do() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    first = plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES)
+    after = apply(fresh_chat(), first.actions)
+    assert plan(d, {CHAT: after}, now, POLICY, TEMPLATES).actions == ()
+
+
+def test_manager_changes_exactly_at_local_midnight() -> None:
+    # Asia/Yekaterinburg is UTC+5: 1 December starts there at 19:00 UTC on 30 November.
+    d = domain((period(ORG_A, date(2020, 1, 1), until=date(2026, 12, 1)), period(ORG_B, date(2026, 12, 1))))
+    before = datetime(2026, 11, 30, 18, 59, 59, tzinfo=UTC)
+    at = datetime(2026, 11, 30, 19, 0, 0, tzinfo=UTC)
+    settled = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, before, POLICY, TEMPLATES).actions)
+    assert plan(d, {CHAT: settled}, before, POLICY, TEMPLATES).actions == ()
+    assert plan(d, {CHAT: settled}, before, POLICY, TEMPLATES).next_change == at
+
+    switch = plan(d, {CHAT: settled}, at, POLICY, TEMPLATES).actions
+    revoked = {a.user_id for a in switch if isinstance(a, RevokeAdmin)}
+    removed = {a.user_id for a in switch if isinstance(a, RemoveMember)}
+    granted = {a.user_id for a in switch if isinstance(a, GrantAdmin)}
+    assert revoked == removed == set(STAFF_A)
+    assert granted == set(STAFF_B)
+    # Rights are taken away before new ones are given.
+    kinds = [type(a) for a in switch]
+    assert max(kinds.index(RevokeAdmin), kinds.index(RemoveMember)) < kinds.index(AddMembers) < kinds.index(GrantAdmin)
+
+
+def test_conflict_freezes_admin_rights() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)), period(ORG_B, date(2026, 11, 1))))
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    settled_under_a = apply(
+        fresh_chat(), plan(domain((period(ORG_A, date(2020, 1, 1)),)), {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions
+    )
+    p = plan(d, {CHAT: settled_under_a}, now, POLICY, TEMPLATES)
+    assert len(p.conflicts) == 1 and p.conflicts[0].orgs == (ORG_A, ORG_B)
+    assert not [a for a in p.actions if isinstance(a, (GrantAdmin, RevokeAdmin, RemoveMember, PinCard))]
+
+
+def test_stranger_admin_is_revoked_and_stranger_member_only_reported_by_default() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
+    members = dict(chat.members)
+    members[666] = MemberState(is_admin=True, permissions=frozenset({"add_admins"}))
+    members[777] = MemberState()
+    p = plan(d, {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}, now, POLICY, TEMPLATES)
+    assert {(type(a).__name__, getattr(a, "user_id", None)) for a in p.actions} == {
+        ("RevokeAdmin", 666),
+        ("ReportDrift", 666),
+        ("ReportDrift", 777),
+    }
+    drift = [a for a in p.actions if isinstance(a, ReportDrift)]
+    assert {a.what for a in drift} == {"member"}
+
+
+def test_never_touches_bot_or_owner() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),), staff={})
+    chat = fresh_chat()
+    p = plan(d, {CHAT: chat}, datetime(2026, 11, 22, tzinfo=UTC), POLICY, TEMPLATES)
+    assert all(getattr(a, "user_id", None) not in (BOT, AUTH) for a in p.actions)
+    assert all(BOT not in getattr(a, "user_ids", ()) for a in p.actions)
+
+
+def test_legacy_permission_names_and_automatic_can_call_are_not_drift() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),), staff={ORG_A: frozenset({STAFF_A[0]})})
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
+    members = dict(chat.members)
+    members[STAFF_A[0]] = MemberState(
+        is_admin=True, permissions=frozenset({"read_all_messages", "post_edit_delete_message", "pin_message", "can_call"})
+    )
+    p = plan(d, {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}, now, POLICY, TEMPLATES)
+    assert p.actions == ()
+
+
+def test_bot_removed_chat_is_inactive_not_planned() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    gone = ActualChat(CHAT, None, None, None, {}, active=False)
+    p = plan(d, {CHAT: gone}, datetime(2026, 11, 22, tzinfo=UTC), POLICY, TEMPLATES)
+    assert p.actions == () and p.inactive == (CHAT,)
+
+
+def test_unobserved_chat_is_reported_for_reading() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    p = plan(d, {}, datetime(2026, 11, 22, tzinfo=UTC), POLICY, TEMPLATES)
+    assert p.unobserved == (CHAT,) and p.actions == ()
+
+
+def test_action_keys_ignore_reasons_but_not_content() -> None:
+    a = GrantAdmin(CHAT, "b", user_id=5, permissions=("write",), reason="x")
+    b = GrantAdmin(CHAT, "b", user_id=5, permissions=("write",), reason="y")
+    c = GrantAdmin(CHAT, "b", user_id=6, permissions=("write",), reason="x")
+    assert a.key() == b.key() != c.key()
