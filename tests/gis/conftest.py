@@ -39,6 +39,12 @@ def make_world(buildings: int = 20, seed: int = 7, **options: Any) -> dict[str, 
     return world
 
 
+@pytest.fixture
+def world_factory() -> Callable[..., dict[str, Any]]:
+    """`make_world(buildings=…, seed=…, **GeneratorOptions)`."""
+    return make_world
+
+
 @pytest.fixture(scope="session")
 def schemas_dir() -> Path:
     return SCHEMAS

@@ -18,7 +18,9 @@ from domchat.gis_client import GisClient
 TYPES = {
     "/ext-bus-home-management-service/services/HomeManagementAsync": "house-management/hcs-house-management-types.xsd",
     "/ext-bus-licenses-service/services/LicensesAsync": "licenses/hcs-licenses-types.xsd",
-    "/ext-bus-org-registry-common-service/services/OrgRegistryCommonAsync": "organizations-registry-common/hcs-organizations-registry-common-types.xsd",
+    "/ext-bus-org-registry-common-service/services/OrgRegistryCommonAsync": (
+        "organizations-registry-common/hcs-organizations-registry-common-types.xsd"
+    ),
 }
 ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
@@ -58,10 +60,20 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.cach_statuses(contract_guids=docs)
 
 
-def test_every_request_and_answer_validates(client: GisClient, emulator: GisEmulator, world: dict[str, Any], schemas: dict[str, etree.XMLSchema]) -> None:
+def test_every_request_and_answer_validates(
+    client: GisClient, emulator: GisEmulator, world: dict[str, Any], schemas: dict[str, etree.XMLSchema]
+) -> None:
     _exercise(client, world)
     log = emulator.log
-    assert {e.operation for e in log} >= {"exportHouseData", "exportBriefApartmentHouse", "exportActualLicenseState", "exportOrgRegistry", "exportCAChData", "exportStatusCAChData", "getState"}
+    assert {e.operation for e in log} >= {
+        "exportHouseData",
+        "exportBriefApartmentHouse",
+        "exportActualLicenseState",
+        "exportOrgRegistry",
+        "exportCAChData",
+        "exportStatusCAChData",
+        "getState",
+    }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
     checked = 0
     for e in log:

@@ -23,7 +23,9 @@ def _house_request(world: dict[str, Any], *, version: str = "13.2.3.2", header: 
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="{BASE}" xmlns:hm="{HM}">
  <s:Header><b:{header}><b:Date>2025-03-01T10:00:00+03:00</b:Date><b:MessageGUID>{uuid.uuid4()}</b:MessageGUID>{ppa}</b:{header}></s:Header>
- <s:Body><hm:exportHouseRequest b:version="{version}">{extra}<hm:FIASHouseGuid>{world["buildings"][0]["fias_guid"]}</hm:FIASHouseGuid></hm:exportHouseRequest></s:Body>
+ <s:Body><hm:exportHouseRequest b:version="{version}">{extra}
+  <hm:FIASHouseGuid>{world["buildings"][0]["fias_guid"]}</hm:FIASHouseGuid>
+ </hm:exportHouseRequest></s:Body>
 </s:Envelope>""".encode()
 
 
@@ -56,7 +58,9 @@ def test_valid_request_is_acknowledged(emulator: GisEmulator, world: dict[str, A
         ({}, "urn:exportCAChData", "SOAPAction"),
     ],
 )
-def test_invalid_requests_are_fmt001300_faults(emulator: GisEmulator, world: dict[str, Any], kwargs: dict[str, str], action: str, why: str) -> None:
+def test_invalid_requests_are_fmt001300_faults(
+    emulator: GisEmulator, world: dict[str, Any], kwargs: dict[str, str], action: str, why: str
+) -> None:
     code, text = _fault(_post(emulator, _house_request(world, **kwargs), action))
     assert code == "FMT001300"
     assert why in text
@@ -64,7 +68,9 @@ def test_invalid_requests_are_fmt001300_faults(emulator: GisEmulator, world: dic
 
 def test_malformed_xml_and_dtd_are_refused(emulator: GisEmulator, world: dict[str, Any]) -> None:
     assert _fault(_post(emulator, b"<not-closed"))[0] == "FMT001300"
-    evil = _house_request(world).replace(b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY x "y">]>')
+    evil = _house_request(world).replace(
+        b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY x "y">]>'
+    )
     code, text = _fault(_post(emulator, evil))
     assert code == "FMT001300" and "DTD" in text
 

@@ -14,8 +14,7 @@ from domchat.gis_client import GisClient
 
 HOUSE = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
 _ENV_OPEN = (
-    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-    b'xmlns:b="http://dom.gosuslugi.ru/schema/integration/base/"><s:Body>'
+    b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="http://dom.gosuslugi.ru/schema/integration/base/"><s:Body>'
 )
 _ACK = _ENV_OPEN + (
     b"<b:AckRequest><b:Ack><b:MessageGUID>&x;</b:MessageGUID>"
@@ -82,9 +81,11 @@ def _refused(client: GisClient) -> str:
 
 
 def test_billion_laughs_is_refused(serve: Serve, make_client: Any) -> None:
-    dtd = b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY a "aaaaaaaaaa">' + b"".join(
-        b'<!ENTITY %c "%s">' % (ord("b") + i, (b"&%c;" % (ord("a") + i)) * 10) for i in range(8)
-    ) + b'<!ENTITY x "&i;">]>'
+    dtd = (
+        b'<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(b'<!ENTITY %c "%s">' % (ord("b") + i, (b"&%c;" % (ord("a") + i)) * 10) for i in range(8))
+        + b'<!ENTITY x "&i;">]>'
+    )
     assert "DTD" in _refused(make_client(serve(dtd + _ACK)))
 
 

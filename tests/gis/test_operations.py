@@ -141,10 +141,8 @@ def _pairs(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(orgs[e["ogrn"]]["root_guid"], b["fias_guid"], e) for b in world["buildings"] for e in b["management"]]
 
 
-def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, make_client: Any) -> None:
-    from conftest import make_world
-
-    world = make_world(buildings=30, charter_share=0.3)
+def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
     emu: GisEmulator = start_emulator(world)
     client: GisClient = make_client(emu.base_url)
     pairs = _pairs(world)

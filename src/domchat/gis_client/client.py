@@ -163,7 +163,11 @@ class GisClient:
 
     def cach_documents(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChDocument]:
         """`exportCAChData` by contract and charter GUIDs."""
-        return [doc for r in self._run(self._cach_jobs(EXPORT_CACH_DATA, contract_guids, charter_guids, d.cach_document, "exportCAChResult"), None) for doc in r.records]
+        return [
+            doc
+            for r in self._run(self._cach_jobs(EXPORT_CACH_DATA, contract_guids, charter_guids, d.cach_document, "exportCAChResult"), None)
+            for doc in r.records
+        ]
 
     def cach_statuses(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChStatus]:
         """`exportStatusCAChData`: status, State (Running, NotRunning, Expired) and objects of each document."""

@@ -196,10 +196,8 @@ def _day(el: etree._Element | None, day_tag: str, next_tag: str | None) -> DayOf
     if el is None:
         return None
     day = text(el, q(HM_NS, day_tag))
-    if next_tag is not None:
-        next_month = to_bool(text(el, q(HM_NS, next_tag)))
-    else:
-        next_month = el.find(q(HM_NS, "NextMounth")) is not None
+    # A day of the metering period says IsNextMonth; a payment interval says NextMounth or CurrentMounth.
+    next_month = to_bool(text(el, q(HM_NS, next_tag))) if next_tag else el.find(q(HM_NS, "NextMounth")) is not None
     return DayOfMonth(day=int(day) if day else None, next_month=next_month)
 
 

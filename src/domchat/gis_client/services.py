@@ -43,9 +43,7 @@ class Service:
         return (PROVISIONAL_DIR if self.provisional else schemas_dir) / self.wsdl
 
 
-HOUSE_MANAGEMENT = Service(
-    "house-management", "house-management/hcs-house-management-service-async.wsdl", HM_NS, "RequestHeader"
-)
+HOUSE_MANAGEMENT = Service("house-management", "house-management/hcs-house-management-service-async.wsdl", HM_NS, "RequestHeader")
 LICENSES = Service("licenses", "licenses/hcs-licenses-service-async.wsdl", LICENSES_NS, "RequestHeader")
 ORG_REGISTRY_COMMON = Service(
     "org-registry-common",

@@ -79,7 +79,9 @@ class Transport:
             answer: Answer = retrying(self._post_once, base, path, action, body, what)
             return answer
         except _Transient as e:
-            raise GisUnavailable(f"GIS ZhKH unreachable at {base}: {what}: {e} (after {self.settings.transport_attempts} attempts)") from None
+            raise GisUnavailable(
+                f"GIS ZhKH unreachable at {base}: {what}: {e} (after {self.settings.transport_attempts} attempts)"
+            ) from None
 
     def _post_once(self, base: str, path: str, action: str, body: bytes, what: str) -> Answer:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
@@ -96,7 +98,11 @@ class Transport:
             if resp.status_code in _TRANSIENT_STATUS:
                 raise _Transient(f"HTTP {resp.status_code}")
             if resp.status_code in (401, 403):
-                raise GisFault(f"HTTP{resp.status_code}", "authentication refused (check gis.username, the password, the client certificate)", operation=what)
+                raise GisFault(
+                    f"HTTP{resp.status_code}",
+                    "authentication refused (check gis.username, the password, the client certificate)",
+                    operation=what,
+                )
             if resp.status_code not in (200, 500):
                 raise GisBadAnswer(f"GIS {what}: unexpected HTTP {resp.status_code} from {base}")
             return self._spool(resp, what)

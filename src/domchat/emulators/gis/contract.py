@@ -76,11 +76,7 @@ def load_service(wsdl_path: Path) -> ServiceContract:
         prefix, _, local = prefixed.rpartition(":")
         return f"{{{context.nsmap[prefix or None]}}}{local}"
 
-    parts = {
-        m.get("name"): qname(p.get("element", ""), p)
-        for m in root.iterfind("w:message", ns)
-        for p in m.iterfind("w:part", ns)
-    }
+    parts = {m.get("name"): qname(p.get("element", ""), p) for m in root.iterfind("w:message", ns) for p in m.iterfind("w:part", ns)}
     types_xsd = _types_xsd(root, wsdl_path)
     xsd_doc = etree.parse(str(types_xsd), safe_parser())
     schema = etree.XMLSchema(xsd_doc)

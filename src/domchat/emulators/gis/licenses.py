@@ -93,21 +93,37 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
     number = 0
     for m in houses:
         number += 1
-        result.append(_entry(number, m.entry["entry_guid"], "1", "Включение дома", m.entry["start"],
-                             L.InclusionHouseDetails(
-                                 L.FIASHouseGUID(m.building["fias_guid"]),
-                                 L.HouseAddress(m.building["address"]),
-                                 L.InclusionDate(m.entry["start"]),
-                             )))
+        result.append(
+            _entry(
+                number,
+                m.entry["entry_guid"],
+                "1",
+                "Включение дома",
+                m.entry["start"],
+                L.InclusionHouseDetails(
+                    L.FIASHouseGUID(m.building["fias_guid"]),
+                    L.HouseAddress(m.building["address"]),
+                    L.InclusionDate(m.entry["start"]),
+                ),
+            )
+        )
         if m.entry.get("end"):
             number += 1
             excl_guid = m.entry.get("exclusion_entry_guid") or _stable_guid("excl", m.entry["entry_guid"])
-            result.append(_entry(number, excl_guid, "2", "Исключение дома", m.entry["end"],
-                                 L.ExclusionHouseDetails(
-                                     L.InclusionEntryGuid(m.entry["entry_guid"]),
-                                     L.ExclusionDate(m.entry["end"]),
-                                     L.ExclusionDocument(L.DocType("Решение органа ГЖН")),
-                                 )))
+            result.append(
+                _entry(
+                    number,
+                    excl_guid,
+                    "2",
+                    "Исключение дома",
+                    m.entry["end"],
+                    L.ExclusionHouseDetails(
+                        L.InclusionEntryGuid(m.entry["entry_guid"]),
+                        L.ExclusionDate(m.entry["end"]),
+                        L.ExclusionDocument(L.DocType("Решение органа ГЖН")),
+                    ),
+                )
+            )
     for m in houses:
         end = m.entry.get("end")
         house = L.LicenseHouses(

@@ -105,9 +105,7 @@ class GisEmulator:
         """Serve in a background thread; returns the base URL."""
         self._bind(host, port)
         assert self._server is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gis-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gis-emulator", daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -190,7 +188,9 @@ class GisEmulator:
         except _Invalid as e:
             return 500, fault(e.code, str(e), client=e.code == INVALID), "", "", None
 
-    def _validated(self, service: ServiceContract, soap_action: str | None, body: bytes) -> tuple[OperationContract, etree._Element, etree._Element]:
+    def _validated(
+        self, service: ServiceContract, soap_action: str | None, body: bytes
+    ) -> tuple[OperationContract, etree._Element, etree._Element]:
         try:
             root = etree.fromstring(body, safe_parser())
         except etree.XMLSyntaxError as e:
