@@ -34,6 +34,7 @@ from domchat.errors import (
     StorageError,
     WorldError,
 )
+from domchat.storage import audit
 from domchat.sync.engine import CycleReport
 from domchat.sync.plan import Plan
 
@@ -171,7 +172,7 @@ def resync(
     json_out: JsonOpt = False,
 ) -> None:
     """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
-    if sum(x is not None and x is not False for x in (building, org, all_ or None)) != 1:
+    if (building is not None) + (org is not None) + all_ != 1:
         raise ConfigError("resync", "give exactly one of --building, --org, --all")
     result = app_mod.resync(
         _open(config), operator=app_mod.operator_name(operator), building=building, org=org, dry_run=dry_run, force=force
@@ -386,8 +387,8 @@ def _filter(
     run: str | None,
     since: str | None,
     until: str | None,
-) -> app_mod.audit.AuditFilter:
-    return app_mod.audit.AuditFilter(
+) -> audit.AuditFilter:
+    return audit.AuditFilter(
         building=building.lower() if building else None,
         org=org,
         chat_id=chat,
@@ -417,7 +418,7 @@ def audit_list(
     flt = _filter(building, org, chat, user, actor, run, since, until)
     for row in app_mod.audit_rows(_open(config), flt):
         if json_out:
-            typer.echo(json.dumps(app_mod.audit.as_dict(row), ensure_ascii=False, default=str))
+            typer.echo(json.dumps(audit.as_dict(row), ensure_ascii=False, default=str))
         else:
             target = " ".join(
                 f"{k}={v}"
@@ -443,7 +444,7 @@ def audit_export(
         raise ConfigError("--format", "must be jsonl or csv")
     a = _open(config)
     flt = _filter(building, org, None, None, None, None, since, until)
-    writer = app_mod.audit.export_jsonl if fmt == "jsonl" else app_mod.audit.export_csv
+    writer = audit.export_jsonl if fmt == "jsonl" else audit.export_csv
     if out is None:
         n = writer(app_mod.audit_rows(a, flt), sys.stdout)
     else:

@@ -191,6 +191,12 @@ def set_member(session: Session, chat_id: int, user: int, state: MemberState | N
         session.add(row)
 
 
+def add_member(session: Session, chat_id: int, user: int) -> None:
+    """Someone joined: recorded as a plain member unless already known (rights are kept)."""
+    if session.get(MemberRow, (chat_id, user)) is None:
+        session.add(MemberRow(chat_id=chat_id, user_id=user))
+
+
 def demote(session: Session, chat_id: int, user: int) -> None:
     """The user keeps membership but no longer has admin rights."""
     row = session.get(MemberRow, (chat_id, user))

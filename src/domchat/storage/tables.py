@@ -177,6 +177,8 @@ class ActionRow(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16, index=True)
     """pending, done, failed or obsolete."""
     created_at: datetime = _utc(nullable=False)
+    attempted_at: datetime | None = _utc(nullable=True)
+    """Set just before each call to MAX: a pending action with it set may already have taken effect."""
     finished_at: datetime | None = _utc(nullable=True)
     error: str | None = _text(nullable=True)
 

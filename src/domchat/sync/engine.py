@@ -139,6 +139,7 @@ class Syncer:
                 raise
             finally:
                 self._finish_run(run_id, status, report)
+                log.info("cycle", status=status, **{k: v for k, v in report.as_dict().items() if k != "pull"})
         return report
 
     def preview(self, scope: Scope) -> Plan:

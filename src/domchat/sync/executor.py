@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
 from domchat.errors import MaxApiError, MaxUnavailable
+from domchat.max_client.types import AdminGrant
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
@@ -105,23 +106,46 @@ class Executor:
 
     def run(self, rows: Sequence[ActionRow], heartbeat: Callable[[], None] = lambda: None) -> Outcome:
         out = Outcome()
-        for n, row in enumerate(rows):
+        for n, batch in enumerate(_batches(rows)):
             if n % 50 == 49:
                 heartbeat()
-            action = from_stored(row.kind, row.chat_id, row.building, json.loads(row.payload))
+            actions = [from_stored(r.kind, r.chat_id, r.building, json.loads(r.payload)) for r in batch]
+            refused = {(c, u) for c, u, _ in out.refused_users}
+            blocked = [a for a in actions if isinstance(a, GrantAdmin) and (a.chat_id, a.user_id) in refused]
+            for row, a in zip(batch, actions, strict=True):
+                if a in blocked:
+                    self._finish(row, a, _Effect("failed", "not a member: the platform refused to add this user"), out)
+            todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked]
+            if not todo:
+                continue
+            kind = todo[0][1].kind
+            retried = self._mark_attempted([row for row, _ in todo])
             try:
-                crash_point(row.kind, "before_call")
-                effect = self._effect(action, row.created_at)
-                crash_point(row.kind, "after_call")
+                crash_point(kind, "before_call")
+                effects = self._effects([a for _, a in todo], min(row.created_at for row, _ in todo), retried)
+                crash_point(kind, "after_call")
             except MaxApiError as e:
-                self._finish(row, action, _Effect("failed", str(e)), out)
+                for row, a in todo:
+                    self._finish(row, a, _Effect("failed", str(e)), out)
                 continue
             except MaxUnavailable:
                 raise  # leave this and the rest pending: the next cycle resumes them
-            self._finish(row, action, effect, out)
-            out.refused_users.extend(effect.refused)
-            crash_point(row.kind, "after_commit")
+            for (row, a), effect in zip(todo, effects, strict=True):
+                self._finish(row, a, effect, out)
+                out.refused_users.extend(effect.refused)
+            crash_point(kind, "after_commit")
         return out
+
+    def _mark_attempted(self, rows: Sequence[ActionRow]) -> bool:
+        """Record that a call is about to be made; True if one was made before (a resumed action)."""
+        retried = any(r.attempted_at is not None for r in rows)
+        with transaction(self.db) as s:
+            for r in rows:
+                stored = s.get(ActionRow, r.key)
+                assert stored is not None
+                stored.attempted_at = self.clock.now()
+                s.add(stored)
+        return retried
 
     def _finish(self, row: ActionRow, action: Action, effect: _Effect, out: Outcome) -> None:
         now = self.clock.now()
@@ -134,6 +158,7 @@ class Executor:
             s.add(stored)
             _record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
+        log.info("action", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome)
         if failed:
             out.failed += 1
             log.warning("action failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
@@ -160,7 +185,16 @@ class Executor:
             reason="; ".join(x for x in (str(reason), note, late) if x),
         )
 
-    def _effect(self, a: Action, since: datetime) -> _Effect:
+    def _effects(self, actions: list[Action], since: datetime, retried: bool) -> list[_Effect]:
+        grants = [a for a in actions if isinstance(a, GrantAdmin)]
+        if len(grants) > 1:
+            # One call for all the chat's grants; each keeps its own row and audit event.
+            self.platform.grant_admins(grants[0].chat_id, [AdminGrant(a.user_id, frozenset(a.permissions)) for a in grants])
+            return [_Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions)))) for a in grants]
+        return [self._effect(a, since, retried) for a in actions]
+
+    def _effect(self, a: Action, since: datetime, retried: bool) -> _Effect:
+        """One action's call. Sending is not idempotent: a retried send looks for its earlier effect."""
         p = self.platform
         if isinstance(a, RevokeAdmin):
             p.revoke_admin(a.chat_id, a.user_id)
@@ -184,11 +218,13 @@ class Executor:
             p.patch_chat(a.chat_id, title=a.title, notify=False)
             return _Effect(title=a.title)
         if isinstance(a, PinCard):
-            mid = self._sent_before(a.chat_id, a.text, since) or p.send_message(chat_id=a.chat_id, text=a.text, notify=False).mid
+            mid = (retried and self._sent_before(a.chat_id, a.text, since)) or p.send_message(
+                chat_id=a.chat_id, text=a.text, notify=False
+            ).mid
             p.patch_chat(a.chat_id, pin=mid, notify=False)
             return _Effect(pinned=(mid, a.text))
         if isinstance(a, SendNotice):
-            if self._sent_before(a.chat_id, a.text, since) is None:
+            if not retried or self._sent_before(a.chat_id, a.text, since) is None:
                 p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
             return _Effect()
         if isinstance(a, ReportDrift):
@@ -249,6 +285,18 @@ def _lateness(due: str, now: datetime) -> str:
     return f"LATE by {str(delay).split('.')[0]} (due {due})"
 
 
+def _batches(rows: Sequence[ActionRow]) -> Iterator[list[ActionRow]]:
+    """Rows in order; consecutive grants in the same chat travel together (one API call)."""
+    batch: list[ActionRow] = []
+    for row in rows:
+        if batch and not (row.kind == batch[0].kind == GrantAdmin.kind and row.chat_id == batch[0].chat_id):
+            yield batch
+            batch = []
+        batch.append(row)
+    if batch:
+        yield batch
+
+
 @dataclass(frozen=True)
 class _Effect:
     """What a call did, for the audit event and the stored view of the chat."""
@@ -273,7 +321,7 @@ def _record(s: Session, chat_id: int, e: _Effect, at: datetime) -> None:
     if e.removed is not None:
         repo.set_member(s, chat_id, e.removed, None)
     for user in e.added:
-        repo.set_member(s, chat_id, user, MemberState())
+        repo.add_member(s, chat_id, user)
     if e.title is not None:
         repo.set_chat_fields(s, chat_id, at, title=e.title)
     if e.pinned is not None:

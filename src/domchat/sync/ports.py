@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from domchat.gis_client.types import ActualLicense, HouseData, OrgRecord
-from domchat.max_client.types import Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
+from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
 class GisSource(Protocol):
@@ -33,6 +33,8 @@ class ChatPlatform(Protocol):
     def remove_member(self, chat_id: int, user_id: int, block: bool = False) -> None: ...
 
     def grant_admin(self, chat_id: int, user_id: int, permissions: Sequence[str], alias: str | None = None) -> None: ...
+
+    def grant_admins(self, chat_id: int, grants: Sequence[AdminGrant]) -> None: ...
 
     def revoke_admin(self, chat_id: int, user_id: int) -> None: ...
 

@@ -37,7 +37,6 @@ from domchat.storage.tables import (
 )
 from domchat.sync import tokens
 from domchat.sync.actions import SendNotice
-from domchat.sync.model import MemberState
 from domchat.sync.ports import ChatPlatform
 
 log = structlog.get_logger("domchat.updates")
@@ -45,7 +44,7 @@ log = structlog.get_logger("domchat.updates")
 MARKER = "max.updates.marker"
 
 
-def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 100) -> int:
+def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 1000) -> int:
     """Pull every waiting update; each batch is stored together with the marker that acknowledges it."""
     n = 0
     while True:
@@ -278,7 +277,7 @@ def _member_event(ctx: Context, s: Session, u: Update) -> None:
     if s.get(ChatRow, u.chat_id) is None:
         return  # not a chat we keep (yet)
     if u.update_type == "user_added":
-        repo.set_member(s, u.chat_id, u.user.user_id, MemberState())
+        repo.add_member(s, u.chat_id, u.user.user_id)
     else:
         repo.set_member(s, u.chat_id, u.user.user_id, None)
 
