@@ -169,8 +169,6 @@ class GisSettings:
     """First and largest wait (seconds) between transport attempts: exponential, with full jitter."""
     max_resends: int = field(default=3, metadata=_check(_non_negative))
     """Times a message that failed with EXP001000 or got stuck is re-sent as a new message."""
-    grants_endpoint: str = ""
-    """Base URL of the provisional guest-access service (domchat's own contract); empty: `endpoint`."""
 
 
 @dataclass(frozen=True)

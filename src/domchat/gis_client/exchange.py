@@ -213,8 +213,7 @@ class Exchange:
         if op.signed:
             envelope = self.signer.sign(envelope)
             self._check_request(envelope, schema, where)
-        endpoint = self.settings.grants_endpoint if service.provisional and self.settings.grants_endpoint else None
-        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where), endpoint=endpoint)
+        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where))
         try:
             state_result = f"{{{service.types_ns}}}getStateResult"
             return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop)

@@ -60,10 +60,10 @@ class Transport:
     def close(self) -> None:
         self._session.close()
 
-    def post(self, path: str, action: str, body: bytes, *, what: str, endpoint: str | None = None) -> Answer:
-        """POST a SOAP envelope to `endpoint` (default: the configured one) + `path`; `what` names
-        the exchange in errors ("house-management exportHouseData")."""
-        base = (endpoint or self.endpoint).rstrip("/")
+    def post(self, path: str, action: str, body: bytes, *, what: str) -> Answer:
+        """POST a SOAP envelope to the endpoint + `path`; `what` names the exchange in errors
+        ("house-management exportHouseData")."""
+        base = self.endpoint
         first, largest = self.settings.transport_backoff
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.transport_attempts),
