@@ -23,9 +23,11 @@ from domchat.gis_client.services import (
     EXPORT_ACTUAL_LICENSE_STATE,
     EXPORT_BRIEF_APARTMENT_HOUSE,
     EXPORT_CACH_DATA,
+    EXPORT_GUEST_ACCESS,
     EXPORT_HOUSE_DATA,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
+    GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
     ORG_COMMON_NS,
@@ -38,6 +40,7 @@ from domchat.gis_client.types import (
     BriefHouse,
     CAChDocument,
     CAChStatus,
+    GuestGrantRecord,
     HouseData,
     OrgRecord,
 )
@@ -187,6 +190,25 @@ class GisClient:
             )
             for i, chunk in enumerate(_chunks(criteria, BATCH))
         ]
+
+    # Guest access (PROVISIONAL: domchat's own service; see docs/gis.md)
+
+    def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]:
+        """Guest-access grants of the houses named (100 per message), or of every house the
+        authority may read when `fias_guids` is None, from the provisional service."""
+        chunks: list[list[str]] = [[]] if fias_guids is None else _chunks(_unique(fias_guids), BATCH)
+        jobs = [
+            Job(
+                key=f"grants:{i}",
+                operation=EXPORT_GUEST_ACCESS,
+                body={"FIASHouseGuid": chunk} if chunk else {},
+                records={f"{{{GUEST_ACCESS_NS}}}exportGuestAccessResult": d.guest_grant},
+                subject=f"guest access grants of {len(chunk) or 'all'} houses",
+            )
+            for i, chunk in enumerate(chunks)
+            if chunk or fias_guids is None
+        ]
+        return [g for r in self._run(jobs, None) for g in r.records]
 
     # Organisations
 

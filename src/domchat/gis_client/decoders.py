@@ -12,6 +12,7 @@ from lxml import etree
 
 from domchat.gis_client.services import (
     BASE_NS,
+    GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
     NSI_BASE_NS,
@@ -28,6 +29,7 @@ from domchat.gis_client.types import (
     ContractObject,
     DateDetails,
     DayOfMonth,
+    GuestGrantRecord,
     HouseData,
     LicenseHouse,
     NsiRef,
@@ -185,6 +187,22 @@ def org_record(el: etree._Element) -> OrgRecord:
         is_actual=to_bool(text(version, q(ORG_COMMON_NS, "IsActual"))),
         last_editing_date=datetime(edited.year, edited.month, edited.day) if edited else None,
         roles=roles,
+    )
+
+
+# guest access (PROVISIONAL: domchat's own contract)
+
+
+def guest_grant(el: etree._Element) -> GuestGrantRecord:
+    """`exportGuestAccessResult` of the provisional guest-access service."""
+    return GuestGrantRecord(
+        grant_id=req_text(el, q(GUEST_ACCESS_NS, "GrantGUID")).lower(),
+        fias_house_guid=req_text(el, q(GUEST_ACCESS_NS, "FIASHouseGuid")).lower(),
+        premises=req_text(el, q(GUEST_ACCESS_NS, "Premises")),
+        person_ref=req_text(el, q(GUEST_ACCESS_NS, "PersonRef")),
+        valid_from=date.fromisoformat(req_text(el, q(GUEST_ACCESS_NS, "ValidFrom"))[:10]),
+        valid_to=to_date(text(el, q(GUEST_ACCESS_NS, "ValidTo"))),
+        status=req_text(el, q(GUEST_ACCESS_NS, "Status")).lower(),
     )
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from domchat.emulators.gis import house_management, licenses, org_registry
+from domchat.emulators.gis import guest_access, house_management, licenses, org_registry
 from domchat.emulators.gis.answers import Handler, Request
 from domchat.emulators.gis.contract import (
     BASE,
@@ -40,8 +40,11 @@ from domchat.emulators.gis.world_index import WorldIndex
 INVALID = "FMT001300"
 ORG_NOT_FOUND = "AUT011002"
 _MAX_REQUEST = 8 * 1024 * 1024
-_PRODUCTION = "https://api.dom.gosuslugi.ru"
+_ADDRESS = re.compile(r'location="https?://[^/"]+')
 _XSD_NAME = re.compile(r"^[\w.-]+\.xsd$")
+
+PROVISIONAL_WSDL = Path(__file__).resolve().parents[2] / "gis_client" / "provisional" / "hcs-guest-access-provisional-service-async.wsdl"
+"""domchat's own guest-access contract: a data file shipped beside the client (read, never imported)."""
 
 # The services played, by WSDL within the package, with the operations each one answers.
 SERVICES: Mapping[str, Mapping[str, Handler]] = {
@@ -88,8 +91,8 @@ class GisEmulator:
         self.world = WorldIndex(world)
         self.schemas_dir = schemas_dir
         self.services: dict[str, tuple[ServiceContract, Mapping[str, Handler]]] = {}
-        for rel, handlers in SERVICES.items():
-            contract = load_service(schemas_dir / rel)
+        for wsdl, handlers in [*((schemas_dir / rel, h) for rel, h in SERVICES.items()), (PROVISIONAL_WSDL, guest_access.HANDLERS)]:
+            contract = load_service(wsdl, schemas_dir / "lib")
             self.services[contract.path] = (contract, handlers)
         self.messages = MessageStore(delay)
         self._dice = Dice(self.faults.seed)
@@ -238,7 +241,7 @@ class GisEmulator:
     def handle_get(self, path: str, query: str) -> tuple[int, bytes, str]:
         found = self.services.get(path)
         if found is not None and query.lower() == "wsdl":
-            text = found[0].wsdl.read_text(encoding="utf-8").replace(_PRODUCTION, self.base_url)
+            text = _ADDRESS.sub(f'location="{self.base_url}', found[0].wsdl.read_text(encoding="utf-8"))
             return 200, text.encode("utf-8"), "text/xml; charset=utf-8"
         folder, _, name = path.rpartition("/")
         if _XSD_NAME.match(name):
