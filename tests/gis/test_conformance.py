@@ -97,6 +97,7 @@ def test_every_request_and_answer_validates(
         "exportOrgRegistry",
         "exportCAChData",
         "exportStatusCAChData",
+        "exportGuestAccess",
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
