@@ -6,6 +6,7 @@ and reads only what domchat needs. Names follow the XSD.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from lxml import etree
@@ -37,9 +38,15 @@ from domchat.gis_client.types import (
 )
 
 
+@functools.cache
 def q(ns: str, path: str) -> str:
     """A path of local names in one namespace, as an ElementPath of Clark names."""
     return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
+
+
+def leaves(el: etree._Element) -> dict[str, str]:
+    """Text of each child by Clark name: one pass, for records read field by field."""
+    return {c.tag: (c.text or "").strip() for c in el if isinstance(c.tag, str)}
 
 
 def text(el: etree._Element, path: str) -> str | None:
@@ -126,18 +133,7 @@ def actual_license(el: etree._Element) -> ActualLicense:
         ogrn = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN")) or text(
             org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")
         )
-    houses = tuple(
-        LicenseHouse(
-            fias_house_guid=req_text(h, q(LICENSES_NS, "FIASHouseGUID")),
-            house_address=text(h, q(LICENSES_NS, "HouseAddress")) or "",
-            status=req_text(h, q(LICENSES_NS, "LicenseHouseStatus")),
-            inclusion_date=to_date(text(h, q(LICENSES_NS, "InclusionDate"))),
-            exclusion_date=to_date(text(h, q(LICENSES_NS, "ExclusionDate"))),
-            inclusion_entry_guid=text(h, q(LICENSES_NS, "InclusionEntryGuid")),
-            exclusion_entry_guid=text(h, q(LICENSES_NS, "ExclusionEntryGuid")),
-        )
-        for h in el.iterfind(q(LICENSES_NS, "LicenseHouses"))
-    )
+    houses = tuple(_license_house(leaves(h)) for h in el.iterfind(q(LICENSES_NS, "LicenseHouses")))
     return ActualLicense(
         license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
         license_number=req_text(info, q(LICENSES_NS, "LicenseNumber")),
@@ -145,6 +141,24 @@ def actual_license(el: etree._Element) -> ActualLicense:
         licensee_ogrn=ogrn or "",
         region_code=text(info, q(LICENSES_NS, "Region") + "/" + q(BASE_NS, "code")),
         houses=houses,
+    )
+
+
+_L = {name: f"{{{LICENSES_NS}}}{name}" for name in (
+    "FIASHouseGUID", "HouseAddress", "LicenseHouseStatus", "InclusionDate", "ExclusionDate", "InclusionEntryGuid", "ExclusionEntryGuid",
+)}  # fmt: skip
+
+
+def _license_house(f: dict[str, str]) -> LicenseHouse:
+    """`LicenseHousesType` (the hot record of a region's licence answer: read in one pass)."""
+    return LicenseHouse(
+        fias_house_guid=f[_L["FIASHouseGUID"]],
+        house_address=f.get(_L["HouseAddress"], ""),
+        status=f[_L["LicenseHouseStatus"]],
+        inclusion_date=to_date(f.get(_L["InclusionDate"])),
+        exclusion_date=to_date(f.get(_L["ExclusionDate"])),
+        inclusion_entry_guid=f.get(_L["InclusionEntryGuid"]),
+        exclusion_entry_guid=f.get(_L["ExclusionEntryGuid"]),
     )
 
 
