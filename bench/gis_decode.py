@@ -22,6 +22,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import zeep
+from lxml import etree
+
+from domchat.emulators.gis import GisEmulator
+from domchat.emulators.world import GeneratorOptions, WorldGenerator
+from domchat.gis_client import GisClient, decoders
+from domchat.gis_client.replies import Where, read
+from domchat.gis_client.schemas import EnvelopeSchemas
+from domchat.gis_client.services import LICENSES
+from domchat.settings import GisSettings
+
 SCHEMAS = next(
     (
         p / "shared/reference/gis-zhkh/14.4.0.1"
@@ -36,11 +47,6 @@ METHODS = ("lxml", "domchat", "zeep")
 
 def capture(buildings: int, per_org: int, out: Path) -> int:
     """Write one big `getState` answer to `out`; returns the number of houses in it."""
-    from domchat.emulators.gis import GisEmulator
-    from domchat.emulators.world import GeneratorOptions, WorldGenerator
-    from domchat.gis_client import GisClient
-    from domchat.settings import GisSettings
-
     text = io.StringIO()
     WorldGenerator(GeneratorOptions(buildings=buildings, seed=1, today=date(2025, 3, 1), buildings_per_org=per_org)).write(text)
     world = json.loads(text.getvalue())
@@ -64,17 +70,10 @@ def decode(method: str, path: Path) -> dict[str, Any]:
     data = path.read_bytes()
     rss_before = _vm("VmRSS")
     if method == "lxml":
-        from lxml import etree
-
         start = time.perf_counter()
         root = etree.fromstring(data, etree.XMLParser(huge_tree=True))
         found = sum(1 for _ in root.iter(f"{{{LIC}}}LicenseHouses"))
     elif method == "domchat":
-        from domchat.gis_client import decoders
-        from domchat.gis_client.replies import Where, read
-        from domchat.gis_client.schemas import EnvelopeSchemas
-        from domchat.gis_client.services import LICENSES
-
         schema = EnvelopeSchemas(SCHEMAS).for_service(LICENSES)
         start = time.perf_counter()
         with tempfile.TemporaryFile() as spool:  # the client reads answers from a spool like this one
@@ -90,9 +89,6 @@ def decode(method: str, path: Path) -> dict[str, Any]:
             )
         found = sum(len(lic.houses) for lic in reply.records)
     else:
-        import zeep
-        from lxml import etree
-
         client = zeep.Client(str(SCHEMAS / "licenses/hcs-licenses-service-async.wsdl"), settings=zeep.Settings(xml_huge_tree=True))
         operation = client.service._binding.get("getState")
         start = time.perf_counter()
