@@ -19,6 +19,7 @@ from domchat.gis_client import GisClient
 TYPES = {
     "/ext-bus-home-management-service/services/HomeManagementAsync": "house-management/hcs-house-management-types.xsd",
     "/ext-bus-licenses-service/services/LicensesAsync": "licenses/hcs-licenses-types.xsd",
+    "/ext-bus-nsi-common-service/services/NsiCommonAsync": "nsi-common/hcs-nsi-common-types.xsd",
     "/ext-bus-org-registry-common-service/services/OrgRegistryCommonAsync": (
         "organizations-registry-common/hcs-organizations-registry-common-types.xsd"
     ),
@@ -83,6 +84,8 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.cach_statuses(contract_guids=docs)
     client.guest_grants()
     client.guest_grants([unknown])
+    client.nsi_items(32)
+    client.nsi_items(9999)
 
 
 def test_every_request_and_answer_validates(
@@ -98,6 +101,7 @@ def test_every_request_and_answer_validates(
         "exportCAChData",
         "exportStatusCAChData",
         "exportGuestAccess",
+        "exportNsiItem",
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
@@ -116,7 +120,7 @@ def test_requests_carry_the_header_and_a_listed_version(client: GisClient, emula
     base = "{http://dom.gosuslugi.ru/schema/integration/base/}"
     for e in emulator.log:
         header, body = _entries(e.request)
-        if e.path.endswith("OrgRegistryCommonAsync"):
+        if e.path.endswith(("OrgRegistryCommonAsync", "NsiCommonAsync")):  # ISRequestHeader services
             assert header.tag == base + "ISRequestHeader"
         else:
             assert header.tag == base + "RequestHeader"

@@ -186,3 +186,17 @@ def test_cach_by_guid_and_statuses(client: GisClient, world: dict[str, Any]) -> 
         assert (s.status, s.state, s.version_number) == (e["document"]["status"], e["document"]["state"], e["document"]["version_number"])
         assert s.objects[0].managed_object_status == "Approved"
     assert {s.state for s in statuses.values()} >= {"Running"}
+
+
+def test_nsi_directories_agree_with_the_refs_in_answers(client: GisClient, world: dict[str, Any]) -> None:
+    zones = {i.code: i for i in client.nsi_items(32)}
+    assert {b["tz_code"] for b in world["buildings"]} == set(zones)
+    houses = client.house_data([b["fias_guid"] for b in world["buildings"][:5]])
+    for h in houses.values():
+        assert h.olson_tz is not None and h.state is not None
+        entry = zones[h.olson_tz.code]
+        assert entry.guid == h.olson_tz.guid and entry.is_actual
+        assert ("Наименование", h.olson_tz.name) in entry.fields
+        states = {i.code: i.guid for i in client.nsi_items(24)}
+        assert states[h.state.code] == h.state.guid
+    assert client.nsi_items(9999) == []

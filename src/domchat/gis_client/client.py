@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Self, TypeVar
 
 from domchat.errors import GisError
@@ -25,11 +26,13 @@ from domchat.gis_client.services import (
     EXPORT_CACH_DATA,
     EXPORT_GUEST_ACCESS,
     EXPORT_HOUSE_DATA,
+    EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
     GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
+    NSI_COMMON_NS,
     ORG_COMMON_NS,
     Operation,
 )
@@ -42,6 +45,7 @@ from domchat.gis_client.types import (
     CAChStatus,
     GuestGrantRecord,
     HouseData,
+    NsiItem,
     OrgRecord,
 )
 from domchat.settings import GisSettings, Secret
@@ -209,6 +213,23 @@ class GisClient:
             if chunk or fias_guids is None
         ]
         return [g for r in self._run(jobs, None) for g in r.records]
+
+    # NSI
+
+    def nsi_items(self, registry: int, *, modified_after: datetime | None = None) -> list[NsiItem]:
+        """`exportNsiItem` of a common directory (e.g. 32 OlsonTZ, 24 house states); children
+        follow their parent. An unknown or empty directory gives []."""
+        body: dict[str, Any] = {"RegistryNumber": registry, "ListGroup": "NSI"}
+        if modified_after is not None:
+            body["ModifiedAfter"] = modified_after
+        job = Job(
+            key=f"nsi:{registry}",
+            operation=EXPORT_NSI_ITEM,
+            body=body,
+            records={f"{{{NSI_COMMON_NS}}}NsiItem": d.nsi_items},
+            subject=f"NSI directory {registry}",
+        )
+        return [item for r in self._run([job], None) for items in r.records for item in items]
 
     # Organisations
 

@@ -33,6 +33,7 @@ from domchat.gis_client.types import (
     GuestGrantRecord,
     HouseData,
     LicenseHouse,
+    NsiItem,
     NsiRef,
     OrgRecord,
 )
@@ -316,3 +317,34 @@ def cach_status(el: etree._Element) -> CAChStatus:
             for o in el.iterfind(q(HM_NS, "ContractObject"))
         ),
     )
+
+
+# NSI (common directories)
+
+_NSI_FIELD_VALUES = ("Value", "Code", "GUID", "Name")
+
+
+def nsi_items(el: etree._Element) -> list[NsiItem]:
+    """`NsiItem`: every element of one directory, children flattened after their parent."""
+    registry = int(req_text(el, q(NSI_BASE_NS, "NsiItemRegistryNumber")))
+    out: list[NsiItem] = []
+    stack = list(reversed(el.findall(q(NSI_BASE_NS, "NsiElement"))))
+    while stack:
+        e = stack.pop()
+        fields = []
+        for f in e.iterfind(q(NSI_BASE_NS, "NsiElementField")):
+            # Fields are typed by xsi:type (string, date, nsiRef…): keep the first text found.
+            value = next((v for v in (text(f, f".//{{{NSI_BASE_NS}}}{n}") for n in _NSI_FIELD_VALUES) if v), "")
+            fields.append((req_text(f, q(NSI_BASE_NS, "Name")), value))
+        out.append(
+            NsiItem(
+                registry=registry,
+                code=req_text(e, q(NSI_BASE_NS, "Code")),
+                guid=req_text(e, q(NSI_BASE_NS, "GUID")),
+                is_actual=to_bool(text(e, q(NSI_BASE_NS, "IsActual"))),
+                modified=to_datetime(text(e, q(NSI_BASE_NS, "Modified"))),
+                fields=tuple(fields),
+            )
+        )
+        stack.extend(reversed(e.findall(q(NSI_BASE_NS, "ChildElement"))))
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
     Handler,
     Outcome,
@@ -20,10 +21,6 @@ HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 H = maker(HM, {"hm": HM, "base": BASE})
 _B = maker(BASE)
 
-NSI_HOUSE_STATE = 24
-NSI_OLSON_TZ = 32
-_STATES = {"active": ("2", "Исправный"), "terminated": ("3", "Аварийный")}
-
 
 def _modified(b: dict[str, Any]) -> str:
     return str(b.get("modified") or "2020-01-01T00:00:00")
@@ -37,12 +34,12 @@ def export_house_data(req: Request) -> Outcome:
     if not req.world.may_read(req.requester, b):
         return denied(b, req.requester)
     basic = H.BasicCharacteristicts(H.No_RSO_GKN_EGRP_Registered("true"), H.FIASHouseGuid(b["fias_guid"]))
-    state = _STATES[b.get("state", "active")]
-    basic.append(nsi_ref(H, "State", NSI_HOUSE_STATE, *state))
+    state = nsi.HOUSE_STATE_BY_STATE[b.get("state", "active")]
+    basic.append(nsi_ref(H, "State", nsi.HOUSE_STATE, state, nsi.FIXED[nsi.HOUSE_STATE][state]))
     if b.get("oktmo"):
         basic.append(H.OKTMO(_B.code(b["oktmo"])))
     if b.get("tz_code"):
-        basic.append(nsi_ref(H, "OlsonTZ", NSI_OLSON_TZ, b["tz_code"], b["tz"]))
+        basic.append(nsi_ref(H, "OlsonTZ", nsi.OLSON_TZ, b["tz_code"], b["tz"]))
     if b.get("termination_date"):
         basic.append(H.TerminationDate(b["termination_date"]))
     result = H.exportHouseResult(
@@ -73,7 +70,6 @@ def export_brief_apartment_house(req: Request) -> Outcome:
 
 # Contracts (ДУ) and charters
 
-NSI_CONTRACT_BASE = 58
 _GUID_CRITERIA = {"ContractGUID": "contract", "ContractVersionGUID": "contract", "CharterGUID": "charter", "CharterVersionGUID": "charter"}
 
 
@@ -154,7 +150,7 @@ def _contract(m: Managed) -> Any:
         H.EffectiveDate(start),
         H.PlanDateComptetion(doc.get("plan_end") or start),
         H.Owners("true"),
-        nsi_ref(H, "ContractBase", NSI_CONTRACT_BASE, "1", "Решение собрания собственников"),
+        nsi_ref(H, "ContractBase", nsi.CONTRACT_BASE, "1", nsi.FIXED[nsi.CONTRACT_BASE]["1"]),
     )
     if doc.get("date_details"):
         contract.append(_date_details(doc["date_details"]))

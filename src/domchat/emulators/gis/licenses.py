@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 
+from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
     ORG_BASE,
     ORG_REGISTRY_BASE,
@@ -26,7 +27,6 @@ _B = maker(BASE)
 _R = maker(ORG_REGISTRY_BASE, {"org-reg": ORG_REGISTRY_BASE})
 _O = maker(ORG_BASE, {"org": ORG_BASE})
 
-NSI_ENTRY_TYPE = 346
 _FAR_END = "2099-12-31"  # licences are granted without end; the schema still requires a date
 
 
@@ -98,7 +98,6 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
                 number,
                 m.entry["entry_guid"],
                 "1",
-                "Включение дома",
                 m.entry["start"],
                 L.InclusionHouseDetails(
                     L.FIASHouseGUID(m.building["fias_guid"]),
@@ -115,7 +114,6 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
                     number,
                     excl_guid,
                     "2",
-                    "Исключение дома",
                     m.entry["end"],
                     L.ExclusionHouseDetails(
                         L.InclusionEntryGuid(m.entry["entry_guid"]),
@@ -143,11 +141,11 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
     return done
 
 
-def _entry(number: int, guid: str, type_code: str, type_name: str, day: str, details: etree._Element) -> etree._Element:
+def _entry(number: int, guid: str, type_code: str, day: str, details: etree._Element) -> etree._Element:
     entry: etree._Element = L.LicenseRegistryEntries(
         L.EntryInfo(
             L.EntryNumber(str(number)),
-            nsi_ref(L, "EntryType", NSI_ENTRY_TYPE, type_code, type_name),
+            nsi_ref(L, "EntryType", nsi.LICENCE_ENTRY_TYPE, type_code, nsi.FIXED[nsi.LICENCE_ENTRY_TYPE][type_code]),
             L.EntryGuid(guid),
             L.EntryStatus("PUBLISHED"),
             L.IsActual("true"),

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from domchat.emulators.gis import guest_access, house_management, licenses, org_registry
+from domchat.emulators.gis import guest_access, house_management, licenses, nsi, org_registry
 from domchat.emulators.gis.answers import Handler, Request
 from domchat.emulators.gis.contract import (
     BASE,
@@ -51,6 +51,7 @@ SERVICES: Mapping[str, Mapping[str, Handler]] = {
     "house-management/hcs-house-management-service-async.wsdl": house_management.HANDLERS,
     "licenses/hcs-licenses-service-async.wsdl": licenses.HANDLERS,
     "organizations-registry-common/hcs-organizations-registry-common-service-async.wsdl": org_registry.HANDLERS,
+    "nsi-common/hcs-nsi-common-service-async.wsdl": nsi.HANDLERS,
 }
 
 
