@@ -97,7 +97,7 @@ class GisClient:
             Job(
                 key=f"licences:{i}",
                 operation=EXPORT_ACTUAL_LICENSE_STATE,
-                body={"LicenseOrganization": [{"OGRN": o, "Region": region} for o in chunk]},
+                body={"LicenseOrganization": [{_ogrn_kind(o): o, "Region": region} for o in chunk]},
                 records={f"{{{LICENSES_NS}}}exportActualLicenseStateResult": d.actual_license},
                 subject=f"licences of {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
                 drop=frozenset({f"{{{LICENSES_NS}}}LicenseRegistryEntries"}),
@@ -239,7 +239,7 @@ class GisClient:
             Job(
                 key=f"orgs:{i}",
                 operation=EXPORT_ORG_REGISTRY,
-                body={"SearchCriteria": [{"OGRNIP": o} if len(o) == 15 else {"OGRN": o} for o in chunk]},
+                body={"SearchCriteria": [{_ogrn_kind(o): o} for o in chunk]},
                 records={f"{{{ORG_COMMON_NS}}}exportOrgRegistryResult": d.org_record},
                 subject=f"organisations {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
             )
@@ -257,6 +257,11 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+def _ogrn_kind(ogrn: str) -> str:
+    """OGRN of a legal entity (13 digits) or OGRNIP of an individual entrepreneur (15)."""
+    return "OGRNIP" if len(ogrn) == 15 else "OGRN"
 
 
 def _unique(items: Iterable[str]) -> list[str]:
