@@ -32,11 +32,17 @@ TODAY = date(2025, 3, 1)
 FAST_SCHEDULE = [0.01, 0.02]
 
 
-def make_world(buildings: int = 20, seed: int = 7) -> dict[str, Any]:
+def make_world(buildings: int = 20, seed: int = 7, **options: Any) -> dict[str, Any]:
     out = io.StringIO()
-    WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=TODAY)).write(out)
+    WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=TODAY, **options)).write(out)
     world: dict[str, Any] = json.loads(out.getvalue())
     return world
+
+
+@pytest.fixture
+def world_factory() -> Callable[..., dict[str, Any]]:
+    """`make_world(buildings=…, seed=…, **GeneratorOptions)`."""
+    return make_world
 
 
 @pytest.fixture(scope="session")

@@ -12,20 +12,46 @@ from typing import Any
 import pytest
 from lxml import etree
 
+import domchat.gis_client
 from domchat.emulators.gis import GisEmulator
 from domchat.gis_client import GisClient
 
 TYPES = {
     "/ext-bus-home-management-service/services/HomeManagementAsync": "house-management/hcs-house-management-types.xsd",
     "/ext-bus-licenses-service/services/LicensesAsync": "licenses/hcs-licenses-types.xsd",
-    "/ext-bus-org-registry-common-service/services/OrgRegistryCommonAsync": "organizations-registry-common/hcs-organizations-registry-common-types.xsd",
+    "/ext-bus-nsi-common-service/services/NsiCommonAsync": "nsi-common/hcs-nsi-common-types.xsd",
+    "/ext-bus-org-registry-common-service/services/OrgRegistryCommonAsync": (
+        "organizations-registry-common/hcs-organizations-registry-common-types.xsd"
+    ),
 }
 ENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 
 
+PROVISIONAL_PATH = "/ext-bus-domchat-guest-access-provisional/services/GuestAccessAsync"
+PROVISIONAL_XSD = Path(domchat.gis_client.__file__).parent / "provisional" / "hcs-guest-access-provisional-types.xsd"
+
+
+class _Lib(etree.Resolver):
+    """The provisional XSD imports `../lib/hcs-base.xsd`: take it from the official package."""
+
+    def __init__(self, lib: Path) -> None:
+        super().__init__()
+        self.lib = lib
+
+    def resolve(self, url: str, public_id: str, context: Any = None) -> Any:
+        name = url.rsplit("/", 1)[1]
+        if "/lib/" in url and not Path(url.removeprefix("file://")).exists():
+            return self.resolve_filename(str(self.lib / name), context)  # type: ignore[attr-defined]
+        return None
+
+
 @pytest.fixture(scope="module")
 def schemas(schemas_dir: Path) -> dict[str, etree.XMLSchema]:
-    return {path: etree.XMLSchema(etree.parse(str(schemas_dir / rel))) for path, rel in TYPES.items()}
+    found = {path: etree.XMLSchema(etree.parse(str(schemas_dir / rel))) for path, rel in TYPES.items()}
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(_Lib(schemas_dir / "lib"))
+    found[PROVISIONAL_PATH] = etree.XMLSchema(etree.parse(str(PROVISIONAL_XSD), parser))
+    return found
 
 
 def _entries(raw: bytes) -> list[etree._Element]:
@@ -51,6 +77,15 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.actual_licenses(ogrns, world["region"]["code"])
     client.actual_licenses(ogrns[:1], "77")
     client.organisations([*ogrns, "1027700000000"])
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b in world["buildings"] for e in b["management"]])
+    docs = [e["document"]["guid"] for b in world["buildings"] for e in b["management"]]
+    client.cach_documents(contract_guids=docs[:3], charter_guids=[unknown])
+    client.cach_statuses(contract_guids=docs)
+    client.guest_grants()
+    client.guest_grants([unknown])
+    client.nsi_items(32)
+    client.nsi_items(9999)
 
 
 def test_every_request_and_answer_validates(
@@ -63,6 +98,10 @@ def test_every_request_and_answer_validates(
         "exportBriefApartmentHouse",
         "exportActualLicenseState",
         "exportOrgRegistry",
+        "exportCAChData",
+        "exportStatusCAChData",
+        "exportGuestAccess",
+        "exportNsiItem",
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
@@ -81,7 +120,7 @@ def test_requests_carry_the_header_and_a_listed_version(client: GisClient, emula
     base = "{http://dom.gosuslugi.ru/schema/integration/base/}"
     for e in emulator.log:
         header, body = _entries(e.request)
-        if e.path.endswith("OrgRegistryCommonAsync"):
+        if e.path.endswith(("OrgRegistryCommonAsync", "NsiCommonAsync")):  # ISRequestHeader services
             assert header.tag == base + "ISRequestHeader"
         else:
             assert header.tag == base + "RequestHeader"

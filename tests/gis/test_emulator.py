@@ -23,7 +23,9 @@ def _house_request(world: dict[str, Any], *, version: str = "13.2.3.2", header: 
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:b="{BASE}" xmlns:hm="{HM}">
  <s:Header><b:{header}><b:Date>2025-03-01T10:00:00+03:00</b:Date><b:MessageGUID>{uuid.uuid4()}</b:MessageGUID>{ppa}</b:{header}></s:Header>
- <s:Body><hm:exportHouseRequest b:version="{version}">{extra}<hm:FIASHouseGuid>{world["buildings"][0]["fias_guid"]}</hm:FIASHouseGuid></hm:exportHouseRequest></s:Body>
+ <s:Body><hm:exportHouseRequest b:version="{version}">{extra}
+  <hm:FIASHouseGuid>{world["buildings"][0]["fias_guid"]}</hm:FIASHouseGuid>
+ </hm:exportHouseRequest></s:Body>
 </s:Envelope>""".encode()
 
 

@@ -134,3 +134,69 @@ def test_poll_schedule_first_delay_then_the_last_repeats(start_emulator: Any, ma
     client.house_data([world["buildings"][0]["fias_guid"]])
     assert 0.04 < slept[0] <= 0.05  # first poll waits the first delay after the ack
     assert all(s <= 0.02 for s in slept[1:]) and len(slept) >= 3  # then the last delay, repeated
+
+
+def _pairs(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    return [(orgs[e["ogrn"]]["root_guid"], b["fias_guid"], e) for b in world["buildings"] for e in b["management"]]
+
+
+def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    pairs = _pairs(world)
+    docs = {d.guid: d for d in client.contracts_and_charters([(uo, fias) for uo, fias, _ in pairs])}
+    assert len(docs) == len(pairs)
+    kinds = set()
+    for uo, fias, entry in pairs:
+        want = entry["document"]
+        got = docs[want["guid"]]
+        kinds.add(got.kind)
+        assert (got.kind, got.version_guid, got.status, got.uo_guid) == (want["kind"], want["version_guid"], want["status"], uo)
+        (obj,) = got.objects
+        assert obj.fias_house_guid == fias
+        assert obj.start_date == date.fromisoformat(entry["start"])
+        assert obj.end_date == (date.fromisoformat(entry["end"]) if entry["end"] else None)
+        assert obj.exclusion_date == obj.end_date
+        assert got.terminate_date == obj.end_date
+        dd = got.date_details
+        assert dd is not None and dd.metering_start is not None and dd.payment is not None
+        assert dd.metering_start.day == want["date_details"]["metering_start"]["day"]
+        end = want["date_details"]["metering_end"]["day"]
+        assert dd.metering_end is not None and dd.metering_end.day == (None if end == "last" else end)
+        assert dd.payment.next_month and dd.payment.day == want["date_details"]["payment"]["day"]
+    assert kinds == {"contract", "charter"}
+
+
+def test_contracts_of_another_organisation_are_not_found(client: GisClient, world: dict[str, Any]) -> None:
+    uo, fias, _ = _pairs(world)[0]
+    other = next(o["root_guid"] for o in world["organisations"] if o["root_guid"] != uo)
+    assert client.contracts_and_charters([(other, fias)]) == []
+
+
+def test_cach_by_guid_and_statuses(client: GisClient, world: dict[str, Any]) -> None:
+    entries = [e for b in world["buildings"] for e in b["management"]]
+    guids = [e["document"]["guid"] for e in entries]
+    docs = client.cach_documents(contract_guids=guids)
+    assert {d.guid for d in docs} == set(guids)
+    statuses = {s.guid: s for s in client.cach_statuses(contract_guids=guids)}
+    for e in entries:
+        s = statuses[e["document"]["guid"]]
+        assert (s.status, s.state, s.version_number) == (e["document"]["status"], e["document"]["state"], e["document"]["version_number"])
+        assert s.objects[0].managed_object_status == "Approved"
+    assert {s.state for s in statuses.values()} >= {"Running"}
+
+
+def test_nsi_directories_agree_with_the_refs_in_answers(client: GisClient, world: dict[str, Any]) -> None:
+    zones = {i.code: i for i in client.nsi_items(32)}
+    assert {b["tz_code"] for b in world["buildings"]} == set(zones)
+    houses = client.house_data([b["fias_guid"] for b in world["buildings"][:5]])
+    for h in houses.values():
+        assert h.olson_tz is not None and h.state is not None
+        entry = zones[h.olson_tz.code]
+        assert entry.guid == h.olson_tz.guid and entry.is_actual
+        assert ("Наименование", h.olson_tz.name) in entry.fields
+        states = {i.code: i.guid for i in client.nsi_items(24)}
+        assert states[h.state.code] == h.state.guid
+    assert client.nsi_items(9999) == []

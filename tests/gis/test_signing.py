@@ -81,7 +81,7 @@ def test_signer_output_must_be_signed_xml(tmp_path: Path) -> None:
 
 def test_signer_timeout(tmp_path: Path) -> None:
     slow = [sys.executable, "-c", "import time; time.sleep(5)"]
-    with pytest.raises(GisSigningError, match="did not finish within 0.2 s"):
+    with pytest.raises(GisSigningError, match=r"did not finish within 0\.2 s"):
         CommandSigner(slow, timeout=0.2).sign(b"<a/>")
 
 

@@ -10,6 +10,7 @@ This module belongs to the emulators: the clients and the mapping never import i
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import uuid
@@ -65,6 +66,8 @@ class GeneratorOptions:
     buildings_per_org: int = 40
     staff_per_org: int = 2
     authority_accounts: int = 2
+    charter_share: float = 0.0
+    """Share of buildings managed by their own HOA (ТСЖ) under a charter instead of a licensed UO."""
 
 
 def _guid(rng: random.Random) -> str:
@@ -127,7 +130,90 @@ class WorldGenerator:
             "staff": [10_000 + j * 100 + k for k in range(self.opts.staff_per_org)],
         }
 
+    def _is_charter(self, i: int) -> bool:
+        return self.opts.charter_share > 0 and self._rng("charter", i).random() < self.opts.charter_share
+
+    def hoa(self, i: int) -> dict[str, Any]:
+        """The HOA (ТСЖ) of building `i`, when that building is managed under a charter."""
+        rng = self._rng("hoa", i)
+        inn = _inn(rng, self.region)
+        name = f'ТСЖ "{_STREETS[i % len(_STREETS)].split(" ", 1)[1]}-{i + 1}"'
+        return {
+            "ogrn": _ogrn(rng, self.region),
+            "inn": inn,
+            "kpp": inn[:4] + "01001",
+            "name": name,
+            "short_name": name,
+            "kind": "tsj",
+            "root_guid": _guid(rng),
+            "version_guid": _guid(rng),
+            "ppa_guid": _guid(rng),
+            "phone": f"+7 (3467) {rng.randint(20, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}",
+            "licence": None,
+            "staff": [5_000_000 + i * 10 + k for k in range(self.opts.staff_per_org)],
+        }
+
     def building(self, i: int) -> dict[str, Any]:
+        b = self._building(i)
+        if self._is_charter(i):
+            entry = b["management"][0]
+            b["management"] = [{**entry, "ogrn": self.hoa(i)["ogrn"], "basis": "charter", "end": None, "exclusion_entry_guid": None}]
+        # Separate random streams: adding documents and grants leaves every other value as it was.
+        for k, entry in enumerate(b["management"]):
+            entry["document"] = self._document(i, k, entry)
+        b["guest_grants"] = self._grants(i)
+        return b
+
+    def _document(self, i: int, k: int, entry: dict[str, Any]) -> dict[str, Any]:
+        rng = self._rng("document", i, k)
+        today = self.opts.today
+        start = date.fromisoformat(entry["start"])
+        end = date.fromisoformat(entry["end"]) if entry["end"] else None
+        ended = end is not None and end <= today
+        metering_start = rng.choice((15, 20, 23))
+        return {
+            "kind": "charter" if entry["basis"] == "charter" else "contract",
+            "guid": _guid(rng),
+            "version_guid": _guid(rng),
+            "object_version_guid": _guid(rng),
+            "number": f"{self.region}-{i + 1}/{k + 1}",
+            "signing_date": (start - timedelta(days=rng.randint(5, 40))).isoformat(),
+            "effective_date": start.isoformat(),
+            "plan_end": (start + timedelta(days=5 * 365)).isoformat(),
+            "status": "Terminated" if ended else "Approved",
+            "object_status": "Approved",
+            "state": "NotRunning" if start > today else ("Expired" if ended else "Running"),
+            "version_number": rng.randint(1, 3),
+            "terminate": {"date": end.isoformat(), "reason": "Смена способа управления или управляющей организации"} if end else None,
+            "date_details": {
+                "metering_start": {"day": metering_start, "next_month": False},
+                "metering_end": {"day": "last" if rng.random() < 0.3 else metering_start + 5, "next_month": False},
+                "payment_document": {"day": 1, "next_month": True},
+                "payment": {"day": rng.choice((10, 15)), "next_month": True},
+            },
+        }
+
+    def _grants(self, i: int) -> list[dict[str, Any]]:
+        rng = self._rng("grants", i)
+        today = self.opts.today
+        grants = []
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            valid_from = today - timedelta(days=rng.randint(1, 400))
+            valid_to = None if rng.random() < 0.5 else today + timedelta(days=rng.randint(-60, 300))
+            revoked = rng.random() < 0.1
+            grants.append(
+                {
+                    "grant_id": _guid(rng),
+                    "premises": f"кв. {rng.randint(1, 120)}",
+                    "person_ref": f"esia:{rng.randint(10**9, 10**10 - 1)}",
+                    "valid_from": valid_from.isoformat(),
+                    "valid_to": valid_to.isoformat() if valid_to else None,
+                    "status": "revoked" if revoked else ("expired" if valid_to and valid_to < today else "active"),
+                }
+            )
+        return grants
+
+    def _building(self, i: int) -> dict[str, Any]:
         rng = self._rng("building", i)
         city, tz, tz_code, oktmo = _CITIES[i % len(_CITIES)]
         org = i % self.n_orgs
@@ -172,6 +258,12 @@ class WorldGenerator:
         for j in range(self.n_orgs):
             for uid in self.organisation(j)["staff"]:
                 yield {"user_id": uid, "first_name": "Сотрудник", "last_name": f"УО {j + 1}-{uid % 100}", "privacy": False}
+        for i in self._charter_buildings():
+            for uid in self.hoa(i)["staff"]:
+                yield {"user_id": uid, "first_name": "Председатель", "last_name": f"ТСЖ {i + 1}-{uid % 10}", "privacy": False}
+
+    def _charter_buildings(self) -> Iterator[int]:
+        return (i for i in range(self.opts.buildings) if self._is_charter(i))
 
     def write(self, out: IO[str]) -> None:
         """Stream the world to `out`; memory does not grow with the number of buildings."""
@@ -185,7 +277,7 @@ class WorldGenerator:
         }
         out.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2])
         out.write(',\n "organisations": [\n')
-        _stream(out, (self.organisation(j) for j in range(self.n_orgs)))
+        _stream(out, itertools.chain((self.organisation(j) for j in range(self.n_orgs)), (self.hoa(i) for i in self._charter_buildings())))
         out.write('],\n "users": [\n')
         _stream(out, self.users())
         out.write('],\n "buildings": [\n')

@@ -8,27 +8,46 @@ house, batches where it takes many), runs them through `Exchange`, and returns t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, Self, TypeVar
 
 from domchat.errors import GisError
 from domchat.gis_client import decoders as d
 from domchat.gis_client.envelopes import Envelopes
 from domchat.gis_client.exchange import Exchange, Job, JobResult
+from domchat.gis_client.replies import RecordDecoder
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import (
     EXPORT_ACTUAL_LICENSE_STATE,
     EXPORT_BRIEF_APARTMENT_HOUSE,
+    EXPORT_CACH_DATA,
+    EXPORT_GUEST_ACCESS,
     EXPORT_HOUSE_DATA,
+    EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
+    EXPORT_STATUS_CACH_DATA,
+    GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
+    NSI_COMMON_NS,
     ORG_COMMON_NS,
+    Operation,
 )
 from domchat.gis_client.signing import Signer, make_signer
 from domchat.gis_client.transport import Transport
-from domchat.gis_client.types import ActualLicense, BriefHouse, HouseData, OrgRecord
+from domchat.gis_client.types import (
+    ActualLicense,
+    BriefHouse,
+    CAChDocument,
+    CAChStatus,
+    GuestGrantRecord,
+    HouseData,
+    NsiItem,
+    OrgRecord,
+)
 from domchat.settings import GisSettings, Secret
 
 T = TypeVar("T")
@@ -78,7 +97,7 @@ class GisClient:
             Job(
                 key=f"licences:{i}",
                 operation=EXPORT_ACTUAL_LICENSE_STATE,
-                body={"LicenseOrganization": [{"OGRN": o, "Region": region} for o in chunk]},
+                body={"LicenseOrganization": [{_ogrn_kind(o): o, "Region": region} for o in chunk]},
                 records={f"{{{LICENSES_NS}}}exportActualLicenseStateResult": d.actual_license},
                 subject=f"licences of {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
                 drop=frozenset({f"{{{LICENSES_NS}}}LicenseRegistryEntries"}),
@@ -117,6 +136,101 @@ class GisClient:
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
 
+    # Contracts and charters
+
+    def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]:
+        """`exportCAChData` by (organisation root GUID, FIAS house GUID): the contracts and charters
+        under which each organisation manages each house. Up to 100 criteria per message; each
+        document carries `uo_guid`, the organisation it was asked for (the answer names none, so
+        a message never asks about one house twice)."""
+        chunks: list[dict[str, str]] = []  # per message: FIAS house GUID → organisation GUID
+        for uo, fias in dict.fromkeys((uo.lower(), fias.lower()) for uo, fias in houses):
+            chunk = next((c for c in chunks if len(c) < BATCH and fias not in c), None)
+            if chunk is None:
+                chunk = {}
+                chunks.append(chunk)
+            chunk[fias] = uo
+        extra = {"LastVersionOnly": True} if last_version_only else {}
+        jobs = [
+            Job(
+                key=f"cach:{i}",
+                operation=EXPORT_CACH_DATA,
+                body={"Criteria": [{"UOGUID": uo, "FIASHouseGuid": fias, **extra} for fias, uo in chunk.items()]},
+                records={f"{{{HM_NS}}}exportCAChResult": d.cach_document},
+                subject=f"contracts and charters of {len(chunk)} houses",
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        docs = []
+        for chunk, result in zip(chunks, self._run(jobs, None), strict=True):
+            for doc in result.records:
+                uos = {chunk[o.fias_house_guid.lower()] for o in doc.objects if o.fias_house_guid.lower() in chunk}
+                docs.append(dataclasses.replace(doc, uo_guid=uos.pop()) if len(uos) == 1 else doc)
+        return docs
+
+    def cach_documents(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChDocument]:
+        """`exportCAChData` by contract and charter GUIDs."""
+        return [
+            doc
+            for r in self._run(self._cach_jobs(EXPORT_CACH_DATA, contract_guids, charter_guids, d.cach_document, "exportCAChResult"), None)
+            for doc in r.records
+        ]
+
+    def cach_statuses(self, *, contract_guids: Sequence[str] = (), charter_guids: Sequence[str] = ()) -> list[CAChStatus]:
+        """`exportStatusCAChData`: status, State (Running, NotRunning, Expired) and objects of each document."""
+        jobs = self._cach_jobs(EXPORT_STATUS_CACH_DATA, contract_guids, charter_guids, d.cach_status, "exportStatusCAChResult")
+        return [s for r in self._run(jobs, None) for s in r.records]
+
+    @staticmethod
+    def _cach_jobs(op: Operation, contracts: Sequence[str], charters: Sequence[str], decode: RecordDecoder[T], record: str) -> list[Job[T]]:
+        criteria = [{"ContractGUID": g} for g in _unique(contracts)] + [{"CharterGUID": g} for g in _unique(charters)]
+        return [
+            Job(
+                key=f"{op.name}:{i}",
+                operation=op,
+                body={"Criteria": chunk},
+                records={f"{{{HM_NS}}}{record}": decode},
+                subject=f"{len(chunk)} contracts and charters",
+            )
+            for i, chunk in enumerate(_chunks(criteria, BATCH))
+        ]
+
+    # Guest access (PROVISIONAL: domchat's own service; see docs/gis.md)
+
+    def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]:
+        """Guest-access grants of the houses named (100 per message), or of every house the
+        authority may read when `fias_guids` is None, from the provisional service."""
+        chunks: list[list[str]] = [[]] if fias_guids is None else _chunks(_unique(fias_guids), BATCH)
+        jobs = [
+            Job(
+                key=f"grants:{i}",
+                operation=EXPORT_GUEST_ACCESS,
+                body={"FIASHouseGuid": chunk} if chunk else {},
+                records={f"{{{GUEST_ACCESS_NS}}}exportGuestAccessResult": d.guest_grant},
+                subject=f"guest access grants of {len(chunk) or 'all'} houses",
+            )
+            for i, chunk in enumerate(chunks)
+            if chunk or fias_guids is None
+        ]
+        return [g for r in self._run(jobs, None) for g in r.records]
+
+    # NSI
+
+    def nsi_items(self, registry: int, *, modified_after: datetime | None = None) -> list[NsiItem]:
+        """`exportNsiItem` of a common directory (e.g. 32 OlsonTZ, 24 house states); children
+        follow their parent. An unknown or empty directory gives []."""
+        body: dict[str, Any] = {"RegistryNumber": registry, "ListGroup": "NSI"}
+        if modified_after is not None:
+            body["ModifiedAfter"] = modified_after
+        job = Job(
+            key=f"nsi:{registry}",
+            operation=EXPORT_NSI_ITEM,
+            body=body,
+            records={f"{{{NSI_COMMON_NS}}}NsiItem": d.nsi_items},
+            subject=f"NSI directory {registry}",
+        )
+        return [item for r in self._run([job], None) for items in r.records for item in items]
+
     # Organisations
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]:
@@ -125,7 +239,7 @@ class GisClient:
             Job(
                 key=f"orgs:{i}",
                 operation=EXPORT_ORG_REGISTRY,
-                body={"SearchCriteria": [{"OGRNIP": o} if len(o) == 15 else {"OGRN": o} for o in chunk]},
+                body={"SearchCriteria": [{_ogrn_kind(o): o} for o in chunk]},
                 records={f"{{{ORG_COMMON_NS}}}exportOrgRegistryResult": d.org_record},
                 subject=f"organisations {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
             )
@@ -143,6 +257,11 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+def _ogrn_kind(ogrn: str) -> str:
+    """OGRN of a legal entity (13 digits) or OGRNIP of an individual entrepreneur (15)."""
+    return "OGRNIP" if len(ogrn) == 15 else "OGRN"
 
 
 def _unique(items: Iterable[str]) -> list[str]:

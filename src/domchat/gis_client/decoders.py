@@ -6,12 +6,14 @@ and reads only what domchat needs. Names follow the XSD.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from lxml import etree
 
 from domchat.gis_client.services import (
     BASE_NS,
+    GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
     NSI_BASE_NS,
@@ -22,16 +24,30 @@ from domchat.gis_client.services import (
 from domchat.gis_client.types import (
     ActualLicense,
     BriefHouse,
+    CAChDocument,
+    CAChObjectStatus,
+    CAChStatus,
+    ContractObject,
+    DateDetails,
+    DayOfMonth,
+    GuestGrantRecord,
     HouseData,
     LicenseHouse,
+    NsiItem,
     NsiRef,
     OrgRecord,
 )
 
 
+@functools.cache
 def q(ns: str, path: str) -> str:
     """A path of local names in one namespace, as an ElementPath of Clark names."""
     return "/".join(f"{{{ns}}}{part}" for part in path.split("/"))
+
+
+def leaves(el: etree._Element) -> dict[str, str]:
+    """Text of each child by Clark name: one pass, for records read field by field."""
+    return {c.tag: (c.text or "").strip() for c in el if isinstance(c.tag, str)}
 
 
 def text(el: etree._Element, path: str) -> str | None:
@@ -118,18 +134,7 @@ def actual_license(el: etree._Element) -> ActualLicense:
         ogrn = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN")) or text(
             org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")
         )
-    houses = tuple(
-        LicenseHouse(
-            fias_house_guid=req_text(h, q(LICENSES_NS, "FIASHouseGUID")),
-            house_address=text(h, q(LICENSES_NS, "HouseAddress")) or "",
-            status=req_text(h, q(LICENSES_NS, "LicenseHouseStatus")),
-            inclusion_date=to_date(text(h, q(LICENSES_NS, "InclusionDate"))),
-            exclusion_date=to_date(text(h, q(LICENSES_NS, "ExclusionDate"))),
-            inclusion_entry_guid=text(h, q(LICENSES_NS, "InclusionEntryGuid")),
-            exclusion_entry_guid=text(h, q(LICENSES_NS, "ExclusionEntryGuid")),
-        )
-        for h in el.iterfind(q(LICENSES_NS, "LicenseHouses"))
-    )
+    houses = tuple(_license_house(leaves(h)) for h in el.iterfind(q(LICENSES_NS, "LicenseHouses")))
     return ActualLicense(
         license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
         license_number=req_text(info, q(LICENSES_NS, "LicenseNumber")),
@@ -137,6 +142,24 @@ def actual_license(el: etree._Element) -> ActualLicense:
         licensee_ogrn=ogrn or "",
         region_code=text(info, q(LICENSES_NS, "Region") + "/" + q(BASE_NS, "code")),
         houses=houses,
+    )
+
+
+_L = {name: f"{{{LICENSES_NS}}}{name}" for name in (
+    "FIASHouseGUID", "HouseAddress", "LicenseHouseStatus", "InclusionDate", "ExclusionDate", "InclusionEntryGuid", "ExclusionEntryGuid",
+)}  # fmt: skip
+
+
+def _license_house(f: dict[str, str]) -> LicenseHouse:
+    """`LicenseHousesType` (the hot record of a region's licence answer: read in one pass)."""
+    return LicenseHouse(
+        fias_house_guid=f[_L["FIASHouseGUID"]],
+        house_address=f.get(_L["HouseAddress"], ""),
+        status=f[_L["LicenseHouseStatus"]],
+        inclusion_date=to_date(f.get(_L["InclusionDate"])),
+        exclusion_date=to_date(f.get(_L["ExclusionDate"])),
+        inclusion_entry_guid=f.get(_L["InclusionEntryGuid"]),
+        exclusion_entry_guid=f.get(_L["ExclusionEntryGuid"]),
     )
 
 
@@ -180,3 +203,148 @@ def org_record(el: etree._Element) -> OrgRecord:
         last_editing_date=datetime(edited.year, edited.month, edited.day) if edited else None,
         roles=roles,
     )
+
+
+# guest access (PROVISIONAL: domchat's own contract)
+
+
+def guest_grant(el: etree._Element) -> GuestGrantRecord:
+    """`exportGuestAccessResult` of the provisional guest-access service."""
+    return GuestGrantRecord(
+        grant_id=req_text(el, q(GUEST_ACCESS_NS, "GrantGUID")).lower(),
+        fias_house_guid=req_text(el, q(GUEST_ACCESS_NS, "FIASHouseGuid")).lower(),
+        premises=req_text(el, q(GUEST_ACCESS_NS, "Premises")),
+        person_ref=req_text(el, q(GUEST_ACCESS_NS, "PersonRef")),
+        valid_from=date.fromisoformat(req_text(el, q(GUEST_ACCESS_NS, "ValidFrom"))[:10]),
+        valid_to=to_date(text(el, q(GUEST_ACCESS_NS, "ValidTo"))),
+        status=req_text(el, q(GUEST_ACCESS_NS, "Status")).lower(),
+    )
+
+
+# house-management: contracts and charters
+
+
+def _day(el: etree._Element | None, day_tag: str, next_tag: str | None) -> DayOfMonth | None:
+    """A `DaySelectionExportType` (`next_tag` IsNextMonth) or a payment interval (`next_tag` None)."""
+    if el is None:
+        return None
+    day = text(el, q(HM_NS, day_tag))
+    # A day of the metering period says IsNextMonth; a payment interval says NextMounth or CurrentMounth.
+    next_month = to_bool(text(el, q(HM_NS, next_tag))) if next_tag else el.find(q(HM_NS, "NextMounth")) is not None
+    return DayOfMonth(day=int(day) if day else None, next_month=next_month)
+
+
+def date_details(el: etree._Element | None) -> DateDetails | None:
+    """`DateDetails` of a contract or charter (the misspellings are the schema's)."""
+    if el is None:
+        return None
+    metering = el.find(q(HM_NS, "PeriodMetering"))
+    return DateDetails(
+        metering_start=_day(metering.find(q(HM_NS, "StartDate")), "Date", "IsNextMonth") if metering is not None else None,
+        metering_end=_day(metering.find(q(HM_NS, "EndDate")), "Date", "IsNextMonth") if metering is not None else None,
+        payment_document=_day(el.find(q(HM_NS, "PaymentDocumentInterval")), "StartDate", None),
+        payment=_day(el.find(q(HM_NS, "PaymentInterval")), "StartDate", None),
+    )
+
+
+def _objects(doc: etree._Element) -> tuple[ContractObject, ...]:
+    return tuple(
+        ContractObject(
+            fias_house_guid=req_text(o, q(HM_NS, "FIASHouseGuid")),
+            start_date=to_date(text(o, q(HM_NS, "StartDate"))),
+            end_date=to_date(text(o, q(HM_NS, "EndDate"))),
+            status=text(o, q(HM_NS, "StatusObject")) or "",
+            exclusion_date=to_date(text(o, q(HM_NS, "Exclusion") + "/" + q(HM_NS, "DateExclusion"))),
+            version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+        )
+        for o in doc.iterfind(q(HM_NS, "ContractObject"))
+    )
+
+
+def cach_document(el: etree._Element) -> CAChDocument:
+    """`exportCAChResult`: a `Contract` or a `Charter`."""
+    contract = el.find(q(HM_NS, "Contract"))
+    if contract is not None:
+        return CAChDocument(
+            kind="contract",
+            guid=req_text(contract, q(HM_NS, "ContractGUID")),
+            version_guid=req_text(contract, q(HM_NS, "ContractVersionGUID")),
+            status=req_text(contract, q(HM_NS, "ContractStatus")),
+            org_ppa_guid=None,
+            signing_date=to_date(text(contract, q(HM_NS, "SigningDate"))),
+            effective_date=to_date(text(contract, q(HM_NS, "EffectiveDate"))),
+            plan_date_completion=to_date(text(contract, q(HM_NS, "PlanDateComptetion"))),
+            terminate_date=to_date(text(contract, q(HM_NS, "Terminate") + "/" + q(HM_NS, "Terminate"))),
+            objects=_objects(contract),
+            date_details=date_details(contract.find(q(HM_NS, "DateDetails"))),
+            doc_num=text(contract, q(HM_NS, "DocNum")),
+        )
+    charter = el.find(q(HM_NS, "Charter"))
+    if charter is None:
+        raise ValueError("exportCAChResult with neither Contract nor Charter")
+    return CAChDocument(
+        kind="charter",
+        guid=req_text(charter, q(HM_NS, "CharterGUID")),
+        version_guid=req_text(charter, q(HM_NS, "CharterVersionGUID")),
+        status=req_text(charter, q(HM_NS, "CharterStatus")),
+        org_ppa_guid=None,
+        signing_date=to_date(text(charter, q(HM_NS, "Date"))),
+        effective_date=None,
+        plan_date_completion=None,
+        terminate_date=to_date(text(charter, q(HM_NS, "Terminate") + "/" + q(HM_NS, "Terminate"))),
+        objects=_objects(charter),
+        date_details=date_details(charter.find(q(HM_NS, "DateDetails"))),
+    )
+
+
+def cach_status(el: etree._Element) -> CAChStatus:
+    """`exportStatusCAChResult`."""
+    kind = "contract" if el.find(q(HM_NS, "ContractGUID")) is not None else "charter"
+    prefix = "Contract" if kind == "contract" else "Charter"
+    return CAChStatus(
+        kind=kind,
+        guid=req_text(el, q(HM_NS, f"{prefix}GUID")),
+        version_guid=req_text(el, q(HM_NS, f"{prefix}VersionGUID")),
+        status=req_text(el, q(HM_NS, f"{prefix}Status")),
+        state=text(el, q(HM_NS, "State")),
+        version_number=int(req_text(el, q(HM_NS, "VersionNumber"))),
+        objects=tuple(
+            CAChObjectStatus(
+                fias_house_guid=req_text(o, q(HM_NS, "FIASHouseGuid")),
+                managed_object_status=req_text(o, q(HM_NS, "ManagedObjectStatus")),
+                version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+            )
+            for o in el.iterfind(q(HM_NS, "ContractObject"))
+        ),
+    )
+
+
+# NSI (common directories)
+
+_NSI_FIELD_VALUES = ("Value", "Code", "GUID", "Name")
+
+
+def nsi_items(el: etree._Element) -> list[NsiItem]:
+    """`NsiItem`: every element of one directory, children flattened after their parent."""
+    registry = int(req_text(el, q(NSI_BASE_NS, "NsiItemRegistryNumber")))
+    out: list[NsiItem] = []
+    stack = list(reversed(el.findall(q(NSI_BASE_NS, "NsiElement"))))
+    while stack:
+        e = stack.pop()
+        fields = []
+        for f in e.iterfind(q(NSI_BASE_NS, "NsiElementField")):
+            # Fields are typed by xsi:type (string, date, nsiRef…): keep the first text found.
+            value = next((v for v in (text(f, f".//{{{NSI_BASE_NS}}}{n}") for n in _NSI_FIELD_VALUES) if v), "")
+            fields.append((req_text(f, q(NSI_BASE_NS, "Name")), value))
+        out.append(
+            NsiItem(
+                registry=registry,
+                code=req_text(e, q(NSI_BASE_NS, "Code")),
+                guid=req_text(e, q(NSI_BASE_NS, "GUID")),
+                is_actual=to_bool(text(e, q(NSI_BASE_NS, "IsActual"))),
+                modified=to_datetime(text(e, q(NSI_BASE_NS, "Modified"))),
+                fields=tuple(fields),
+            )
+        )
+        stack.extend(reversed(e.findall(q(NSI_BASE_NS, "ChildElement"))))
+    return out

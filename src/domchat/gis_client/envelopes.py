@@ -20,26 +20,38 @@ import zeep.exceptions
 from lxml import etree
 
 from domchat.errors import GisError
+from domchat.gis_client.schemas import official_lib
 from domchat.gis_client.services import Operation, Service
 from domchat.gis_client.signing import SIGNED_ID
 
 _ZEEP_SETTINGS = zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
 
 
+class _LocalFiles(zeep.Transport):
+    """Loads WSDL/XSD files only from disk, taking a provisional contract's `../lib` from the package."""
+
+    def __init__(self, schemas_dir: Path) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._dir = schemas_dir
+
+    def load(self, url: str) -> bytes:
+        path = official_lib(url, self._dir) or Path(url.removeprefix("file://"))
+        return path.read_bytes()
+
+
 @functools.lru_cache(maxsize=16)
-def _load(wsdl: Path, name: str) -> Any:
-    """A zeep client for a WSDL file; cached per process, as the package files do not change."""
+def _load(wsdl: Path, name: str, schemas_dir: Path) -> Any:
+    """A zeep client for a WSDL file; cached per process, as the contract files do not change."""
     try:
-        return zeep.Client(str(wsdl), settings=_ZEEP_SETTINGS)  # type: ignore[no-untyped-call]
+        return zeep.Client(str(wsdl), settings=_ZEEP_SETTINGS, transport=_LocalFiles(schemas_dir))  # type: ignore[no-untyped-call]
     except (OSError, zeep.exceptions.Error, etree.LxmlError) as e:
         raise GisError(f"GIS {name}: cannot load WSDL {wsdl}: {e}") from None
 
 
 class Envelopes:
-    def __init__(self, schemas_dir: Path, org_ppa_guid: str, extra_wsdls: dict[str, Path] | None = None) -> None:
+    def __init__(self, schemas_dir: Path, org_ppa_guid: str) -> None:
         self._dir = schemas_dir
         self._org_ppa_guid = org_ppa_guid
-        self._extra = extra_wsdls or {}
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -47,8 +59,8 @@ class Envelopes:
         with self._lock:
             client = self._clients.get(service.name)
             if client is None:
-                wsdl = self._extra.get(service.name) or (self._dir / service.wsdl)
-                client = self._clients[service.name] = _load(wsdl.resolve(), service.name)
+                wsdl = service.wsdl_path(self._dir).resolve()
+                client = self._clients[service.name] = _load(wsdl, service.name, self._dir.resolve())
             return client
 
     def path(self, service: Service) -> str:

@@ -182,12 +182,19 @@ class Exchange:
         if resends >= self.settings.max_resends:
             if why.startswith(TRANSFER_ERROR):
                 fault: GisError = GisFault(
-                    TRANSFER_ERROR, f"{job.subject}: still failing after {resends} re-sends", operation=f"{where.service} {where.operation}", message_guid=where.message_guid
+                    TRANSFER_ERROR,
+                    f"{job.subject}: still failing after {resends} re-sends",
+                    operation=f"{where.service} {where.operation}",
+                    message_guid=where.message_guid,
                 )
             else:
-                fault = GisUnavailable(f"GIS ZhKH at {self.transport.endpoint}: {where}: {job.subject} {why}; gave up after {resends} re-sends")
+                fault = GisUnavailable(
+                    f"GIS ZhKH at {self.transport.endpoint}: {where}: {job.subject} {why}; gave up after {resends} re-sends"
+                )
             return JobResult(job.key, fault=fault)
-        _log.warning("gis.resend", service=where.service, operation=where.operation, message_guid=where.message_guid, why=why, subject=job.subject)
+        _log.warning(
+            "gis.resend", service=where.service, operation=where.operation, message_guid=where.message_guid, why=why, subject=job.subject
+        )
         return self._send(job, resends=resends + 1)
 
     def _exchange(

@@ -73,9 +73,13 @@ def read(
     decoders = records or {}
     reply: Reply[T] = Reply()
     _check_prolog(source, where)
+    # Events only for what is read: the rest of the answer is validated by libxml2 without a
+    # round trip through Python per element.
+    tags = {*decoders, *drop, _REQUEST_STATE, _MESSAGE_GUID, _ERROR_MESSAGE, _ACK, _FAULT}
     parser = etree.iterparse(
         source,
         events=("end",),
+        tag=tags,
         schema=schema,
         # Not resolve_entities=False: with a schema, lxml then misses a premature end of data.
         # No entity can be declared anyway: `_check_prolog` refused any DTD.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -66,9 +67,31 @@ _ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def official_lib(url: str, schemas_dir: Path) -> Path | None:
+    """Where a provisional contract's `../lib/*.xsd` import really is: the official package's lib."""
+    folder, _, name = url.rpartition("/")
+    if folder.endswith("/lib") and name.endswith(".xsd") and not Path(url.removeprefix("file://")).is_file():
+        candidate = schemas_dir / "lib" / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class _LibResolver(etree.Resolver):
+    def __init__(self, schemas_dir: Path) -> None:
+        super().__init__()
+        self._dir = schemas_dir
+
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        found = official_lib(system_url, self._dir)
+        if found is None:
+            return None
+        return self.resolve_string(found.read_bytes(), context, base_url=found.as_uri())
+
+
 def types_xsd(schemas_dir: Path, service: Service) -> Path:
     """The service's types XSD: the sibling of its WSDL named `*-types.xsd`."""
-    wsdl = schemas_dir / service.wsdl
+    wsdl = service.wsdl_path(schemas_dir)
     found = sorted(wsdl.parent.glob("*-types.xsd"))
     if len(found) != 1:
         raise GisError(f"GIS {service.name}: expected one *-types.xsd beside {wsdl}, found {len(found)}")
@@ -78,9 +101,8 @@ def types_xsd(schemas_dir: Path, service: Service) -> Path:
 class EnvelopeSchemas:
     """One compiled envelope schema per service, built on first use."""
 
-    def __init__(self, schemas_dir: Path, extra: dict[str, Path] | None = None) -> None:
+    def __init__(self, schemas_dir: Path) -> None:
         self._dir = schemas_dir
-        self._extra = extra or {}
         self._cache: dict[str, etree.XMLSchema] = {}
         self._lock = threading.Lock()
 
@@ -88,9 +110,10 @@ class EnvelopeSchemas:
         with self._lock:
             schema = self._cache.get(service.name)
             if schema is None:
-                xsd = self._extra.get(service.name) or types_xsd(self._dir, service)
+                xsd = types_xsd(self._dir, service)
                 text = _ENVELOPE_XSD.format(env=SOAP_ENV_NS, types_ns=service.types_ns, types_uri=xsd.resolve().as_uri())
                 parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+                parser.resolvers.add(_LibResolver(self._dir))
                 try:
                     schema = etree.XMLSchema(etree.fromstring(text.encode("utf-8"), parser))
                 except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as e:

@@ -8,6 +8,7 @@ available ("Доступны версии …"), or the value the schema fixes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 BASE_NS = "http://dom.gosuslugi.ru/schema/integration/base/"
@@ -19,6 +20,10 @@ ORG_REGISTRY_BASE_NS = "http://dom.gosuslugi.ru/schema/integration/organizations
 NSI_BASE_NS = "http://dom.gosuslugi.ru/schema/integration/nsi-base/"
 NSI_COMMON_NS = "http://dom.gosuslugi.ru/schema/integration/nsi-common/"
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+GUEST_ACCESS_NS = "urn:x-domchat:integration:guest-access-provisional:0.1"
+
+PROVISIONAL_DIR = Path(__file__).resolve().parent / "provisional"
+"""domchat's own, provisional contracts (WSDL + XSD), shaped like the official ones."""
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,27 @@ class Service:
     """Namespace of the service's own types (its `getStateResult` lives there)."""
     header: Literal["RequestHeader", "ISRequestHeader"]
     """The SOAP header the WSDL binding requires of every operation of this service."""
+    provisional: bool = False
+    """domchat's own contract: `wsdl` is under `PROVISIONAL_DIR`, not the official package."""
+
+    def wsdl_path(self, schemas_dir: Path) -> Path:
+        return (PROVISIONAL_DIR if self.provisional else schemas_dir) / self.wsdl
 
 
-HOUSE_MANAGEMENT = Service(
-    "house-management", "house-management/hcs-house-management-service-async.wsdl", HM_NS, "RequestHeader"
-)
+HOUSE_MANAGEMENT = Service("house-management", "house-management/hcs-house-management-service-async.wsdl", HM_NS, "RequestHeader")
 LICENSES = Service("licenses", "licenses/hcs-licenses-service-async.wsdl", LICENSES_NS, "RequestHeader")
 ORG_REGISTRY_COMMON = Service(
     "org-registry-common",
     "organizations-registry-common/hcs-organizations-registry-common-service-async.wsdl",
     ORG_COMMON_NS,
     "ISRequestHeader",
+)
+GUEST_ACCESS = Service(
+    "guest-access-provisional",
+    "hcs-guest-access-provisional-service-async.wsdl",
+    GUEST_ACCESS_NS,
+    "RequestHeader",
+    provisional=True,
 )
 NSI_COMMON = Service("nsi-common", "nsi-common/hcs-nsi-common-service-async.wsdl", NSI_COMMON_NS, "ISRequestHeader")
 
@@ -70,6 +85,7 @@ EXPORT_ACTUAL_LICENSE_STATE = Operation("exportActualLicenseState", LICENSES, "1
 EXPORT_LICENSE = Operation("exportLicense", LICENSES, "14.3.0.2")
 EXPORT_ORG_REGISTRY = Operation("exportOrgRegistry", ORG_REGISTRY_COMMON, "10.0.2.1")
 EXPORT_NSI_ITEM = Operation("exportNsiItem", NSI_COMMON, "10.0.1.2")
+EXPORT_GUEST_ACCESS = Operation("exportGuestAccess", GUEST_ACCESS, "0.1.0.1")
 
 OPERATIONS = (
     EXPORT_HOUSE_DATA,

@@ -61,7 +61,9 @@ class Transport:
         self._session.close()
 
     def post(self, path: str, action: str, body: bytes, *, what: str) -> Answer:
-        """POST a SOAP envelope; `what` names the exchange in errors ("house-management exportHouseData")."""
+        """POST a SOAP envelope to the endpoint + `path`; `what` names the exchange in errors
+        ("house-management exportHouseData")."""
+        base = self.endpoint
         first, largest = self.settings.transport_backoff
         retrying = Retrying(
             stop=stop_after_attempt(self.settings.transport_attempts),
@@ -74,31 +76,35 @@ class Transport:
             ),
         )
         try:
-            answer: Answer = retrying(self._post_once, path, action, body, what)
+            answer: Answer = retrying(self._post_once, base, path, action, body, what)
             return answer
         except _Transient as e:
             raise GisUnavailable(
-                f"GIS ZhKH unreachable at {self.endpoint}: {what}: {e} (after {self.settings.transport_attempts} attempts)"
+                f"GIS ZhKH unreachable at {base}: {what}: {e} (after {self.settings.transport_attempts} attempts)"
             ) from None
 
-    def _post_once(self, path: str, action: str, body: bytes, what: str) -> Answer:
+    def _post_once(self, base: str, path: str, action: str, body: bytes, what: str) -> Answer:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
         try:
-            resp = self._session.post(self.endpoint + path, data=body, headers=headers, timeout=self.settings.timeout, stream=True)
+            resp = self._session.post(base + path, data=body, headers=headers, timeout=self.settings.timeout, stream=True)
         except requests.Timeout:
             raise _Transient(f"no answer within {self.settings.timeout:g} s") from None
         except requests.exceptions.SSLError as e:
             # A certificate problem does not heal by retrying: name it and stop.
-            raise GisUnavailable(f"GIS ZhKH unreachable at {self.endpoint}: {what}: TLS failed: {_first_line(e)}") from None
+            raise GisUnavailable(f"GIS ZhKH unreachable at {base}: {what}: TLS failed: {_first_line(e)}") from None
         except requests.RequestException as e:
             raise _Transient(f"{type(e).__name__}: {_first_line(e)}") from None
         with resp:
             if resp.status_code in _TRANSIENT_STATUS:
                 raise _Transient(f"HTTP {resp.status_code}")
             if resp.status_code in (401, 403):
-                raise GisFault(f"HTTP{resp.status_code}", "authentication refused (check gis.username, the password, the client certificate)", operation=what)
+                raise GisFault(
+                    f"HTTP{resp.status_code}",
+                    "authentication refused (check gis.username, the password, the client certificate)",
+                    operation=what,
+                )
             if resp.status_code not in (200, 500):
-                raise GisBadAnswer(f"GIS {what}: unexpected HTTP {resp.status_code} from {self.endpoint}")
+                raise GisBadAnswer(f"GIS {what}: unexpected HTTP {resp.status_code} from {base}")
             return self._spool(resp, what)
 
     def _spool(self, resp: requests.Response, what: str) -> Answer:

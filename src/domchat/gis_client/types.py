@@ -101,6 +101,28 @@ class ContractObject:
 
 
 @dataclass(frozen=True, slots=True)
+class DayOfMonth:
+    """`DaySelectionExportType` and the payment intervals of `DateDetails`."""
+
+    day: int | None
+    """1–30; None means the last day of the month (`LastDay`)."""
+    next_month: bool
+    """`IsNextMonth` / `NextMounth`: the day falls in the month after the period."""
+
+
+@dataclass(frozen=True, slots=True)
+class DateDetails:
+    """`DateDetailsExportType`: meter-reading window and payment deadlines of a contract or charter."""
+
+    metering_start: DayOfMonth | None
+    metering_end: DayOfMonth | None
+    payment_document: DayOfMonth | None
+    """`PaymentDocumentInterval`: the day bills are issued by."""
+    payment: DayOfMonth | None
+    """`PaymentInterval`: the day payment is due by."""
+
+
+@dataclass(frozen=True, slots=True)
 class CAChDocument:
     """A management contract (`Contract`) or HOA charter (`Charter`) from `exportCAChData`."""
 
@@ -116,3 +138,64 @@ class CAChDocument:
     plan_date_completion: date | None
     terminate_date: date | None
     objects: tuple[ContractObject, ...]
+    date_details: DateDetails | None = None
+    doc_num: str | None = None
+    """`DocNum` of a contract."""
+    uo_guid: str | None = None
+    """The `UOGUID` asked for, when the document was found by organisation and house (the
+    answer itself does not name the organisation)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CAChObjectStatus:
+    """`ContractObject` of `exportStatusCAChData`."""
+
+    fias_house_guid: str
+    managed_object_status: str
+    version_guid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CAChStatus:
+    """`exportStatusCAChResult`: the status of one contract or charter."""
+
+    kind: str
+    """``contract`` or ``charter``."""
+    guid: str
+    version_guid: str
+    status: str
+    state: str | None
+    """`State`: Running, NotRunning or Expired."""
+    version_number: int
+    objects: tuple[CAChObjectStatus, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NsiItem:
+    """One element of a common NSI directory (`exportNsiItem`)."""
+
+    registry: int
+    code: str
+    guid: str
+    is_actual: bool
+    modified: datetime | None
+    fields: tuple[tuple[str, str], ...]
+    """(Name, value) of the element's simple fields, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuestGrantRecord:
+    """An owner-to-tenant guest access grant.
+
+    From domchat's *provisional* grants service (no official operation exists in package
+    14.4.0.1) or from a file the authority imports (`grants import`).
+    """
+
+    grant_id: str
+    fias_house_guid: str
+    premises: str
+    person_ref: str
+    valid_from: date
+    valid_to: date | None
+    status: str
+    """``active``, ``revoked`` or ``expired``."""

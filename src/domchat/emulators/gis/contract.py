@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -26,9 +27,29 @@ VERSION_ATTR = f"{{{BASE}}}version"
 _VERSION = re.compile(r"\b\d+\.\d+\.\d+\.\d+\b")
 
 
-def safe_parser() -> etree.XMLParser:
-    """A parser that never loads a DTD, expands an entity or touches the network."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+def safe_parser(lib: Path | None = None) -> etree.XMLParser:
+    """A parser that never loads a DTD, expands an entity or touches the network.
+
+    With `lib`, an import of `../lib/<name>.xsd` that does not exist beside the importing file is
+    read from `lib` instead: that is how domchat's provisional contract imports the official base.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    if lib is not None:
+        parser.resolvers.add(_OfficialLib(lib))
+    return parser
+
+
+class _OfficialLib(etree.Resolver):
+    def __init__(self, lib: Path) -> None:
+        super().__init__()
+        self.lib = lib
+
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        folder, _, name = system_url.rpartition("/")
+        local = Path(system_url.removeprefix("file://"))
+        if folder.endswith("/lib") and not local.is_file() and (self.lib / name).is_file():
+            return self.resolve_string((self.lib / name).read_bytes(), context, base_url=(self.lib / name).as_uri())
+        return None
 
 
 @dataclass(frozen=True)
@@ -63,8 +84,8 @@ class ServiceContract:
         raise KeyError(name)
 
 
-def load_service(wsdl_path: Path) -> ServiceContract:
-    """Read one async service from its WSDL and the types XSD it imports."""
+def load_service(wsdl_path: Path, lib: Path) -> ServiceContract:
+    """Read one async service from its WSDL and the types XSD it imports (`lib`: the official base library)."""
     try:
         doc = etree.parse(str(wsdl_path), safe_parser())
     except (OSError, etree.XMLSyntaxError) as e:
@@ -76,13 +97,9 @@ def load_service(wsdl_path: Path) -> ServiceContract:
         prefix, _, local = prefixed.rpartition(":")
         return f"{{{context.nsmap[prefix or None]}}}{local}"
 
-    parts = {
-        m.get("name"): qname(p.get("element", ""), p)
-        for m in root.iterfind("w:message", ns)
-        for p in m.iterfind("w:part", ns)
-    }
+    parts = {m.get("name"): qname(p.get("element", ""), p) for m in root.iterfind("w:message", ns) for p in m.iterfind("w:part", ns)}
     types_xsd = _types_xsd(root, wsdl_path)
-    xsd_doc = etree.parse(str(types_xsd), safe_parser())
+    xsd_doc = etree.parse(str(types_xsd), safe_parser(lib))
     schema = etree.XMLSchema(xsd_doc)
     address = root.find("w:service/w:port/s:address", ns)
     if address is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
     Handler,
     Outcome,
@@ -13,15 +14,12 @@ from domchat.emulators.gis.answers import (
     nsi_ref,
 )
 from domchat.emulators.gis.contract import BASE
+from domchat.emulators.gis.world_index import Managed
 from domchat.emulators.gis.xmlbuild import maker
 
 HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
 H = maker(HM, {"hm": HM, "base": BASE})
 _B = maker(BASE)
-
-NSI_HOUSE_STATE = 24
-NSI_OLSON_TZ = 32
-_STATES = {"active": ("2", "Исправный"), "terminated": ("3", "Аварийный")}
 
 
 def _modified(b: dict[str, Any]) -> str:
@@ -36,12 +34,12 @@ def export_house_data(req: Request) -> Outcome:
     if not req.world.may_read(req.requester, b):
         return denied(b, req.requester)
     basic = H.BasicCharacteristicts(H.No_RSO_GKN_EGRP_Registered("true"), H.FIASHouseGuid(b["fias_guid"]))
-    state = _STATES[b.get("state", "active")]
-    basic.append(nsi_ref(H, "State", NSI_HOUSE_STATE, *state))
+    state = nsi.HOUSE_STATE_BY_STATE[b.get("state", "active")]
+    basic.append(nsi_ref(H, "State", nsi.HOUSE_STATE, state, nsi.FIXED[nsi.HOUSE_STATE][state]))
     if b.get("oktmo"):
         basic.append(H.OKTMO(_B.code(b["oktmo"])))
     if b.get("tz_code"):
-        basic.append(nsi_ref(H, "OlsonTZ", NSI_OLSON_TZ, b["tz_code"], b["tz"]))
+        basic.append(nsi_ref(H, "OlsonTZ", nsi.OLSON_TZ, b["tz_code"], b["tz"]))
     if b.get("termination_date"):
         basic.append(H.TerminationDate(b["termination_date"]))
     result = H.exportHouseResult(
@@ -70,7 +68,153 @@ def export_brief_apartment_house(req: Request) -> Outcome:
     return Outcome([H.exportBriefApartmentHouseResult(info)])
 
 
+# Contracts (ДУ) and charters
+
+_GUID_CRITERIA = {"ContractGUID": "contract", "ContractVersionGUID": "contract", "CharterGUID": "charter", "CharterVersionGUID": "charter"}
+
+
+def _documents(req: Request) -> tuple[list[Managed], Outcome | None]:
+    """The documents the criteria name, or the refusal when the requester may not read one."""
+    w = req.world
+    found: dict[str, Managed] = {}
+    for crit in req.body.iterfind(f"{{{HM}}}Criteria"):
+        matches: list[Managed] = []
+        for tag, kind in _GUID_CRITERIA.items():
+            guid = crit.findtext(f"{{{HM}}}{tag}")
+            m = w.documents.get(guid.lower()) if guid else None
+            if m is not None and m.entry["document"]["kind"] == kind:
+                matches.append(m)
+        uo = crit.findtext(f"{{{HM}}}UOGUID")
+        if uo:
+            org = w.orgs_by_guid.get(uo.lower())
+            b = w.house(crit.findtext(f"{{{HM}}}FIASHouseGuid") or "")
+            if org is not None and b is not None:
+                matches += [Managed(b, e) for e in b["management"] if e["ogrn"] == org["ogrn"] and e.get("document")]
+        for m in matches:
+            if not _may_read_document(req, m):
+                return [], denied(m.building, req.requester)
+            found[m.entry["document"]["guid"]] = m
+    return list(found.values()), None
+
+
+def _may_read_document(req: Request, m: Managed) -> bool:
+    if req.requester is None or req.requester is req.world.authority:
+        return req.world.may_read(req.requester, m.building)
+    return bool(req.requester["ogrn"] == m.entry["ogrn"])
+
+
+def export_cach_data(req: Request) -> Outcome:
+    docs, refusal = _documents(req)
+    if refusal is not None:
+        return refusal
+    if not docs:
+        return empty("договоры управления и уставы по заданным критериям не найдены")
+    return Outcome([H.exportCAChResult(_contract(m) if m.entry["document"]["kind"] == "contract" else _charter(m)) for m in docs])
+
+
+def export_status_cach_data(req: Request) -> Outcome:
+    docs, refusal = _documents(req)
+    if refusal is not None:
+        return refusal
+    if not docs:
+        return empty("договоры управления и уставы по заданным критериям не найдены")
+    results = []
+    for m in docs:
+        doc = m.entry["document"]
+        prefix = "Contract" if doc["kind"] == "contract" else "Charter"
+        result = H.exportStatusCAChResult(
+            getattr(H, f"{prefix}GUID")(doc["guid"]),
+            getattr(H, f"{prefix}VersionGUID")(doc["version_guid"]),
+            getattr(H, f"{prefix}Status")(doc["status"]),
+        )
+        if doc.get("state"):
+            result.append(H.State(doc["state"]))
+        result.append(
+            H.ContractObject(
+                H.FIASHouseGuid(m.building["fias_guid"]),
+                H.ManagedObjectStatus(doc["object_status"]),
+                H.ContractObjectVersionGUID(doc["object_version_guid"]),
+            )
+        )
+        result.append(H.VersionNumber(str(doc.get("version_number", 1))))
+        results.append(result)
+    return Outcome(results)
+
+
+def _contract(m: Managed) -> Any:
+    doc = m.entry["document"]
+    start = doc.get("effective_date") or m.entry["start"]
+    contract = H.Contract(
+        H.DocNum(doc.get("number") or doc["guid"][:8]),
+        H.SigningDate(doc.get("signing_date") or start),
+        H.EffectiveDate(start),
+        H.PlanDateComptetion(doc.get("plan_end") or start),
+        H.Owners("true"),
+        nsi_ref(H, "ContractBase", nsi.CONTRACT_BASE, "1", nsi.FIXED[nsi.CONTRACT_BASE]["1"]),
+    )
+    if doc.get("date_details"):
+        contract.append(_date_details(doc["date_details"]))
+    contract.append(H.AutomaticRollOverOneYear("true"))
+    if doc.get("terminate"):
+        contract.append(H.Terminate(H.Terminate(doc["terminate"]["date"])))
+    contract.extend([H.ContractStatus(doc["status"]), H.ContractGUID(doc["guid"]), H.ContractVersionGUID(doc["version_guid"])])
+    contract.append(_object(m))
+    return contract
+
+
+def _charter(m: Managed) -> Any:
+    doc = m.entry["document"]
+    charter = H.Charter(H.Date(doc.get("signing_date") or m.entry["start"]))
+    if doc.get("date_details"):
+        charter.append(_date_details(doc["date_details"]))
+    charter.append(H.NoCharterApproveProtocol("true"))
+    if doc.get("terminate"):
+        reason = doc["terminate"].get("reason") or "Прекращение управления"
+        charter.append(H.Terminate(H.Terminate(doc["terminate"]["date"]), H.Reason(reason)))
+    charter.extend([H.CharterStatus(doc["status"]), H.CharterGUID(doc["guid"]), H.CharterVersionGUID(doc["version_guid"])])
+    charter.append(_object(m))
+    return charter
+
+
+def _object(m: Managed) -> Any:
+    doc = m.entry["document"]
+    obj = H.ContractObject(H.FIASHouseGuid(m.building["fias_guid"]), H.StartDate(m.entry["start"]))
+    if m.entry.get("end"):
+        obj.append(H.EndDate(m.entry["end"]))
+    obj.extend([H.ContractObjectVersionGUID(doc["object_version_guid"]), H.BaseMService(H.CurrentDoc("true"))])
+    if m.entry.get("end"):
+        obj.append(H.Exclusion(H.BaseExclusion(H.CurrentDoc("true")), H.DateExclusion(m.entry["end"])))
+    obj.append(H.StatusObject(doc["object_status"]))
+    return obj
+
+
+def _date_details(dd: dict[str, Any]) -> Any:
+    details = H.DateDetails()
+    metering = [
+        getattr(H, tag)(_day(dd[key], "Date"), H.IsNextMonth(_bool(dd[key]["next_month"])))
+        for key, tag in (("metering_start", "StartDate"), ("metering_end", "EndDate"))
+        if key in dd
+    ]
+    if metering:
+        details.append(H.PeriodMetering(*metering))
+    for key, tag in (("payment_document", "PaymentDocumentInterval"), ("payment", "PaymentInterval")):
+        if key in dd:
+            month = H.NextMounth("true") if dd[key]["next_month"] else H.CurrentMounth("true")
+            details.append(getattr(H, tag)(_day(dd[key], "StartDate"), month))
+    return details
+
+
+def _day(day: dict[str, Any], tag: str) -> Any:
+    return H.LastDay("true") if day["day"] == "last" else getattr(H, tag)(str(day["day"]))
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
 HANDLERS: dict[str, Handler] = {
     "exportHouseData": export_house_data,
     "exportBriefApartmentHouse": export_brief_apartment_house,
+    "exportCAChData": export_cach_data,
+    "exportStatusCAChData": export_status_cach_data,
 }

@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 
+from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
     ORG_BASE,
     ORG_REGISTRY_BASE,
@@ -26,7 +27,6 @@ _B = maker(BASE)
 _R = maker(ORG_REGISTRY_BASE, {"org-reg": ORG_REGISTRY_BASE})
 _O = maker(ORG_BASE, {"org": ORG_BASE})
 
-NSI_ENTRY_TYPE = 346
 _FAR_END = "2099-12-31"  # licences are granted without end; the schema still requires a date
 
 
@@ -93,21 +93,35 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
     number = 0
     for m in houses:
         number += 1
-        result.append(_entry(number, m.entry["entry_guid"], "1", "Включение дома", m.entry["start"],
-                             L.InclusionHouseDetails(
-                                 L.FIASHouseGUID(m.building["fias_guid"]),
-                                 L.HouseAddress(m.building["address"]),
-                                 L.InclusionDate(m.entry["start"]),
-                             )))
+        result.append(
+            _entry(
+                number,
+                m.entry["entry_guid"],
+                "1",
+                m.entry["start"],
+                L.InclusionHouseDetails(
+                    L.FIASHouseGUID(m.building["fias_guid"]),
+                    L.HouseAddress(m.building["address"]),
+                    L.InclusionDate(m.entry["start"]),
+                ),
+            )
+        )
         if m.entry.get("end"):
             number += 1
             excl_guid = m.entry.get("exclusion_entry_guid") or _stable_guid("excl", m.entry["entry_guid"])
-            result.append(_entry(number, excl_guid, "2", "Исключение дома", m.entry["end"],
-                                 L.ExclusionHouseDetails(
-                                     L.InclusionEntryGuid(m.entry["entry_guid"]),
-                                     L.ExclusionDate(m.entry["end"]),
-                                     L.ExclusionDocument(L.DocType("Решение органа ГЖН")),
-                                 )))
+            result.append(
+                _entry(
+                    number,
+                    excl_guid,
+                    "2",
+                    m.entry["end"],
+                    L.ExclusionHouseDetails(
+                        L.InclusionEntryGuid(m.entry["entry_guid"]),
+                        L.ExclusionDate(m.entry["end"]),
+                        L.ExclusionDocument(L.DocType("Решение органа ГЖН")),
+                    ),
+                )
+            )
     for m in houses:
         end = m.entry.get("end")
         house = L.LicenseHouses(
@@ -127,11 +141,11 @@ def _licence(req: Request, org: dict[str, Any], houses: list[Managed]) -> etree.
     return done
 
 
-def _entry(number: int, guid: str, type_code: str, type_name: str, day: str, details: etree._Element) -> etree._Element:
+def _entry(number: int, guid: str, type_code: str, day: str, details: etree._Element) -> etree._Element:
     entry: etree._Element = L.LicenseRegistryEntries(
         L.EntryInfo(
             L.EntryNumber(str(number)),
-            nsi_ref(L, "EntryType", NSI_ENTRY_TYPE, type_code, type_name),
+            nsi_ref(L, "EntryType", nsi.LICENCE_ENTRY_TYPE, type_code, nsi.FIXED[nsi.LICENCE_ENTRY_TYPE][type_code]),
             L.EntryGuid(guid),
             L.EntryStatus("PUBLISHED"),
             L.IsActual("true"),

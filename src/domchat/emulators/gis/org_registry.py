@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
     ORG_BASE,
     ORG_REGISTRY_BASE,
@@ -21,9 +22,6 @@ ORG_COMMON = "http://dom.gosuslugi.ru/schema/integration/organizations-registry-
 C = maker(ORG_COMMON, {"org-common": ORG_COMMON, "base": BASE})
 _R = maker(ORG_REGISTRY_BASE)
 _B = maker(BASE)
-
-NSI_ORG_ROLE = 20
-_ROLES = {"uo": ("1", "Управляющая организация"), "tsj": ("19", "ТСЖ"), "jsk": ("20", "ЖСК")}
 
 
 def _find(req: Request, crit: Any) -> dict[str, Any] | None:
@@ -52,7 +50,7 @@ def export_org_registry(req: Request) -> Outcome:
         if since and edited < since:
             continue
         seen.add(org["ogrn"])
-        role = _ROLES[org.get("kind", "uo")]
+        role = nsi.ROLE_BY_KIND[org.get("kind", "uo")]
         results.append(
             C.exportOrgRegistryResult(
                 _R.orgRootEntityGUID(org["root_guid"]),
@@ -63,7 +61,7 @@ def export_org_registry(req: Request) -> Outcome:
                     legal(C, "Legal", org),
                 ),
                 _B.orgPPAGUID(org["ppa_guid"]),
-                nsi_ref(C, "organizationRoles", NSI_ORG_ROLE, *role),
+                nsi_ref(C, "organizationRoles", nsi.ORG_ROLE, role, nsi.FIXED[nsi.ORG_ROLE][role]),
             )
         )
     return Outcome(results) if results else empty("организации по заданным критериям не найдены")

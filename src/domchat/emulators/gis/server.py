@@ -10,6 +10,7 @@ after the processing delay. Faults can be injected (see `GisFaults`). Every exch
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from domchat.emulators.gis import house_management, licenses, org_registry
+from domchat.emulators.gis import guest_access, house_management, licenses, nsi, org_registry
 from domchat.emulators.gis.answers import Handler, Request
 from domchat.emulators.gis.contract import (
     BASE,
@@ -39,14 +40,18 @@ from domchat.emulators.gis.world_index import WorldIndex
 INVALID = "FMT001300"
 ORG_NOT_FOUND = "AUT011002"
 _MAX_REQUEST = 8 * 1024 * 1024
-_PRODUCTION = "https://api.dom.gosuslugi.ru"
+_ADDRESS = re.compile(r'location="https?://[^/"]+')
 _XSD_NAME = re.compile(r"^[\w.-]+\.xsd$")
+
+PROVISIONAL_WSDL = Path(__file__).resolve().parents[2] / "gis_client" / "provisional" / "hcs-guest-access-provisional-service-async.wsdl"
+"""domchat's own guest-access contract: a data file shipped beside the client (read, never imported)."""
 
 # The services played, by WSDL within the package, with the operations each one answers.
 SERVICES: Mapping[str, Mapping[str, Handler]] = {
     "house-management/hcs-house-management-service-async.wsdl": house_management.HANDLERS,
     "licenses/hcs-licenses-service-async.wsdl": licenses.HANDLERS,
     "organizations-registry-common/hcs-organizations-registry-common-service-async.wsdl": org_registry.HANDLERS,
+    "nsi-common/hcs-nsi-common-service-async.wsdl": nsi.HANDLERS,
 }
 
 
@@ -87,8 +92,8 @@ class GisEmulator:
         self.world = WorldIndex(world)
         self.schemas_dir = schemas_dir
         self.services: dict[str, tuple[ServiceContract, Mapping[str, Handler]]] = {}
-        for rel, handlers in SERVICES.items():
-            contract = load_service(schemas_dir / rel)
+        for wsdl, handlers in [*((schemas_dir / rel, h) for rel, h in SERVICES.items()), (PROVISIONAL_WSDL, guest_access.HANDLERS)]:
+            contract = load_service(wsdl, schemas_dir / "lib")
             self.services[contract.path] = (contract, handlers)
         self.messages = MessageStore(delay)
         self._dice = Dice(self.faults.seed)
@@ -104,9 +109,7 @@ class GisEmulator:
         """Serve in a background thread; returns the base URL."""
         self._bind(host, port)
         assert self._server is not None
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gis-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gis-emulator", daemon=True)
         self._thread.start()
         return self.base_url
 
@@ -135,8 +138,7 @@ class GisEmulator:
         class Handler(_Handler):
             owner = emulator
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), Handler)
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{bound_port}"
 
@@ -190,7 +192,9 @@ class GisEmulator:
         except _Invalid as e:
             return 500, fault(e.code, str(e), client=e.code == INVALID), "", "", None
 
-    def _validated(self, service: ServiceContract, soap_action: str | None, body: bytes) -> tuple[OperationContract, etree._Element, etree._Element]:
+    def _validated(
+        self, service: ServiceContract, soap_action: str | None, body: bytes
+    ) -> tuple[OperationContract, etree._Element, etree._Element]:
         try:
             root = etree.fromstring(body, safe_parser())
         except etree.XMLSyntaxError as e:
@@ -238,7 +242,7 @@ class GisEmulator:
     def handle_get(self, path: str, query: str) -> tuple[int, bytes, str]:
         found = self.services.get(path)
         if found is not None and query.lower() == "wsdl":
-            text = found[0].wsdl.read_text(encoding="utf-8").replace(_PRODUCTION, self.base_url)
+            text = _ADDRESS.sub(f'location="{self.base_url}', found[0].wsdl.read_text(encoding="utf-8"))
             return 200, text.encode("utf-8"), "text/xml; charset=utf-8"
         folder, _, name = path.rpartition("/")
         if _XSD_NAME.match(name):
@@ -253,6 +257,15 @@ class GisEmulator:
                 if candidate.is_file():
                     return 200, candidate.read_bytes(), "text/xml; charset=utf-8"
         return 404, b"not found", "text/plain"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout, a test) is not an emulator error; others are printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,0 +1,146 @@
+"""Decode throughput and memory of a large GIS ZhKH answer: domchat's streaming decoder against
+plain zeep and against a bare lxml parse of the same bytes.
+
+    PYTHONPATH=src python bench/gis_decode.py [--buildings 60000] [--per-org 3000]
+
+It builds a world, starts the GIS emulator, asks it for every licence of the region in one
+`exportActualLicenseState` message (each licence with thousands of houses, as a large region's
+answer is), captures the answer's bytes, and then decodes them in a fresh process per method so
+that each peak RSS is its own. Figures are printed side by side, with ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import zeep
+from lxml import etree
+
+from domchat.emulators.gis import GisEmulator
+from domchat.emulators.world import GeneratorOptions, WorldGenerator
+from domchat.gis_client import GisClient, decoders
+from domchat.gis_client.replies import Where, read
+from domchat.gis_client.schemas import EnvelopeSchemas
+from domchat.gis_client.services import LICENSES
+from domchat.settings import GisSettings
+
+SCHEMAS = next(
+    (
+        p / "shared/reference/gis-zhkh/14.4.0.1"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared/reference/gis-zhkh/14.4.0.1").is_dir()
+    ),
+    Path("../shared/reference/gis-zhkh/14.4.0.1"),
+)
+LIC = "http://dom.gosuslugi.ru/schema/integration/licenses/"
+METHODS = ("lxml", "domchat", "zeep")
+
+
+def capture(buildings: int, per_org: int, out: Path) -> int:
+    """Write one big `getState` answer to `out`; returns the number of houses in it."""
+    text = io.StringIO()
+    WorldGenerator(GeneratorOptions(buildings=buildings, seed=1, today=date(2025, 3, 1), buildings_per_org=per_org)).write(text)
+    world = json.loads(text.getvalue())
+    emu = GisEmulator(world, SCHEMAS, processing_delay=0.0)
+    emu.start()
+    try:
+        settings = GisSettings(
+            endpoint=emu.base_url, schemas_dir=SCHEMAS, org_ppa_guid=world["authority"]["ppa_guid"], poll_schedule=[0.05]
+        )
+        with GisClient(settings) as client:
+            licences = client.actual_licenses([o["ogrn"] for o in world["organisations"]], world["region"]["code"])
+        answer = max((e.answer for e in emu.log if e.operation == "getState"), key=len)
+    finally:
+        emu.stop()
+    out.write_bytes(answer)
+    return sum(len(lic.houses) for lic in licences)
+
+
+def decode(method: str, path: Path) -> dict[str, Any]:
+    """Decode `path` once with `method`; report seconds, peak RSS and what was found."""
+    data = path.read_bytes()
+    rss_before = _vm("VmRSS")
+    if method == "lxml":
+        start = time.perf_counter()
+        root = etree.fromstring(data, etree.XMLParser(huge_tree=True))
+        found = sum(1 for _ in root.iter(f"{{{LIC}}}LicenseHouses"))
+    elif method == "domchat":
+        schema = EnvelopeSchemas(SCHEMAS).for_service(LICENSES)
+        start = time.perf_counter()
+        with tempfile.TemporaryFile() as spool:  # the client reads answers from a spool like this one
+            spool.write(data)
+            spool.seek(0)
+            reply = read(
+                spool,
+                schema,
+                Where("licenses", "getState"),
+                state_result=f"{{{LIC}}}getStateResult",
+                records={f"{{{LIC}}}exportActualLicenseStateResult": decoders.actual_license},
+                drop=frozenset({f"{{{LIC}}}LicenseRegistryEntries"}),
+            )
+        found = sum(len(lic.houses) for lic in reply.records)
+    else:
+        client = zeep.Client(str(SCHEMAS / "licenses/hcs-licenses-service-async.wsdl"), settings=zeep.Settings(xml_huge_tree=True))
+        operation = client.service._binding.get("getState")
+        start = time.perf_counter()
+        envelope = etree.fromstring(data, etree.XMLParser(huge_tree=True))
+        result = operation.output.deserialize(envelope)
+        found = sum(len(lic.LicenseHouses) for lic in result.body.exportActualLicenseStateResult)
+    seconds = time.perf_counter() - start
+    peak = _vm("VmHWM")
+    return {"seconds": seconds, "peak_mb": peak, "growth_mb": peak - rss_before, "houses": found}
+
+
+def _vm(key: str) -> float:
+    """A memory figure of this process in MB, from /proc (ru_maxrss would include the parent's
+    peak from before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buildings", type=int, default=60_000)
+    parser.add_argument("--per-org", type=int, default=3_000, help="buildings per licensee (houses per licence)")
+    parser.add_argument("--one", nargs=2, metavar=("METHOD", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(decode(args.one[0], Path(args.one[1]))))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        answer = Path(tmp) / "answer.xml"
+        houses = capture(args.buildings, args.per_org, answer)
+        size_mb = answer.stat().st_size / 1e6
+        print(f"answer: exportActualLicenseState, {size_mb:.1f} MB, {houses} houses")
+        results = {}
+        for method in METHODS:
+            done = subprocess.run([sys.executable, __file__, "--one", method, str(answer)], capture_output=True, text=True, check=True)
+            results[method] = json.loads(done.stdout.strip().splitlines()[-1])
+    base = results["lxml"]
+    print(f"{'method':<28}{'seconds':>9}{'MB/s':>9}{'x lxml':>9}{'peak RSS MB':>13}{'RSS growth MB':>15}{'houses':>9}")
+    labels = {"lxml": "bare lxml parse (tree only)", "domchat": "domchat streaming + XSD", "zeep": "zeep deserialize"}
+    for method in METHODS:
+        r = results[method]
+        print(
+            f"{labels[method]:<28}{r['seconds']:>9.2f}{size_mb / r['seconds']:>9.1f}{r['seconds'] / base['seconds']:>9.1f}"
+            f"{r['peak_mb']:>13.0f}{r['growth_mb']:>15.0f}{r['houses']:>9}"
+        )
+    print(
+        f"domchat vs zeep: {results['zeep']['seconds'] / results['domchat']['seconds']:.1f}x faster, "
+        f"{results['zeep']['growth_mb'] / max(results['domchat']['growth_mb'], 1):.1f}x less memory growth"
+    )
+
+
+if __name__ == "__main__":
+    main()
