@@ -12,10 +12,12 @@ from domchat.max_client.ratelimit import (
     client_rate,
     shared_limiter,
 )
+from domchat.max_client.receive import MODES, receive_updates
 from domchat.max_client.transport import SUCCESS_FALSE
 from domchat.max_client.webhook import WebhookReceiver
 
 __all__ = [
+    "MODES",
     "SUCCESS_FALSE",
     "LongPoller",
     "MaxClient",
@@ -23,6 +25,7 @@ __all__ = [
     "TokenBucket",
     "WebhookReceiver",
     "client_rate",
+    "receive_updates",
     "shared_limiter",
     "update_key",
 ]
