@@ -232,6 +232,10 @@ def test_message_text_is_at_most_4000_characters(client: MaxClient, control: Con
     with pytest.raises(MaxApiError) as e:
         client.send_message(chat_id=chat_id, text="я" * 4001)
     assert e.value.status == 400
+    sent = client.send_message(chat_id=chat_id, text="коротко")
+    with pytest.raises(MaxApiError) as e:
+        client.edit_message(sent.mid, text="я" * 4001)
+    assert e.value.status == 400
 
 
 def test_send_to_a_person_needs_them_to_have_started_the_bot(client: MaxClient, control: Control) -> None:
