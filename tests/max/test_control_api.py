@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,16 @@ def test_a_stopped_emulator_restarts_with_its_state(world: dict[str, Any]) -> No
             emu.start()
     finally:
         emu.stop()
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(request)
+        return s.recv(4096)
+
+
+def test_a_bad_content_length_is_400_and_the_emulator_carries_on(emulator: MaxEmulator, control: Control) -> None:
+    answer = _raw(emulator.base_url, b"POST /_emulator/chats HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert control.get("/chats") == {"chats": []}

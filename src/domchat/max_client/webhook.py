@@ -151,11 +151,19 @@ class _Handler(BaseHTTPRequestHandler):
             log.warning("max.webhook_bad_secret", peer=self.client_address[0])
             self._answer(401, f"wrong or missing {SECRET_HEADER}", close=True)
         else:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self._answer(400, "bad Content-Length", close=True)
+                return
             if length > receiver.max_body:
                 self._answer(413, "body too large", close=True)
                 return
-            self._answer(*receiver.accept(self.rfile.read(length)))
+            body = self.rfile.read(length)
+            if len(body) < length:
+                self.close_connection = True  # the sender went away mid-body: nothing to store
+                return
+            self._answer(*receiver.accept(body))
 
     def do_GET(self) -> None:
         self._answer(405, "POST only", close=True)
@@ -172,7 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the platform stopped waiting; it will deliver again
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("max.webhook_http", line=format % args)

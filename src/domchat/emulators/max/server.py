@@ -191,11 +191,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(Response(400, render.error("proto.payload", "bad Content-Length")), close=True)
+            return
         if length > MAX_BODY:
             self._send(Response(413, render.error("payload.too.large", "request body too large")), close=True)
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True  # the client went away mid-body: nobody to answer
+            return
         request = Request(
             method=self.command,
             path=url.path,
@@ -216,7 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a timeout, a stop)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Access lines go to logging (debug), not to stderr where they would drown test output.
