@@ -14,7 +14,13 @@ import requests
 
 from domchat.emulators.max import MaxEmulator, MaxFaults
 from domchat.errors import MaxUnavailable
-from domchat.max_client import MaxClient, TokenBucket, client_rate, shared_limiter
+from domchat.max_client import (
+    MaxClient,
+    TokenBucket,
+    client_rate,
+    reserve,
+    shared_limiter,
+)
 from domchat.max_client.transport import _retry_after
 from domchat.settings import MaxSettings, Secret
 
@@ -87,6 +93,19 @@ def test_bucket_does_not_save_up_while_idle() -> None:
     bucket.acquire()
     bucket.acquire()
     assert t.sleeps == pytest.approx([0.1])
+
+
+@pytest.mark.parametrize(
+    ("tat", "now", "burst", "expected"),
+    [
+        (0.0, 10.0, 1, (10.0, 10.5)),  # idle: go now
+        (10.5, 10.0, 1, (10.5, 11.0)),  # busy: wait for the slot
+        (11.0, 10.0, 3, (10.0, 11.5)),  # within the burst: go now
+        (12.0, 10.0, 3, (11.0, 12.5)),  # burst spent: wait
+    ],
+)
+def test_reserve_is_the_gcra_step(tat: float, now: float, burst: int, expected: tuple[float, float]) -> None:
+    assert reserve(tat, now, 2.0, burst) == expected
 
 
 def test_pause_holds_the_next_request() -> None:

@@ -25,13 +25,11 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from urllib3.exceptions import NewConnectionError
 
 from domchat.errors import MaxApiError, MaxError, MaxUnavailable
+from domchat.max_client.codes import SUCCESS_FALSE
 from domchat.max_client.ratelimit import RateLimiter
 from domchat.settings import MaxSettings, Secret
 
 log = structlog.get_logger(__name__)
-
-SUCCESS_FALSE = "success.false"
-"""`MaxApiError.code` for an HTTP 200 answer with `success: false` (the platform sends no code)."""
 
 RETRY_AFTER_CAP = 120.0
 """Longest `Retry-After` honoured, so that a wild value cannot stall the daemon for hours."""
