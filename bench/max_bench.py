@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
 import statistics
 import threading
 import time
@@ -24,7 +25,7 @@ from domchat.max_client import MaxClient, TokenBucket, WebhookReceiver, client_r
 from domchat.max_client.types import Update
 from domchat.settings import MaxSettings, Secret
 
-TOKEN = "bench-token"
+TOKEN = secrets.token_urlsafe(16)
 AUTHORITY = 100
 
 
@@ -168,7 +169,8 @@ def webhook_throughput(updates: int) -> dict[str, Any]:
 
 def _summary(values: list[float]) -> dict[str, Any]:
     ms = sorted(v * 1000 for v in values)
-    return {"samples": len(ms), "median_ms": round(statistics.median(ms), 2), "p95_ms": round(ms[int(len(ms) * 0.95) - 1], 2), "max_ms": round(ms[-1], 2)}
+    p95 = ms[int(len(ms) * 0.95) - 1]
+    return {"samples": len(ms), "median_ms": round(statistics.median(ms), 2), "p95_ms": round(p95, 2), "max_ms": round(ms[-1], 2)}
 
 
 def main() -> None:

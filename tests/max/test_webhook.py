@@ -153,7 +153,8 @@ def test_an_oversized_body_is_refused(sink: Sink) -> None:
 
 @pytest.fixture
 def pushing(world: dict[str, Any]) -> Iterator[MaxEmulator]:
-    emu = MaxEmulator(world, TOKEN, rate_limit=100_000, webhook=WebhookPolicy(first_retry=0.02, factor=1.5, max_retries=8, timeout=5), clock=Ticker(1.8e9))
+    policy = WebhookPolicy(first_retry=0.02, factor=1.5, max_retries=8, timeout=5)
+    emu = MaxEmulator(world, TOKEN, rate_limit=100_000, webhook=policy, clock=Ticker(1.8e9))
     emu.start()
     yield emu
     emu.stop()

@@ -5,7 +5,7 @@ The platform sends `{"code", "message"}` with an HTTP error, and per-user codes 
 gives no code with an HTTP 200 `{"success": false}` refusal.
 """
 
-VERIFY_TOKEN = "verify.token"
+AUTH_FAILED = "verify.token"
 """401: the token is wrong or missing."""
 CHAT_DENIED = "chat.denied"
 """403: the bot is not (or no longer) an admin there, or lacks the right the call needs."""

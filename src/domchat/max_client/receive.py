@@ -41,15 +41,21 @@ def receive_updates(
         subscribed = client.subscriptions()
         if subscribed:
             urls = ", ".join(s.url for s in subscribed)
-            raise MaxError(f"a webhook subscription exists ({urls}): the platform refuses long polling meanwhile; use --mode webhook or unsubscribe it")
+            raise MaxError(
+                f"a webhook subscription exists ({urls}): the platform refuses long polling meanwhile; use --mode webhook or unsubscribe it"
+            )
         if ready is not None:
             ready(f"long polling {settings.base_url}")
-        poller = LongPoller(client, store=store, load_marker=load_marker, save_marker=save_marker, types=types, timeout=settings.poll_timeout)
+        poller = LongPoller(
+            client, store=store, load_marker=load_marker, save_marker=save_marker, types=types, timeout=settings.poll_timeout
+        )
         poller.run(stop)
     elif mode == "webhook":
         if not webhook_secret:
             raise ConfigError("max.webhook_secret_file", "required for --mode webhook: set it, or DOMCHAT_MAX_WEBHOOK_SECRET")
-        receiver = WebhookReceiver(secret=webhook_secret, store=store, path=settings.webhook_path, answer_within=settings.webhook_answer_within)
+        receiver = WebhookReceiver(
+            secret=webhook_secret, store=store, path=settings.webhook_path, answer_within=settings.webhook_answer_within
+        )
         url = receiver.start(settings.webhook_host, settings.webhook_port)
         try:
             # Subscribe only once listening, or the first deliveries would fail and wait a minute.

@@ -31,7 +31,7 @@ from domchat.settings import Secret
 
 log = structlog.get_logger(__name__)
 
-SECRET_HEADER = "X-Max-Bot-Api-Secret"
+AUTH_HEADER = "X-Max-Bot-Api-Secret"
 
 
 class WebhookReceiver:
@@ -147,9 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         if self.path.split("?", 1)[0] != receiver.path:
             self._answer(404, "no such path", close=True)
-        elif not receiver.secret_ok(self.headers.get(SECRET_HEADER)):
+        elif not receiver.secret_ok(self.headers.get(AUTH_HEADER)):
             log.warning("max.webhook_bad_secret", peer=self.client_address[0])
-            self._answer(401, f"wrong or missing {SECRET_HEADER}", close=True)
+            self._answer(401, f"wrong or missing {AUTH_HEADER}", close=True)
         else:
             try:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -62,7 +62,9 @@ class Platform:
 
     # People
 
-    def register(self, user_id: int, first_name: str, last_name: str | None = None, username: str | None = None, *, privacy: bool = False) -> Person:
+    def register(
+        self, user_id: int, first_name: str, last_name: str | None = None, username: str | None = None, *, privacy: bool = False
+    ) -> Person:
         with self.lock:
             if user_id in self.people and self.people[user_id].is_bot:
                 raise ApiError(409, "conflict", f"user {user_id} is the bot")
