@@ -146,7 +146,7 @@ def webhook_throughput(updates: int) -> dict[str, Any]:
     url = emu.start()
     got = threading.Semaphore(0)
 
-    def store(batch: Sequence[Update]) -> None:
+    def store(batch: Sequence[Update], marker: int | None) -> None:
         for _ in batch:
             got.release()
 

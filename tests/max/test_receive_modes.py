@@ -26,13 +26,12 @@ class Inbox:
         self.want = want
         self.full = threading.Event()
 
-    def store(self, updates: Sequence[Update]) -> None:
+    def store(self, updates: Sequence[Update], marker: int | None) -> None:
         self.updates.extend(updates)
+        if marker is not None:
+            self.marker = marker
         if len(self.updates) >= self.want:
             self.full.set()
-
-    def save_marker(self, marker: int) -> None:
-        self.marker = marker
 
 
 def _run(
@@ -45,7 +44,6 @@ def _run(
         kwargs={
             "store": inbox.store,
             "load_marker": lambda: inbox.marker,
-            "save_marker": inbox.save_marker,
             "stop": stop,
             "webhook_secret": secret,
             "ready": told.append,
@@ -57,7 +55,7 @@ def _run(
 
 def _once(mode: str, client: MaxClient, settings: MaxSettings) -> None:
     """A run that must refuse before receiving anything."""
-    receive_updates(mode, client, settings, store=print, load_marker=lambda: None, save_marker=print, stop=threading.Event())
+    receive_updates(mode, client, settings, store=lambda updates, marker: None, load_marker=lambda: None, stop=threading.Event())
 
 
 def test_poll_mode_stores_updates_and_moves_the_marker(emulator: MaxEmulator, client: MaxClient, control: Control) -> None:

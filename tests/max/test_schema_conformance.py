@@ -163,7 +163,7 @@ def test_webhook_bodies_are_updates_as_the_schema_says(spec: openapi.OpenApi, wo
     bodies: list[dict[str, Any]] = []
     arrived = threading.Semaphore(0)
 
-    def store(updates: Sequence[Update]) -> None:
+    def store(updates: Sequence[Update], marker: int | None) -> None:
         for u in updates:
             bodies.append(u.raw)
             arrived.release()

@@ -31,12 +31,13 @@ class Sink:
         self.failures = 0
         self.gate: threading.Event | None = None
 
-    def store(self, updates: Sequence[Update]) -> None:
+    def store(self, updates: Sequence[Update], marker: int | None) -> None:
         if self.gate is not None:
             self.gate.wait()
         if self.failures:
             self.failures -= 1
             raise RuntimeError("the database went away")
+        assert marker is None  # webhook deliveries carry no polling marker
         with self._cond:
             for u in updates:
                 if update_key(u) not in self._keys:

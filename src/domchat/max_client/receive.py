@@ -25,14 +25,14 @@ def receive_updates(
     *,
     store: Store,
     load_marker: Callable[[], int | None],
-    save_marker: Callable[[int], None],
     stop: threading.Event,
     webhook_secret: Secret | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Receive until `stop` is set, handing every batch to `store` before acknowledging it.
 
-    `poll`: long polling from the stored marker (`load_marker`/`save_marker`). `webhook`: the
+    `poll`: long polling from the stored marker (`load_marker`); `store` gets each batch with
+    the marker to keep. `webhook`: the
     receiver listens on `webhook_host:webhook_port`, then `webhook_url` (if set) is
     subscribed with `webhook_secret`. `ready` is told where updates come from.
     """
@@ -47,7 +47,7 @@ def receive_updates(
         if ready is not None:
             ready(f"long polling {settings.base_url}")
         poller = LongPoller(
-            client, store=store, load_marker=load_marker, save_marker=save_marker, types=types, timeout=settings.poll_timeout
+            client, store=store, load_marker=load_marker, types=types, timeout=settings.poll_timeout
         )
         poller.run(stop)
     elif mode == "webhook":

@@ -2,7 +2,7 @@
 
 * A request without the subscription's secret in `X-Max-Bot-Api-Secret` is refused (401)
   before its body is even read.
-* Each request's updates go to `store`, one call at a time; only when `store` has returned
+* Each request's updates go to `store` (with marker None), one call at a time; only when it has returned
   does the receiver answer 200. If `store` fails the answer is 500, and if it has not finished
   within `answer_within` seconds (the platform gives up at 30) the answer is 503: either way the
   platform delivers the update again, so a crash or stop mid-batch loses nothing. A store that
@@ -108,7 +108,7 @@ class WebhookReceiver:
         worker = self._worker
         if worker is None:
             return 503, "stopping"
-        future = worker.submit(self._store, updates)
+        future = worker.submit(self._store, updates, None)
         try:
             future.result(timeout=self._answer_within)
         except FutureTimeout:
