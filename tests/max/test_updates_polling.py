@@ -238,3 +238,22 @@ def test_a_null_marker_from_the_platform_does_not_send_the_poller_back(control: 
     poller.poll_once()
     assert platform.sent == [5, 5]
     assert stored == [(0, 9)]  # nothing stored for the empty batch; the moved marker is
+
+
+def test_short_polls_that_find_nothing_wait_between_tries(client: MaxClient) -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0, types: object = None) -> UpdateBatch:
+            self.calls += 1
+            return client.get_updates(marker, limit=limit, timeout=timeout)
+
+    source, stop = Counting(), threading.Event()
+    poller = LongPoller(source, store=lambda ups, m: None, load_marker=lambda: None, timeout=0, idle_wait=30)
+    loop = threading.Thread(target=poller.run, args=(stop,))
+    loop.start()
+    loop.join(timeout=0.3)
+    stop.set()
+    loop.join(timeout=10)
+    assert source.calls == 1 and not loop.is_alive()

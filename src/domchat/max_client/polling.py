@@ -57,14 +57,17 @@ class LongPoller:
         timeout: int = 30,
         limit: int = 100,
         retry_wait: float = 5.0,
+        idle_wait: float = 1.0,
     ) -> None:
-        """`retry_wait`: seconds between polls while the platform is unavailable."""
+        """`retry_wait`: seconds between polls while the platform is unavailable; `idle_wait`:
+        between polls that found nothing when `timeout` is 0 (no long poll to wait in)."""
         self._client = client
         self._store = store
         self._types = tuple(types) if types else None
         self._timeout = timeout
         self._limit = limit
         self._retry_wait = retry_wait
+        self._idle_wait = idle_wait if timeout == 0 else 0.0
         self._marker = load_marker()
 
     def poll_once(self) -> int:
@@ -80,7 +83,8 @@ class LongPoller:
         """Poll until `stop` is set; an unavailable platform is waited out, refusals propagate."""
         while not stop.is_set():
             try:
-                self.poll_once()
+                if self.poll_once() == 0 and self._idle_wait:
+                    stop.wait(self._idle_wait)
             except MaxUnavailable as e:
                 log.warning("max.poll_unavailable", error=str(e), retry_in=self._retry_wait)
                 stop.wait(self._retry_wait)
