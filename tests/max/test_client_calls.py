@@ -208,6 +208,7 @@ def test_send_edit_delete_and_list_messages(client: MaxClient, control: Control)
     sent = client.send_message(chat_id=chat_id, text="**Показания** до 25-го", format="markdown")
     assert (sent.chat_id, sent.sender_id, sent.text) == (chat_id, BOT, "**Показания** до 25-го")
     assert sent.mid.startswith("mid.")
+    assert control.chat(chat_id)["messages"][0]["format"] == "markdown"
     client.edit_message(sent.mid, text="Показания до 20-го")
     later = client.send_message(chat_id=chat_id, text="second")
     listed = client.messages(chat_id)

@@ -144,7 +144,10 @@ class ControlApi:
                 }
                 for m in room.members.values()
             ]
-            messages = [{"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "timestamp": m.timestamp} for m in room.messages]
+            messages = [
+                {"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "format": m.format, "timestamp": m.timestamp}
+                for m in room.messages
+            ]
             state = {"members": members, "messages": messages, "pinned_message_id": room.pinned_mid, "blocked": sorted(room.blocked)}
             return Response(200, {**_summary(room), **state})
 
