@@ -157,4 +157,4 @@ def test_stats_count_what_the_emulator_refused(emulator: MaxEmulator, control: C
     with pytest.raises(MaxApiError):
         MaxClient(settings_for(emulator.base_url), Secret("nope-nope"), limiter=TokenBucket(1000)).me()
     counts = control.get("/stats")["counts"]
-    assert counts["requests"] == 2 and counts["status_401"] == 1
+    assert counts["requests"] == 2 and counts["status_200"] == 1 and counts["status_401"] == 1

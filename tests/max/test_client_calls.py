@@ -208,6 +208,7 @@ def test_send_edit_delete_and_list_messages(client: MaxClient, control: Control)
     sent = client.send_message(chat_id=chat_id, text="**Показания** до 25-го", format="markdown")
     assert (sent.chat_id, sent.sender_id, sent.text) == (chat_id, BOT, "**Показания** до 25-го")
     assert sent.mid.startswith("mid.")
+    assert control.chat(chat_id)["messages"][0]["format"] == "markdown"
     client.edit_message(sent.mid, text="Показания до 20-го")
     later = client.send_message(chat_id=chat_id, text="second")
     listed = client.messages(chat_id)
@@ -231,6 +232,10 @@ def test_message_text_is_at_most_4000_characters(client: MaxClient, control: Con
     assert client.send_message(chat_id=chat_id, text="я" * 4000).text == "я" * 4000
     with pytest.raises(MaxApiError) as e:
         client.send_message(chat_id=chat_id, text="я" * 4001)
+    assert e.value.status == 400
+    sent = client.send_message(chat_id=chat_id, text="коротко")
+    with pytest.raises(MaxApiError) as e:
+        client.edit_message(sent.mid, text="я" * 4001)
     assert e.value.status == 400
 
 

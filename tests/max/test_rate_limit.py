@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import socket
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,7 +14,13 @@ import requests
 
 from domchat.emulators.max import MaxEmulator, MaxFaults
 from domchat.errors import MaxUnavailable
-from domchat.max_client import MaxClient, TokenBucket, client_rate, shared_limiter
+from domchat.max_client import (
+    MaxClient,
+    TokenBucket,
+    client_rate,
+    reserve,
+    shared_limiter,
+)
 from domchat.max_client.transport import _retry_after
 from domchat.settings import MaxSettings, Secret
 
@@ -89,6 +95,19 @@ def test_bucket_does_not_save_up_while_idle() -> None:
     assert t.sleeps == pytest.approx([0.1])
 
 
+@pytest.mark.parametrize(
+    ("tat", "now", "burst", "expected"),
+    [
+        (0.0, 10.0, 1, (10.0, 10.5)),  # idle: go now
+        (10.5, 10.0, 1, (10.5, 11.0)),  # busy: wait for the slot
+        (11.0, 10.0, 3, (10.0, 11.5)),  # within the burst: go now
+        (12.0, 10.0, 3, (11.0, 12.5)),  # burst spent: wait
+    ],
+)
+def test_reserve_is_the_gcra_step(tat: float, now: float, burst: int, expected: tuple[float, float]) -> None:
+    assert reserve(tat, now, 2.0, burst) == expected
+
+
 def test_pause_holds_the_next_request() -> None:
     t = FakeTime()
     bucket = TokenBucket(10, clock=t.clock, sleep=t.sleep)
@@ -133,22 +152,14 @@ def test_a_correct_burst_of_90_calls_from_3_threads_meets_no_429(strict: MaxEmul
     # What MaxClient uses by default, but fresh: the process-wide one may carry other tests' debt.
     limiter = TokenBucket(client_rate(settings))
     clients = [MaxClient(settings, Secret(TOKEN), limiter=limiter) for _ in range(3)]
-    errors: list[BaseException] = []
 
-    def burst(c: MaxClient) -> None:
-        try:
-            for _ in range(30):
-                c.me()
-        except BaseException as e:  # noqa: BLE001 - collected and asserted below
-            errors.append(e)
+    def burst(c: MaxClient) -> int:
+        return sum(c.me().user_id for _ in range(30))
 
-    threads = [threading.Thread(target=burst, args=(c,)) for c in clients]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # result() re-raises whatever a thread met: a 429 fails this test as MaxUnavailable.
+        assert [f.result() for f in [pool.submit(burst, c) for c in clients]] == [30, 30, 30]
     counts = Control(strict.base_url).get("/stats")["counts"]
-    assert errors == []
     assert counts["requests"] == 90 and counts.get("status_429", 0) == 0
 
 
@@ -175,9 +186,10 @@ def test_without_the_limiter_the_same_burst_does_meet_429(world: dict[str, Any])
     emu.start()
     try:
         c = MaxClient(settings_for(emu.base_url, retries=0), Secret(TOKEN), limiter=RecordingLimiter())
+        for _ in range(30):
+            c.me()
         with pytest.raises(MaxUnavailable, match="429"):
-            for _ in range(31):
-                c.me()
+            c.me()
     finally:
         emu.stop()
 

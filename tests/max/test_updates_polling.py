@@ -11,7 +11,7 @@ import pytest
 from domchat.emulators.max import MaxEmulator
 from domchat.errors import MaxApiError
 from domchat.max_client import LongPoller, MaxClient, TokenBucket, update_key
-from domchat.max_client.types import Update
+from domchat.max_client.types import Update, UpdateBatch
 from domchat.settings import Secret
 
 from .support import AUTHORITY, BOT, RESIDENTS, STAFF, TOKEN, Control, settings_for
@@ -170,21 +170,19 @@ class Store:
         self.fail_next = False
         self.stored = threading.Event()
 
-    def store(self, updates: Sequence[Update]) -> None:
+    def store(self, updates: Sequence[Update], marker: int | None) -> None:
+        """One transaction: the updates and the marker that acknowledges them, or neither."""
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("stopped mid-batch")
         for u in updates:
             self.keys.setdefault(update_key(u), u)
+        if marker is not None:
+            self.marker = marker
         self.stored.set()
 
-    def save_marker(self, marker: int) -> None:
-        self.marker = marker
-
     def poller(self, client: MaxClient, retry_wait: float = 5.0) -> LongPoller:
-        return LongPoller(
-            client, store=self.store, load_marker=lambda: self.marker, save_marker=self.save_marker, timeout=0, retry_wait=retry_wait
-        )
+        return LongPoller(client, store=self.store, load_marker=lambda: self.marker, timeout=0, retry_wait=retry_wait)
 
 
 def test_a_crash_mid_batch_loses_nothing(client: MaxClient, control: Control) -> None:
@@ -218,3 +216,44 @@ def test_the_poll_loop_runs_until_stopped_and_waits_out_an_outage(emulator: MaxE
     assert not loop.is_alive()
     assert [u.update_type for u in store.keys.values()] == ["bot_added"]
     assert control.get("/stats")["counts"]["injected_5xx"] == 3
+
+
+class ScriptedPlatform:
+    """Answers `get_updates` from a script and records the markers it was sent."""
+
+    def __init__(self, *answers: UpdateBatch) -> None:
+        self.answers = list(answers)
+        self.sent: list[int | None] = []
+
+    def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0, types: object = None) -> UpdateBatch:
+        self.sent.append(marker)
+        return self.answers.pop(0)
+
+
+def test_a_null_marker_from_the_platform_does_not_send_the_poller_back(control: Control) -> None:
+    platform = ScriptedPlatform(UpdateBatch((), None), UpdateBatch((), 9))
+    stored: list[tuple[int, int | None]] = []
+    poller = LongPoller(platform, store=lambda ups, m: stored.append((len(ups), m)), load_marker=lambda: 5, timeout=0)
+    poller.poll_once()
+    poller.poll_once()
+    assert platform.sent == [5, 5]
+    assert stored == [(0, 9)]  # nothing stored for the empty batch; the moved marker is
+
+
+def test_short_polls_that_find_nothing_wait_between_tries(client: MaxClient) -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0, types: object = None) -> UpdateBatch:
+            self.calls += 1
+            return client.get_updates(marker, limit=limit, timeout=timeout)
+
+    source, stop = Counting(), threading.Event()
+    poller = LongPoller(source, store=lambda ups, m: None, load_marker=lambda: None, timeout=0, idle_wait=30)
+    loop = threading.Thread(target=poller.run, args=(stop,))
+    loop.start()
+    loop.join(timeout=0.3)
+    stop.set()
+    loop.join(timeout=10)
+    assert source.calls == 1 and not loop.is_alive()

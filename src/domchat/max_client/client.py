@@ -91,7 +91,8 @@ class MaxClient:
         path = f"/chats/{chat_id}/members"
         marker: int | None = None
         while True:
-            page, next_marker = parse.parsed(parse.members, self._t.call("GET", path, query={"count": page_size, "marker": marker}), f"GET {path}")
+            answer = self._t.call("GET", path, query={"count": page_size, "marker": marker})
+            page, next_marker = parse.parsed(parse.members, answer, f"GET {path}")
             yield from page
             if next_marker is None:
                 return
@@ -178,7 +179,9 @@ class MaxClient:
 
     # Updates and webhooks
 
-    def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0, types: Iterable[str] | None = None) -> UpdateBatch:
+    def get_updates(
+        self, marker: int | None = None, *, limit: int = 100, timeout: int = 0, types: Iterable[str] | None = None
+    ) -> UpdateBatch:
         """One long poll: waits up to `timeout` s for updates from `marker` on.
 
         Passing a marker acknowledges every update before it; the answer's marker is the one

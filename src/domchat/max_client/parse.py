@@ -96,7 +96,9 @@ def modify_result(d: dict[str, Any]) -> ModifyMembersResult:
         success=d.get("success") is True,
         message=d.get("message"),
         failed_user_ids=tuple(int(u) for u in d.get("failed_user_ids") or ()),
-        failed_user_details=tuple((str(f["error_code"]), tuple(int(u) for u in f.get("user_ids") or ())) for f in d.get("failed_user_details") or ()),
+        failed_user_details=tuple(
+            (str(f["error_code"]), tuple(int(u) for u in f.get("user_ids") or ())) for f in d.get("failed_user_details") or ()
+        ),
     )
 
 

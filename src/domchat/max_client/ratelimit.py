@@ -7,9 +7,11 @@ machines using the same token share its rate in one of two ways:
 * a configured share each (`max.rate_share`, e.g. 0.5 for two instances), which needs nothing
   shared but wastes whatever an idle instance leaves;
 * a shared limiter implementing `RateLimiter`, e.g. one backed by the database: a row per token
-  holding the bucket's "theoretical arrival time", read and advanced under `SELECT ... FOR
-  UPDATE` (or SQLite's write lock) by `acquire`, which then sleeps until the slot it reserved.
-  `pause` pushes that time forward. Pass it to `MaxClient(limiter=...)`.
+  holding the bucket's "theoretical arrival time" (`tat`, wall-clock seconds, since several
+  machines share it). `acquire` reads it under `SELECT ... FOR UPDATE` (or SQLite's write lock),
+  calls `reserve(tat, time.time(), rate)`, writes the new `tat`, commits, and sleeps until the
+  slot it reserved; `pause` raises `tat` to at least now + seconds. Pass it to
+  `MaxClient(limiter=...)`.
 """
 
 from __future__ import annotations
@@ -37,12 +39,24 @@ class RateLimiter(Protocol):
         ...
 
 
+def reserve(tat: float, now: float, rate: float, burst: float = 1.0) -> tuple[float, float]:
+    """One step of the token bucket (as the GCRA): `(start, new_tat)`.
+
+    `tat` is the bucket's theoretical arrival time; the request may be sent at `start`
+    (`>= now`), and `new_tat` is what the bucket holds afterwards. Pure, so that an in-process
+    bucket and one kept in a database row follow exactly the same rule.
+    """
+    interval = 1.0 / rate
+    start = max(now, tat - (burst - 1) * interval)
+    return start, max(tat, start) + interval
+
+
 class TokenBucket:
     """A token bucket of `burst` tokens refilled at `rate` per second, thread-safe.
 
-    Kept as the GCRA's single timestamp (the "theoretical arrival time") rather than a token
-    count: `acquire` reserves the earliest conforming slot under the lock and sleeps outside
-    it, so waiting threads are served in order and never busy-wait.
+    Kept as the GCRA's single timestamp rather than a token count (see `reserve`): `acquire`
+    reserves the earliest conforming slot under the lock and sleeps outside it, so waiting
+    threads are served in order and never busy-wait.
     """
 
     def __init__(
@@ -56,8 +70,7 @@ class TokenBucket:
         if rate <= 0 or burst < 1:
             raise ValueError("a token bucket needs rate > 0 and burst >= 1")
         self.rate = rate
-        self._interval = 1.0 / rate
-        self._tolerance = (burst - 1) * self._interval
+        self._burst = burst
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -66,14 +79,14 @@ class TokenBucket:
     def acquire(self) -> None:
         with self._lock:
             now = self._clock()
-            start = max(now, self._tat - self._tolerance)
-            self._tat = max(self._tat, start) + self._interval
+            start, self._tat = reserve(self._tat, now, self.rate, self._burst)
         if start > now:
             self._sleep(start - now)
 
     def pause(self, seconds: float) -> None:
         with self._lock:
-            self._tat = max(self._tat, self._clock() + seconds + self._tolerance)
+            tolerance = (self._burst - 1) / self.rate
+            self._tat = max(self._tat, self._clock() + seconds + tolerance)
 
 
 def client_rate(settings: MaxSettings) -> float:

@@ -25,13 +25,13 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from urllib3.exceptions import NewConnectionError
 
 from domchat.errors import MaxApiError, MaxError, MaxUnavailable
+from domchat.max_client.codes import SUCCESS_FALSE
 from domchat.max_client.ratelimit import RateLimiter
 from domchat.settings import MaxSettings, Secret
 
 log = structlog.get_logger(__name__)
 
-SUCCESS_FALSE = "success.false"
-"""`MaxApiError.code` for an HTTP 200 answer with `success: false` (the platform sends no code)."""
+_JITTER = random.SystemRandom()
 
 RETRY_AFTER_CAP = 120.0
 """Longest `Retry-After` honoured, so that a wild value cannot stall the daemon for hours."""
@@ -133,7 +133,8 @@ class Transport:
         payload = self._decode(call, answer)
         if status >= 400:
             error = payload if isinstance(payload, dict) else {}
-            raise MaxApiError(status, str(error.get("code", f"http.{status}")), self._scrub(str(error.get("message", ""))), endpoint=call.endpoint)
+            code, message = str(error.get("code", f"http.{status}")), self._scrub(str(error.get("message", "")))
+            raise MaxApiError(status, code, message, endpoint=call.endpoint)
         return payload
 
     def _decode(self, call: _Call, answer: requests.Response) -> Any:
@@ -151,10 +152,11 @@ class Transport:
         else:
             # Exponential with "equal jitter": instances that failed together retry apart.
             ceiling = min(self._settings.backoff_max, self._settings.backoff * 2 ** (state.attempt_number - 1))
-            delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            delay = ceiling / 2 + _JITTER.uniform(0, ceiling / 2)
         if isinstance(error, _Transient) and error.status == 429:
             self._limiter.pause(delay)
-        log.info("max.retry", reason=error.reason if isinstance(error, _Transient) else "", attempt=state.attempt_number, wait=round(delay, 3))
+        reason = error.reason if isinstance(error, _Transient) else ""
+        log.info("max.retry", reason=reason, attempt=state.attempt_number, wait=round(delay, 3))
         return delay
 
     def _scrub(self, text: str) -> str:

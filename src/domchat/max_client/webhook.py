@@ -2,7 +2,7 @@
 
 * A request without the subscription's secret in `X-Max-Bot-Api-Secret` is refused (401)
   before its body is even read.
-* Each request's updates go to `store`, one call at a time; only when `store` has returned
+* Each request's updates go to `store` (with marker None), one call at a time; only when it has returned
   does the receiver answer 200. If `store` fails the answer is 500, and if it has not finished
   within `answer_within` seconds (the platform gives up at 30) the answer is 503: either way the
   platform delivers the update again, so a crash or stop mid-batch loses nothing. A store that
@@ -31,7 +31,7 @@ from domchat.settings import Secret
 
 log = structlog.get_logger(__name__)
 
-SECRET_HEADER = "X-Max-Bot-Api-Secret"
+AUTH_HEADER = "X-Max-Bot-Api-Secret"
 
 
 class WebhookReceiver:
@@ -108,7 +108,7 @@ class WebhookReceiver:
         worker = self._worker
         if worker is None:
             return 503, "stopping"
-        future = worker.submit(self._store, updates)
+        future = worker.submit(self._store, updates, None)
         try:
             future.result(timeout=self._answer_within)
         except FutureTimeout:
@@ -147,15 +147,23 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         if self.path.split("?", 1)[0] != receiver.path:
             self._answer(404, "no such path", close=True)
-        elif not receiver.secret_ok(self.headers.get(SECRET_HEADER)):
+        elif not receiver.secret_ok(self.headers.get(AUTH_HEADER)):
             log.warning("max.webhook_bad_secret", peer=self.client_address[0])
-            self._answer(401, f"wrong or missing {SECRET_HEADER}", close=True)
+            self._answer(401, f"wrong or missing {AUTH_HEADER}", close=True)
         else:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self._answer(400, "bad Content-Length", close=True)
+                return
             if length > receiver.max_body:
                 self._answer(413, "body too large", close=True)
                 return
-            self._answer(*receiver.accept(self.rfile.read(length)))
+            body = self.rfile.read(length)
+            if len(body) < length:
+                self.close_connection = True  # the sender went away mid-body: nothing to store
+                return
+            self._answer(*receiver.accept(body))
 
     def do_GET(self) -> None:
         self._answer(405, "POST only", close=True)
@@ -172,7 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the platform stopped waiting; it will deliver again
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("max.webhook_http", line=format % args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from domchat.emulators.max import render
+from domchat.emulators.max import render, rules
 from domchat.emulators.max.faults import FaultInjector
 from domchat.emulators.max.model import SubscriptionRecord
 from domchat.emulators.max.platform import (
@@ -132,7 +132,6 @@ class BotApi:
         wanted = req.query_ints("user_ids")
         count = req.query_int("count", 20, 1, 100)
         start = req.query_int("marker", 0, 0)
-        assert count is not None and start is not None
         with self.p.lock:
             room = self.p.bot_admin(req.param_int("chatId"))
             if wanted is not None:
@@ -226,7 +225,6 @@ class BotApi:
         timeout = req.query_int("timeout", 30, 0, 90)
         marker = req.query_int("marker")
         types = req.query_list("types")
-        assert limit is not None and timeout is not None
         updates, next_marker = self.p.updates.poll(marker, limit=limit, timeout=timeout, types=set(types) if types else None)
         return Response(200, {"updates": updates, "marker": next_marker})
 
@@ -259,7 +257,8 @@ class BotApi:
         return Response(200, ok())
 
     def _set_subscription(self, record: SubscriptionRecord | None) -> None:
-        self.p.subscription = record
+        with self.p.lock:
+            self.p.subscription = record
         self.p.subscription_changed.set()
         self.p.updates.wake()
 
@@ -274,8 +273,8 @@ def _message_id(req: Request) -> str:
 def _message_body(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """Schema `NewMessageBody`: (text, format)."""
     text, fmt = body.get("text"), body.get("format")
-    if text is not None and not isinstance(text, str):
-        raise bad_request("text must be a string")
+    if text is not None and (not isinstance(text, str) or len(text) > rules.MAX_TEXT):
+        raise bad_request(f"text must be a string of at most {rules.MAX_TEXT} characters")
     if fmt not in (None, "markdown", "html"):
         raise bad_request("format must be markdown or html")
     return text, fmt

@@ -144,10 +144,12 @@ class ControlApi:
                 }
                 for m in room.members.values()
             ]
-            messages = [{"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "timestamp": m.timestamp} for m in room.messages]
-            return Response(
-                200, {**_summary(room), "members": members, "messages": messages, "pinned_message_id": room.pinned_mid, "blocked": sorted(room.blocked)}
-            )
+            messages = [
+                {"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "format": m.format, "timestamp": m.timestamp}
+                for m in room.messages
+            ]
+            state = {"members": members, "messages": messages, "pinned_message_id": room.pinned_mid, "blocked": sorted(room.blocked)}
+            return Response(200, {**_summary(room), **state})
 
     def stats(self, req: Request) -> Response:
         sub = self.p.subscription

@@ -62,7 +62,9 @@ class Platform:
 
     # People
 
-    def register(self, user_id: int, first_name: str, last_name: str | None = None, username: str | None = None, *, privacy: bool = False) -> Person:
+    def register(
+        self, user_id: int, first_name: str, last_name: str | None = None, username: str | None = None, *, privacy: bool = False
+    ) -> Person:
         with self.lock:
             if user_id in self.people and self.people[user_id].is_bot:
                 raise ApiError(409, "conflict", f"user {user_id} is the bot")
@@ -303,14 +305,13 @@ class Platform:
 
     def send(self, *, chat_id: int | None, user_id: int | None, text: str | None, fmt: str | None) -> StoredMessage:
         with self.lock:
-            if text is not None:
-                _check_text(text)
             if user_id is not None:
                 dialog = self.dialogs.get(user_id)
                 if dialog is None:
                     raise denied(f"user {user_id} has not started the bot")
                 return self._store_message(dialog.messages, dialog.chat_id, self.bot.user_id, text, fmt, dialog_user=user_id)
-            assert chat_id is not None
+            if chat_id is None:
+                raise bad_request("chat_id or user_id is required")
             dialog_of = self._dialog_by_chat(chat_id)
             if dialog_of is not None:
                 return self._store_message(dialog_of.messages, chat_id, self.bot.user_id, text, fmt, dialog_user=dialog_of.user_id)

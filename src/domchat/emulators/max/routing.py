@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 
 class ApiError(Exception):
@@ -69,6 +69,10 @@ class Request:
         values = self.query.get(name)
         return values[-1] if values else None
 
+    @overload
+    def query_int(self, name: str, default: int, lo: int | None = None, hi: int | None = None) -> int: ...
+    @overload
+    def query_int(self, name: str, default: None = None, lo: int | None = None, hi: int | None = None) -> int | None: ...
     def query_int(self, name: str, default: int | None = None, lo: int | None = None, hi: int | None = None) -> int | None:
         raw = self.query_str(name)
         if raw is None or raw in ("", "null"):

@@ -133,7 +133,13 @@ class MaxEmulator:
     def handle(self, request: Request) -> Response:
         if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
             return self._route(self._control.router, request)
-        self._count("requests")
+        response = self._bot_call(request)
+        with self._counts_lock:
+            self._counts["requests"] += 1
+            self._counts[f"status_{response.status}"] += 1
+        return response
+
+    def _bot_call(self, request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         if not hmac.compare_digest(hashlib.sha256(supplied.encode()).digest(), self._token_digest):
             return self._error(ApiError(401, "verify.token", "Invalid access_token"))
@@ -141,7 +147,8 @@ class MaxEmulator:
             return self._error(ApiError(429, "too.many.requests", "Too many requests"))
         fault = self.faults.before_request()
         if fault is not None:
-            self._count(f"injected_{fault}")
+            with self._counts_lock:
+                self._counts[f"injected_{fault}"] += 1
         if fault == "429":
             retry_after = self.faults.faults.retry_after
             response = self._error(ApiError(429, "too.many.requests", "Too many requests (injected)"))
@@ -164,12 +171,7 @@ class MaxEmulator:
             return self._error(ApiError(500, "internal.error", "Internal error"))
 
     def _error(self, e: ApiError) -> Response:
-        self._count(f"status_{e.status}")
         return Response(e.status, render.error(e.code, e.message))
-
-    def _count(self, key: str) -> None:
-        with self._counts_lock:
-            self._counts[key] += 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -191,11 +193,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._send(Response(400, render.error("proto.payload", "bad Content-Length")), close=True)
+            return
         if length > MAX_BODY:
             self._send(Response(413, render.error("payload.too.large", "request body too large")), close=True)
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True  # the client went away mid-body: nobody to answer
+            return
         request = Request(
             method=self.command,
             path=url.path,
@@ -216,7 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (a timeout, a stop)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Access lines go to logging (debug), not to stderr where they would drown test output.
