@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 
 from domchat.errors import ConfigError
-from domchat.sync.model import Permission
+from domchat.permissions import Permission
 
 DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
 """Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""

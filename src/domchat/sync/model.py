@@ -13,21 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domchat.permissions import Permission as Permission  # the domain speaks of rights too
+
 UserId = int
 ChatId = int
-
-
-class Permission(enum.StrEnum):
-    """Chat admin rights as the MAX Bot API names them (only those domchat grants or checks)."""
-
-    READ_ALL_MESSAGES = "read_all_messages"
-    ADD_REMOVE_MEMBERS = "add_remove_members"
-    ADD_ADMINS = "add_admins"
-    CHANGE_CHAT_INFO = "change_chat_info"
-    PIN_MESSAGE = "pin_message"
-    WRITE = "write"
-    EDIT_LINK = "edit_link"
-    CAN_CALL = "can_call"
 
 
 class OrgKind(enum.StrEnum):
