@@ -10,13 +10,15 @@ import getpass
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -25,18 +27,34 @@ from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.errors import ConfigError, DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
 from domchat.gis_client.client import GisClient
+from domchat.gis_client.grants_file import read_grants
+from domchat.gis_client.types import GuestGrantRecord
 from domchat.mapping import templates as templates_mod
 from domchat.max_client import parse as max_parse
 from domchat.max_client.client import MaxClient
 from domchat.max_client.ratelimit import client_rate
+from domchat.max_client.receive import receive_updates as max_receive
+from domchat.max_client.types import Update
 from domchat.settings import Settings
 from domchat.storage import audit, db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
-from domchat.storage.tables import ActionRow, AuditHeadRow, AuditRow, BindingRow, BuildingRow, OrganisationRow, RunRow
-from domchat.sync import binding, enrolment
+from domchat.storage.tables import (
+    ActionRow,
+    AuditHeadRow,
+    AuditRow,
+    BindingRow,
+    BuildingRow,
+    GrantRow,
+    OrganisationRow,
+    ResidentInviteRow,
+    ResidentRow,
+    RunRow,
+    StaffRow,
+)
+from domchat.sync import binding, enrolment, grants, residents, updates
 from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer
-from domchat.sync.model import Conflict, Domain, Manager, Permission, Policy, manager_on
+from domchat.sync.model import Building, Conflict, Domain, Manager, Permission, Policy, manager_on
 from domchat.sync.plan import Plan, plan
 from domchat.sync.scheduler import next_wake
 
@@ -132,6 +150,8 @@ class App:
             fuse_floor=s.sync.fuse_floor,
             reconcile_interval=timedelta(seconds=s.sync.full_reconcile_interval),
             code_attempts=s.chats.binding_code_attempts,
+            pull_grants=s.gis.pull_guest_grants,
+            poll_updates=not s.max.webhook_url,
         )
 
 
@@ -389,6 +409,165 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
             now,
         )
     return f"https://max.ru/{username}?start={token}"
+
+
+def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
+    """Grants from a CSV/JSON file; the whole file is checked before anything is stored."""
+    records = read_grants(path)
+    now = app.clock.now()
+    with transaction(app.ready_db()) as s:
+        return grants.apply(s, records, source="file", actor=operator, trigger="cli:grants-import", run_id="", now=now)
+
+
+def export_invitations(app: App, operator: str, *, everyone: bool = False) -> list[dict[str, str]]:
+    """A personal link for each grant in force whose resident has not joined yet.
+
+    Only the links' hashes are kept, so a link is shown once: by default only grants never
+    invited before get one; `everyone` re-issues links for all (earlier unused links stop working).
+    """
+    now = app.clock.now()
+    ttl = timedelta(days=app.settings.chats.resident_invite_ttl_days)
+    platform = app.max()
+    try:
+        username = app.bot_username(platform)
+    finally:
+        platform.close()
+    out: list[dict[str, str]] = []
+    with transaction(app.ready_db()) as s:
+        joined = set(s.exec(select(ResidentRow.grant_id)))
+        invited = set(s.exec(select(ResidentInviteRow.grant_id)))
+        for g in s.exec(select(GrantRow).where(GrantRow.status == "active").order_by(col(GrantRow.building), col(GrantRow.premises))):
+            building = s.get(BuildingRow, g.building)
+            if g.grant_id in joined or (g.grant_id in invited and not everyone) or building is None:
+                continue
+            if g.valid_to is not None and g.valid_to < Building(g.building, "", building.tz).local_date(now):
+                continue
+            token = residents.issue(s, g.grant_id, now, ttl, operator)
+            out.append(
+                {
+                    "grant_id": g.grant_id,
+                    "building": g.building,
+                    "address": building.address,
+                    "premises": g.premises,
+                    "person_ref": g.person_ref,
+                    "link": f"https://max.ru/{username}?start={token}",
+                    "expires_at": (now + ttl).isoformat(),
+                }
+            )
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=operator,
+                trigger="cli:invitations-export",
+                action="resident.invitations",
+                outcome="done",
+                after={"invitations": len(out)},
+                reason="personal links issued (only their hashes are kept)",
+            ),
+            now,
+        )
+    _deliver(app, out)
+    return out
+
+
+def _deliver(app: App, invitations: list[dict[str, str]]) -> None:
+    """POST each invitation to the authority's delivery webhook, when one is configured."""
+    url = app.settings.chats.invitation_webhook_url
+    if not url or not invitations:
+        return
+    with requests.Session() as http:
+        for inv in invitations:
+            try:
+                http.post(url, json=inv, timeout=30).raise_for_status()
+            except requests.RequestException as e:
+                raise DomchatError(f"invitation webhook {url} failed for grant {inv['grant_id']}: {type(e).__name__}") from None
+
+
+def issue_invitation(app: App, building: str, premises: str, days: int, operator: str) -> dict[str, str]:
+    """A personal invitation for a tenant without guest access, valid `days` building-local days."""
+    now = app.clock.now()
+    with Session(app.ready_db()) as s:
+        row = s.get(BuildingRow, building.lower())
+    if row is None:
+        raise DomchatError(f"unknown building {building}: not in the stored GIS snapshot")
+    if days < 1:
+        raise ConfigError("--days", "must be at least 1")
+    local = Building(row.fias_guid, row.address, row.tz).local_date(now)
+    record = GuestGrantRecord(
+        grant_id=f"manual-{uuid.uuid4()}",
+        fias_house_guid=row.fias_guid,
+        premises=premises,
+        person_ref=f"issued by {operator}",
+        valid_from=local,
+        valid_to=local + timedelta(days=days - 1),
+        status="active",
+    )
+    with transaction(app.db) as s:
+        grants.apply(s, [record], source="manual", actor=operator, trigger="cli:invitations-issue", run_id="", now=now)
+    invitations = [i for i in export_invitations(app, operator) if i["grant_id"] == record.grant_id]
+    return invitations[0]
+
+
+def staff_list(app: App, ogrn: str | None = None) -> list[dict[str, Any]]:
+    with Session(app.ready_db()) as s:
+        stmt = select(StaffRow).order_by(col(StaffRow.org), col(StaffRow.user_id))
+        if ogrn is not None:
+            stmt = stmt.where(StaffRow.org == ogrn)
+        return [
+            {
+                "org": r.org,
+                "user_id": r.user_id,
+                "enrolled_at": r.enrolled_at.isoformat(),
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+            }
+            for r in s.exec(stmt)
+        ]
+
+
+def staff_revoke(app: App, ogrn: str, user_id: int, operator: str) -> None:
+    """The user is no longer staff of `ogrn`: the next cycle takes their rights away."""
+    now = app.clock.now()
+    with transaction(app.ready_db()) as s:
+        row = s.get(StaffRow, (ogrn, user_id))
+        if row is None or row.revoked_at is not None:
+            raise DomchatError(f"user {user_id} is not enrolled staff of {ogrn}")
+        row.revoked_at = now
+        s.add(row)
+        audit.append(
+            s,
+            audit.AuditEvent(
+                actor=operator, trigger="cli:org-staff-revoke", action="staff.revoke", outcome="done", org=ogrn, user_id=user_id
+            ),
+            now,
+        )
+
+
+def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[[str], None]) -> None:
+    """`domchat updates`: store MAX updates as they come (the cycle handles them)."""
+    engine = app.ready_db()
+
+    def store(batch: Sequence[Update], marker: int | None) -> None:
+        updates.store(engine, app.clock, batch, marker)
+
+    def load_marker() -> int | None:
+        with Session(engine) as s:
+            value = repo.get_bookmark(s, updates.MARKER)
+        return int(value) if value else None
+
+    platform = app.max()
+    try:
+        max_receive(
+            mode,
+            platform,
+            app.settings.max,
+            store=store,
+            load_marker=load_marker,
+            stop=stop,
+            webhook_secret=app.settings.max_webhook_secret(),
+            ready=ready,
+        )
+    finally:
+        platform.close()
 
 
 def check_config(config: Path | None) -> Settings:

@@ -7,6 +7,7 @@ service unreachable, 4 a safety fuse or lock, 5 audit chain broken, 1 anything e
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import signal
@@ -17,7 +18,7 @@ from datetime import UTC, date, datetime, time
 from functools import wraps
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -45,6 +46,9 @@ db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
 chats_cli = typer.Typer(no_args_is_help=True, help="House chats.")
 org_cli = typer.Typer(no_args_is_help=True, help="Managing organisations and their staff.")
 audit_cli = typer.Typer(no_args_is_help=True, help="The audit trail.")
+grants_cli = typer.Typer(no_args_is_help=True, help="Guest-access grants of residents.")
+invitations_cli = typer.Typer(no_args_is_help=True, help="Residents' personal invitations.")
+staff_cli = typer.Typer(no_args_is_help=True, help="Enrolled staff of managing organisations.")
 for _name, _sub in (
     ("world", world_cli),
     ("config", config_cli),
@@ -52,8 +56,11 @@ for _name, _sub in (
     ("chats", chats_cli),
     ("org", org_cli),
     ("audit", audit_cli),
+    ("grants", grants_cli),
+    ("invitations", invitations_cli),
 ):
     cli.add_typer(_sub, name=_name)
+org_cli.add_typer(staff_cli, name="staff")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (else $DOMCHAT_CONFIG).", show_default=False)]
 NowOpt = Annotated[str | None, typer.Option("--now", help="Plan as if it were this instant (ISO 8601; UTC unless it has an offset).")]
@@ -101,9 +108,10 @@ def _instant(value: str | None) -> datetime | None:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def _open(config: Path | None, now: str | None = None) -> app_mod.App:
+def _open(config: Path | None, now: str | None = None, stream: TextIO | None = None) -> app_mod.App:
+    """Settings, clock and logging; logs go to stderr, keeping stdout for the command's output."""
     a = app_mod.open_app(config, _instant(now))
-    logs.configure(a.settings.logging.level, json=a.settings.logging.json)
+    logs.configure(a.settings.logging.level, json=a.settings.logging.json, stream=stream)
     return a
 
 
@@ -151,7 +159,12 @@ def _show_report(report: CycleReport, json_out: bool) -> None:
 @_reports_errors
 def daemon(config: ConfigOpt = None) -> None:
     """Keep running: pull on schedule, answer updates, act at building-local midnights."""
-    a = _open(config)
+    a = _open(config, stream=sys.stdout)  # the daemon has no other output: its log goes to the journal
+    app_mod.daemon(a, _stop_on_signals())
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the work in hand finishes, nothing new starts."""
     stop = threading.Event()
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -159,7 +172,7 @@ def daemon(config: ConfigOpt = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    app_mod.daemon(a, stop)
+    return stop
 
 
 @cli.command()
@@ -299,13 +312,47 @@ def emulate(
     max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
     max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
     config: ConfigOpt = None,
+    gis_processing_delay: Annotated[float | None, typer.Option(help="Seconds until a GIS message is processed.")] = None,
+    gis_exp001000_share: Annotated[float | None, typer.Option(help="Share of GIS messages ending in EXP001000.")] = None,
+    gis_5xx_share: Annotated[float | None, typer.Option("--gis-5xx-share", help="Share of GIS POSTs answered 503.")] = None,
+    gis_slow_get_state: Annotated[float | None, typer.Option(help="Seconds a slow getState waits.")] = None,
+    gis_slow_get_state_share: Annotated[float | None, typer.Option(help="Share of getState calls that are slow.")] = None,
+    gis_truncated_share: Annotated[float | None, typer.Option(help="Share of GIS answers cut short.")] = None,
+    gis_schema_violation_share: Annotated[float | None, typer.Option(help="Share of GIS answers violating the XSD.")] = None,
+    gis_stuck_share: Annotated[float | None, typer.Option(help="Share of GIS messages never processed.")] = None,
+    gis_fault_seed: Annotated[int | None, typer.Option(help="Seed of the GIS fault draws.")] = None,
+    max_rate_limit: Annotated[float, typer.Option(help="Requests per second the MAX emulator allows per token.")] = 30.0,
 ) -> None:
-    """Run both emulators in the foreground; prints one JSON line with their base URLs once ready."""
+    """Run both emulators in the foreground; prints one JSON line with their base URLs once ready.
+
+    Fault options override the world file's `faults` section (see docs/emulators.md)."""
+    from domchat.emulators.gis import GisFaults
     from domchat.emulators.run import run_emulators
+    from domchat.emulators.world import load as load_world
 
     if max_token_file is not None:
         max_token = max_token_file.read_text(encoding="utf-8").strip()
-    run_emulators(world, gis_port=gis_port, max_port=max_port, max_token=max_token, schemas_dir=app_mod.schemas_dir(config))
+    faults = GisFaults.from_world(
+        load_world(world),
+        processing_delay=gis_processing_delay,
+        exp001000_share=gis_exp001000_share,
+        http_5xx_share=gis_5xx_share,
+        slow_get_state=gis_slow_get_state,
+        slow_get_state_share=gis_slow_get_state_share,
+        truncated_share=gis_truncated_share,
+        schema_violation_share=gis_schema_violation_share,
+        stuck_share=gis_stuck_share,
+        seed=gis_fault_seed,
+    )
+    run_emulators(
+        world,
+        gis_port=gis_port,
+        max_port=max_port,
+        max_token=max_token,
+        schemas_dir=app_mod.schemas_dir(config),
+        gis_faults=faults,
+        max_rate_limit=max_rate_limit,
+    )
 
 
 @world_cli.command("generate")
@@ -315,13 +362,14 @@ def world_generate(
     seed: Annotated[int, typer.Option("--seed")],
     out: Annotated[Path, typer.Option("--out")],
     today: Annotated[str | None, typer.Option("--today", help="The day taken as today (default: the current UTC date).")] = None,
+    charter_share: Annotated[float, typer.Option(help="Share of buildings managed by their own HOA under a charter.")] = 0.0,
 ) -> None:
     """Generate a world deterministically from a seed (streams: any size fits in memory)."""
     from domchat.emulators.world import GeneratorOptions, WorldGenerator
 
     day = date.fromisoformat(today) if today else datetime.now(UTC).date()
     with out.open("w", encoding="utf-8") as f:
-        WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=day)).write(f)
+        WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=day, charter_share=charter_share)).write(f)
     typer.echo(f"wrote {out}")
 
 
@@ -374,6 +422,102 @@ def chats_pending(config: ConfigOpt = None, as_csv: Annotated[bool, typer.Option
 def org_invite(ogrn: Annotated[str, typer.Option("--ogrn")], config: ConfigOpt = None, operator: OperatorOpt = None) -> None:
     """Issue a personal enrolment link for one staff member of an organisation."""
     typer.echo(app_mod.org_invite(_open(config), ogrn, app_mod.operator_name(operator)))
+
+
+@staff_cli.command("list")
+@_reports_errors
+def staff_list(config: ConfigOpt = None, ogrn: Annotated[str | None, typer.Option("--ogrn")] = None, json_out: JsonOpt = False) -> None:
+    """Enrolled staff (and revoked ones), by organisation."""
+    rows = app_mod.staff_list(_open(config), ogrn)
+    if json_out:
+        _print_json(rows)
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['org']}  {r['user_id']:>12}  enrolled {r['enrolled_at']}" + (f"  REVOKED {r['revoked_at']}" if r["revoked_at"] else "")
+        )
+
+
+@staff_cli.command("revoke")
+@_reports_errors
+def staff_revoke(
+    ogrn: Annotated[str, typer.Option("--ogrn")],
+    user: Annotated[int, typer.Option("--user")],
+    config: ConfigOpt = None,
+    operator: OperatorOpt = None,
+) -> None:
+    """A staff member leaves: the next cycle takes their admin rights and membership away."""
+    app_mod.staff_revoke(_open(config), ogrn, user, app_mod.operator_name(operator))
+    typer.echo(f"revoked {user} as staff of {ogrn}")
+
+
+@grants_cli.command("import")
+@_reports_errors
+def grants_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON (see docs/membership.md).")],
+    config: ConfigOpt = None,
+    operator: OperatorOpt = None,
+) -> None:
+    """Store guest-access grants received outside GIS ZhKH; the whole file is checked first."""
+    r = app_mod.import_grants(_open(config), file, app_mod.operator_name(operator))
+    typer.echo(
+        f"grants: {r.added} added, {r.changed} changed, {r.unchanged} unchanged, {len(r.unknown_building or [])} for unknown buildings"
+    )
+
+
+@invitations_cli.command("export")
+@_reports_errors
+def invitations_export(
+    config: ConfigOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Re-issue links for every grant not yet joined (old links stop working).")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    operator: OperatorOpt = None,
+) -> None:
+    """Personal invitation links for residents, for delivery through the authority's channels."""
+    if fmt not in ("csv", "json"):
+        raise ConfigError("--format", "must be csv or json")
+    rows = app_mod.export_invitations(_open(config), app_mod.operator_name(operator), everyone=everyone)
+    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
+        if fmt == "json":
+            f.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        else:
+            w = csv.DictWriter(f, fieldnames=["grant_id", "building", "address", "premises", "person_ref", "link", "expires_at"])
+            w.writeheader()
+            w.writerows(rows)
+    typer.echo(f"{len(rows)} invitations", err=True)
+
+
+@invitations_cli.command("issue")
+@_reports_errors
+def invitations_issue(
+    building: Annotated[str, typer.Option("--building", help="FIAS GUID.")],
+    premises: Annotated[str, typer.Option("--premises", help="Flat or premises number.")],
+    days: Annotated[int, typer.Option("--days", help="Days the right lasts (building-local).")] = 30,
+    config: ConfigOpt = None,
+    operator: OperatorOpt = None,
+) -> None:
+    """A personal invitation for a tenant without guest access (asked for by the managing organisation)."""
+    inv = app_mod.issue_invitation(_open(config), building, premises, days, app_mod.operator_name(operator))
+    typer.echo(
+        f"{inv['link']}  (grant {inv['grant_id']}, {inv['address']}, premises {inv['premises']}, link valid until {inv['expires_at']})"
+    )
+
+
+@cli.command()
+@_reports_errors
+def updates(
+    config: ConfigOpt = None,
+    mode: Annotated[str, typer.Option("--mode", help="poll (long polling) or webhook (receiver + subscription).")] = "poll",
+) -> None:
+    """Receive MAX updates continuously and store them (each cycle handles what is stored)."""
+    if mode not in ("poll", "webhook"):
+        raise ConfigError("--mode", "must be poll or webhook")
+    a = _open(config)
+    stop = _stop_on_signals()
+    app_mod.receive_updates(a, mode, stop, ready=lambda where: typer.echo(f"receiving updates: {where}", err=True))
 
 
 # Audit

@@ -163,6 +163,10 @@ class GisSettings:
     """Seconds for one HTTP exchange."""
     max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
     """Largest answer accepted; bigger ones fail as hostile."""
+    pull_contracts: bool = True
+    """Also pull management contracts (exportCAChData) of every licensed house, to date management from the contract."""
+    pull_guest_grants: bool = False
+    """Pull guest-access grants from domchat's provisional GIS-style service (not part of the official package)."""
     transport_attempts: int = field(default=5, metadata=_check(_positive))
     """HTTP attempts per exchange on connection errors, timeouts and 502/503/504 before giving up."""
     transport_backoff: list[float] = field(default_factory=lambda: [2.0, 120.0], metadata=_check(_backoff))
@@ -289,6 +293,9 @@ class Settings:
 
     def max_token(self, env: Mapping[str, str] = os.environ) -> Secret:
         return _secret("max.token_file", self.max.token_file, "DOMCHAT_MAX_TOKEN", env, required=True)
+
+    def max_webhook_secret(self, env: Mapping[str, str] = os.environ) -> Secret:
+        return _secret("max.webhook_secret_file", self.max.webhook_secret_file, "DOMCHAT_MAX_WEBHOOK_SECRET", env, required=False)
 
     def gis_password(self, env: Mapping[str, str] = os.environ) -> Secret:
         return _secret("gis.password_file", self.gis.password_file, "DOMCHAT_GIS_PASSWORD", env, required=bool(self.gis.username))
@@ -441,6 +448,7 @@ def _finish(s: Settings, base: Path) -> Settings:
         ("gis.client_key", gis.client_key),
         ("max.token_file", s.max.token_file),
         ("max.ca_bundle", s.max.ca_bundle),
+        ("max.webhook_secret_file", s.max.webhook_secret_file),
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")

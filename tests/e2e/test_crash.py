@@ -14,10 +14,10 @@ import sys
 
 import pytest
 from sqlmodel import Session, select
-from support.stage import NOON, Stage
 
 from domchat.storage import audit
 from domchat.storage.tables import ActionRow, BindingRow
+from support.stage import NOON, Stage
 
 POINTS = [
     "updates:after_store",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from support.stage import SCHEMAS, Stage, make_world, write_config
 from typer.testing import CliRunner
 
 from domchat import app as app_mod
@@ -16,6 +15,7 @@ from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.emulators.max import MaxEmulator
 from domchat.storage import audit
 from domchat.storage.tables import BuildingRow, PeriodRow
+from support.stage import SCHEMAS, Stage, make_world, write_config
 
 runner = CliRunner()
 

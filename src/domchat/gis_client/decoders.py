@@ -147,7 +147,7 @@ def actual_license(el: etree._Element) -> ActualLicense:
 
 _L = {name: f"{{{LICENSES_NS}}}{name}" for name in (
     "FIASHouseGUID", "HouseAddress", "LicenseHouseStatus", "InclusionDate", "ExclusionDate", "InclusionEntryGuid", "ExclusionEntryGuid",
-)}  # fmt: skip
+)}
 
 
 def _license_house(f: dict[str, str]) -> LicenseHouse:

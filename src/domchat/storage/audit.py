@@ -23,9 +23,23 @@ from domchat.storage.tables import AuditHeadRow, AuditRow
 GENESIS = "0" * 64
 
 FIELDS = (
-    "seq", "at", "run_id", "actor", "trigger", "action", "building", "org", "chat_id", "user_id",
-    "before", "after", "reason", "outcome", "prev_hash", "hash",
-)  # fmt: skip
+    "seq",
+    "at",
+    "run_id",
+    "actor",
+    "trigger",
+    "action",
+    "building",
+    "org",
+    "chat_id",
+    "user_id",
+    "before",
+    "after",
+    "reason",
+    "outcome",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True, slots=True)

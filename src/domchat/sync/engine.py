@@ -46,6 +46,9 @@ class EngineConfig:
     fuse_floor: int
     reconcile_interval: timedelta
     code_attempts: int
+    pull_grants: bool = False
+    poll_updates: bool = True
+    """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
 
 
 @dataclass(frozen=True)
@@ -166,15 +169,24 @@ class Syncer:
             run_id=run.run_id,
             actor=run.actor,
         )
-        updates.fetch(self.db, self.platform, self.clock)
+        if self.cfg.poll_updates:
+            updates.fetch(self.db, self.platform, self.clock)
         report.updates = updates.process(ctx, self.parse_update)
 
         reconcile = scope.buildings is None and self._reconcile_due()
         if pull and self.gis is not None:
             pctx = pulling.PullContext(
-                self.db, self.gis, self.cfg.region, self.cfg.default_tz, run.run_id, run.actor, run.trigger, run.force,
+                self.db,
+                self.gis,
+                self.cfg.region,
+                self.cfg.default_tz,
+                run.run_id,
+                run.actor,
+                run.trigger,
+                run.force,
                 refresh_houses=reconcile or scope.reread,
-            )  # fmt: skip
+                pull_grants=self.cfg.pull_grants,
+            )
             report.pull = pulling.pull(pctx, self.cfg.licensees, now)
 
         executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)

@@ -202,11 +202,13 @@ class Executor:
             result = p.add_members(a.chat_id, a.user_ids)
             refused = [(a.chat_id, u, code) for code, users in result.failed_user_details for u in users]
             failed = {u for _, u, _ in refused} | set(result.failed_user_ids)
+            refused += [(a.chat_id, u, "unknown") for u in sorted(failed - {u for _, u, _ in refused})]
             added = tuple(u for u in a.user_ids if u not in failed)
-            if not result.success and not added:
-                return _Effect("failed", f"nobody added: {result.message or 'success: false'}")
-            note = f"refused: {', '.join(f'{u} ({c})' for _, u, c in refused)}" if failed else ""
-            return _Effect("partial" if failed else "done", note, added=added, refused=refused)
+            if not failed:
+                return _Effect(added=added)
+            note = "refused: " + ", ".join(f"{u} ({c})" for _, u, c in refused)
+            # Per-user refusals (privacy) are the platform's answer, not a failure of the call.
+            return _Effect("partial" if added else "refused", note, added=added, refused=refused)
         if isinstance(a, GrantAdmin):
             p.grant_admin(a.chat_id, a.user_id, a.permissions)
             return _Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions))))

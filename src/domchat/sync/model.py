@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domchat.permissions import Permission as Permission  # the domain speaks of rights too
+from domchat.permissions import Permission as Permission  # noqa: PLC0414  (re-exported: the domain speaks of rights)
 
 UserId = int
 ChatId = int

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from domchat.gis_client.types import ActualLicense, HouseData, OrgRecord
+from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
@@ -19,6 +19,10 @@ class GisSource(Protocol):
     def house_data(self, fias_guids: Sequence[str]) -> dict[str, HouseData]: ...
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]: ...
+
+    def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]: ...
+
+    def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]: ...
 
 
 class ChatPlatform(Protocol):

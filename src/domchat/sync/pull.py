@@ -23,6 +23,7 @@ from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
+from domchat.sync import grants
 from domchat.sync.crash import crash_point
 from domchat.sync.model import Basis, Building, ManagementPeriod
 from domchat.sync.ports import GisSource
@@ -39,6 +40,7 @@ class PullReport:
     period_changes: int = 0
     kept_empty: list[str] = field(default_factory=list)
     skipped: int = 0
+    grants_changed: int = 0
     error: str = ""
     failure: GisError | None = field(default=None, repr=False, compare=False)
     """The error that made the pull fail, for the caller's exit status."""
@@ -56,6 +58,8 @@ class PullContext:
     force: bool = False
     refresh_houses: bool = False
     """Re-read every building's house data (the periodic full reconcile), not only new ones."""
+    pull_grants: bool = False
+    """Also pull guest-access grants from the provisional service."""
 
 
 def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
@@ -73,6 +77,7 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
         wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
         houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
         orgs = ctx.gis.organisations(licensees)
+        grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
     except GisError as e:
         report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
@@ -111,6 +116,9 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
             )
         s.flush()
         crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
+        if grant_records:
+            g = grants.apply(s, grant_records, source="gis", actor=ctx.actor, trigger=ctx.trigger, run_id=ctx.run_id, now=now)
+            report.grants_changed = g.added + g.changed
         per_org: dict[str, list[ManagementPeriod]] = defaultdict(list)
         for p in periods:
             per_org[p.org].append(p)

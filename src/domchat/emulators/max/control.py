@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domchat.emulators.max.faults import FaultInjector, MaxFaults
-from domchat.emulators.max.model import ChatRoom
+from domchat.emulators.max.model import ChatRoom, StoredMessage
 from domchat.emulators.max.platform import Platform, admin_entries, int_list, str_list
 from domchat.emulators.max.routing import (
     ApiError,
@@ -35,6 +35,7 @@ class ControlApi:
         r.add("GET", f"{PREFIX}/chats", self.list_chats)
         r.add("POST", f"{PREFIX}/chats", self.create_chat)
         r.add("GET", f"{PREFIX}/chats/{{chatId}}", self.chat_state)
+        r.add("GET", f"{PREFIX}/dialogs/{{userId}}", self.dialog_state)
         r.add("POST", f"{PREFIX}/chats/{{chatId}}/bot", self.add_bot)
         r.add("POST", f"{PREFIX}/chats/{{chatId}}/messages", self.post_message)
         r.add("POST", f"{PREFIX}/chats/{{chatId}}/members", self.add_members)
@@ -144,12 +145,18 @@ class ControlApi:
                 }
                 for m in room.members.values()
             ]
-            messages = [
-                {"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "format": m.format, "timestamp": m.timestamp}
-                for m in room.messages
-            ]
+            messages = [_message(m) for m in room.messages]
             state = {"members": members, "messages": messages, "pinned_message_id": room.pinned_mid, "blocked": sorted(room.blocked)}
             return Response(200, {**_summary(room), **state})
+
+    def dialog_state(self, req: Request) -> Response:
+        """What the bot wrote to one person (and they to it): their dialog."""
+        with self.p.lock:
+            dialog = self.p.dialogs.get(req.param_int("userId"))
+            if dialog is None:
+                raise ApiError(404, "not.found", "this person never started the bot")
+            messages = [_message(m) for m in dialog.messages]
+            return Response(200, {"chat_id": dialog.chat_id, "user_id": dialog.user_id, "messages": messages})
 
     def stats(self, req: Request) -> Response:
         sub = self.p.subscription
@@ -180,6 +187,10 @@ class ControlApi:
         except ValueError as e:
             raise bad_request(str(e)) from None
         return Response(200, {"ok": True})
+
+
+def _message(m: StoredMessage) -> dict[str, Any]:
+    return {"message_id": m.mid, "sender_id": m.sender_id, "text": m.text, "format": m.format, "timestamp": m.timestamp}
 
 
 def _summary(room: ChatRoom) -> dict[str, Any]:
