@@ -15,10 +15,11 @@ from support.stage import SCHEMAS, Stage, make_world, write_config
 
 
 @pytest.fixture
-def stage(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stage]:
+def stage(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Stage]:
     # DOMCHAT_DATABASE_URL overrides the config: point it at this test's own database too.
     monkeypatch.setenv("DOMCHAT_DATABASE_URL", db_url)
-    world = make_world(buildings=12, seed=11)
+    marker = request.node.get_closest_marker("world")
+    world = make_world(buildings=marker.kwargs.get("buildings", 12) if marker else 12, seed=11)
     token = secrets.token_urlsafe(24)
     gis = GisEmulator(world, SCHEMAS, processing_delay=0.02)
     bot = MaxEmulator(world, token)

@@ -19,6 +19,8 @@ from domchat.storage import audit
 from domchat.storage.tables import ActionRow, BindingRow
 from support.stage import NOON, Stage
 
+pytestmark = pytest.mark.world(buildings=4)
+
 POINTS = [
     "updates:after_store",
     "update:before_commit",
