@@ -130,11 +130,13 @@ def sync(
     now: NowOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Go past the removal safety fuse and apply empty GIS answers.")] = False,
     json_out: JsonOpt = False,
+    operator: Annotated[str | None, typer.Option("--operator", help="Record this cycle as an operator's (default: the daemon's).")] = None,
 ) -> None:
     """Run one sync cycle: updates, GIS pull, plan, execute, audit."""
     if not once:
         raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
-    report = app_mod.sync_once(_open(config, now), force=force)
+    actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
+    report = app_mod.sync_once(_open(config, now), force=force, actor=actor, trigger=trigger)
     _show_report(report, json_out)
     if report.pull is not None and report.pull.failure is not None:
         # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.

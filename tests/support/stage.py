@@ -101,7 +101,10 @@ def write_config(tmp: Path, world: dict[str, Any], gis_url: str, max_url: str, d
             f'endpoint = "{gis_url}"\nschemas_dir = "{SCHEMAS}"\norg_ppa_guid = "{world["authority"]["ppa_guid"]}"\n'
             "poll_schedule = [0.02, 0.05]\ntransport_attempts = 2\ntransport_backoff = [0.05, 0.1]"
         ),
-        "max": f'base_url = "{max_url}"\ntoken_file = "token"\nauthority_accounts = {world["authority"]["max_accounts"]}\nretries = 1\nbackoff = 0.05',
+        "max": (
+            f'base_url = "{max_url}"\ntoken_file = "token"\nauthority_accounts = {world["authority"]["max_accounts"]}\n'
+            "retries = 1\nbackoff = 0.05"
+        ),
         "logging": 'level = "warning"',
     }
     for key, value in extra.items():

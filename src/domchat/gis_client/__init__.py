@@ -22,7 +22,14 @@ _WHERE = {
     "NoSigner": "domchat.gis_client.signing",
     "Signer": "domchat.gis_client.signing",
 }
-__all__ = sorted(_WHERE)
+__all__ = [
+    "CommandSigner",
+    "GisClient",
+    "GisSigningError",
+    "NoSigner",
+    "OnError",
+    "Signer",
+]
 
 
 def __getattr__(name: str) -> Any:

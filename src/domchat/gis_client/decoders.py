@@ -145,9 +145,18 @@ def actual_license(el: etree._Element) -> ActualLicense:
     )
 
 
-_L = {name: f"{{{LICENSES_NS}}}{name}" for name in (
-    "FIASHouseGUID", "HouseAddress", "LicenseHouseStatus", "InclusionDate", "ExclusionDate", "InclusionEntryGuid", "ExclusionEntryGuid",
-)}
+_L = {
+    name: f"{{{LICENSES_NS}}}{name}"
+    for name in (
+        "FIASHouseGUID",
+        "HouseAddress",
+        "LicenseHouseStatus",
+        "InclusionDate",
+        "ExclusionDate",
+        "InclusionEntryGuid",
+        "ExclusionEntryGuid",
+    )
+}
 
 
 def _license_house(f: dict[str, str]) -> LicenseHouse:

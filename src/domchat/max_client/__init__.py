@@ -35,7 +35,21 @@ _WHERE = {
     "receive_updates": "domchat.max_client.receive",
     "WebhookReceiver": "domchat.max_client.webhook",
 }
-__all__ = sorted(_WHERE)
+__all__ = [
+    "MODES",
+    "SUCCESS_FALSE",
+    "LongPoller",
+    "MaxClient",
+    "RateLimiter",
+    "TokenBucket",
+    "WebhookReceiver",
+    "client_rate",
+    "codes",
+    "receive_updates",
+    "reserve",
+    "shared_limiter",
+    "update_key",
+]
 
 
 def __getattr__(name: str) -> Any:

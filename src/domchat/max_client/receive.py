@@ -46,9 +46,7 @@ def receive_updates(
             )
         if ready is not None:
             ready(f"long polling {settings.base_url}")
-        poller = LongPoller(
-            client, store=store, load_marker=load_marker, types=types, timeout=settings.poll_timeout
-        )
+        poller = LongPoller(client, store=store, load_marker=load_marker, types=types, timeout=settings.poll_timeout)
         poller.run(stop)
     elif mode == "webhook":
         if not webhook_secret:

@@ -278,4 +278,3 @@ def _message_body(body: dict[str, Any]) -> tuple[str | None, str | None]:
     if fmt not in (None, "markdown", "html"):
         raise bad_request("format must be markdown or html")
     return text, fmt
-
