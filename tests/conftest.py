@@ -17,11 +17,6 @@ from sqlalchemy.engine import Engine, make_url
 
 from domchat.storage import db
 
-SCHEMAS = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "gis-zhkh" / "14.4.0.1"
-MAX_OPENAPI = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "max-bot-api" / "max-bot-api.dev-max-ru.2026-07-01.openapi.json"
-)
-
 
 def _postgres_base() -> str | None:
     url = os.environ.get("DOMCHAT_DATABASE_URL", "")

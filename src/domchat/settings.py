@@ -438,7 +438,7 @@ def _finish(s: Settings, base: Path) -> Settings:
     """Checks that need the whole file: files that must exist, the default schema folder."""
     gis = s.gis
     if gis.schemas_dir == Path(DEFAULT_SCHEMAS_DIR):
-        gis = dataclasses.replace(gis, schemas_dir=_default_schemas_dir())
+        gis = dataclasses.replace(gis, schemas_dir=default_schemas_dir())
     for key, p in (
         ("region.licensees_file", s.region.licensees_file),
         ("database.password_file", s.database.password_file),
@@ -463,8 +463,14 @@ def _finish(s: Settings, base: Path) -> Settings:
     return dataclasses.replace(s, gis=gis)
 
 
-def _default_schemas_dir() -> Path:
-    """The default package: relative to the working directory, else to the source checkout."""
+SCHEMAS_ENV = "DOMCHAT_GIS_SCHEMAS_DIR"
+
+
+def default_schemas_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """The package used when `gis.schemas_dir` is not set: $DOMCHAT_GIS_SCHEMAS_DIR, else
+    `../shared/reference/gis-zhkh/14.4.0.1` from the working directory, else from the checkout."""
+    if env.get(SCHEMAS_ENV):
+        return Path(env[SCHEMAS_ENV]).resolve()
     here = Path(DEFAULT_SCHEMAS_DIR)
     if (here / "lib" / "hcs-base.xsd").is_file():
         return here.resolve()

@@ -16,18 +16,9 @@ from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.emulators.world import GeneratorOptions, WorldGenerator
 from domchat.gis_client import GisClient
 from domchat.settings import GisSettings
+from support.reference import GIS_SCHEMAS
 
-
-def _find_schemas() -> Path:
-    """The official package in `shared/` beside the checkout (or beside any folder above it)."""
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "reference" / "gis-zhkh" / "14.4.0.1"
-        if (candidate / "lib" / "hcs-base.xsd").is_file():
-            return candidate
-    raise RuntimeError("the GIS ZhKH package (shared/reference/gis-zhkh/14.4.0.1) is not beside the checkout")
-
-
-SCHEMAS = _find_schemas()
+SCHEMAS = GIS_SCHEMAS
 TODAY = date(2025, 3, 1)
 FAST_SCHEDULE = [0.01, 0.02]
 

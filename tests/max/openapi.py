@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from support.reference import MAX_OPENAPI
+
 FILE = "max-bot-api.dev-max-ru.2026-07-01.openapi.json"
 
 
 def _find() -> Path | None:
-    if os.environ.get("DOMCHAT_MAX_OPENAPI"):
-        return Path(os.environ["DOMCHAT_MAX_OPENAPI"])
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "reference" / "max-bot-api" / FILE
-        if candidate.is_file():
-            return candidate
-    return None
+    return MAX_OPENAPI if MAX_OPENAPI.is_file() else None
 
 
 def _convert(node: Any) -> Any:

@@ -20,12 +20,9 @@ from domchat.emulators.gis import GisEmulator
 from domchat.emulators.max import MaxEmulator
 from domchat.emulators.world import GeneratorOptions, WorldGenerator
 from domchat.sync.engine import CycleReport
+from support.reference import GIS_SCHEMAS
 
-SCHEMAS = next(
-    p / "shared" / "reference" / "gis-zhkh" / "14.4.0.1"
-    for p in Path(__file__).resolve().parents
-    if (p / "shared" / "reference" / "gis-zhkh" / "14.4.0.1" / "lib" / "hcs-base.xsd").is_file()
-)
+SCHEMAS = GIS_SCHEMAS
 TODAY = date(2026, 11, 21)
 NOON = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 BOT_RIGHTS = ["read_all_messages", "add_remove_members", "add_admins", "change_chat_info", "pin_message", "write"]
