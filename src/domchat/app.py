@@ -116,12 +116,19 @@ class App:
             authority_name=self.settings.region.authority_name,
         )
 
-    def bot_user_id(self, platform: MaxClient | None = None) -> int:
-        """The bot's MAX user id: asked once with /me, then remembered in the database."""
+    def _known_bot(self) -> tuple[int | None, str]:
         with Session(self.ready_db()) as s:
             known = repo.get_bookmark(s, BOT_BOOKMARK)
-        if known:
-            return int(known.split(":", 1)[0])
+        if not known:
+            return None, ""
+        uid, _, name = known.partition(":")
+        return int(uid), name
+
+    def bot_user_id(self, platform: MaxClient | None = None) -> int:
+        """The bot's MAX user id: asked once with /me, then remembered in the database."""
+        known, _ = self._known_bot()
+        if known is not None:
+            return known
         if platform is None:
             raise DomchatError("the bot's identity is not known yet: run 'domchat sync --once' first")
         me = platform.me()
@@ -131,9 +138,7 @@ class App:
 
     def bot_username(self, platform: MaxClient) -> str:
         self.bot_user_id(platform)
-        with Session(self.db) as s:
-            known = repo.get_bookmark(s, BOT_BOOKMARK) or ":"
-        name = known.split(":", 1)[1]
+        name = self._known_bot()[1]
         if not name:
             raise DomchatError("the bot has no username on MAX: deep links cannot be made")
         return name
@@ -152,6 +157,8 @@ class App:
             code_attempts=s.chats.binding_code_attempts,
             pull_grants=s.gis.pull_guest_grants,
             poll_updates=not s.max.webhook_url,
+            bot_username=self._known_bot()[1],
+            resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
         )
 
 

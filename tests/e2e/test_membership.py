@@ -203,3 +203,28 @@ def test_revoked_grant_removes_the_resident(stage: Stage) -> None:
     assert 70004 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}
     removed = [e for e in _events(stage, chat_id=chat, user_id=70004) if e.action == "remove_member"]
     assert removed and f"grant {G4}" in removed[0].reason
+
+
+def test_staff_ask_the_bot_for_a_tenant_invitation_in_the_house_chat(stage: Stage) -> None:
+    _ready(stage)
+    b = next(x for x in stage.world["buildings"] if len(x["management"]) == 1)
+    chat = stage.chats[b["fias_guid"]]
+    staff = min(stage.staff_of(b["management"][0]["ogrn"]))
+    stranger_staff = min(u for o in stage.world["organisations"] if o["ogrn"] != b["management"][0]["ogrn"] for u in o["staff"])
+    stage.act("POST", f"/chats/{chat}/members", as_user=stage.authority, user_ids=[stranger_staff])
+    stage.act("POST", f"/chats/{chat}/messages", as_user=stranger_staff, text="/пригласить 7 10")
+    stage.act("POST", f"/chats/{chat}/messages", as_user=staff, text="/пригласить 7 10")
+    stage.sync()
+    events = _events(stage, action="resident.invitation")
+    assert [(e.user_id, e.outcome) for e in events] == [(stranger_staff, "refused"), (staff, "done")]
+    (sent,) = [m["text"] for m in stage.act("GET", f"/dialogs/{staff}")["messages"] if "помещения 7" in m["text"]]
+    assert not any("start=r-" in (m["text"] or "") for m in stage.chat_state(chat)["messages"])  # never in the group
+    payload = sent.split("start=", 1)[1]
+    stage.act("POST", "/users", user_id=70010, first_name="Квартирант")
+    stage.act("POST", "/start", user_id=70010, payload=payload)
+    stage.sync()
+    assert 70010 in {m["user_id"] for m in stage.chat_state(chat)["members"]}
+    last_day = NOON.date() + timedelta(days=9)
+    midnight = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    stage.sync(now=midnight + timedelta(seconds=1), pull=False)
+    assert 70010 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}

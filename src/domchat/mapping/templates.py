@@ -26,6 +26,7 @@ NAMES = (
     "invitation_accepted",
     "invitation_refused",
     "join_link",
+    "invitation_for_staff",
 )
 REASONS = "reasons"
 

@@ -47,7 +47,7 @@ def load_domain(session: Session) -> Domain:
     }
     periods: dict[str, list[ManagementPeriod]] = defaultdict(list)
     for p in session.exec(select(PeriodRow).order_by(col(PeriodRow.building), col(PeriodRow.start))):
-        periods[p.building].append(_period(p))
+        periods[p.building].append(period(p))
     bindings = {
         r.building: ChatBinding(r.building, r.chat_id, r.bound_at, r.bound_by)
         for r in session.exec(select(BindingRow))
@@ -79,7 +79,7 @@ def load_domain(session: Session) -> Domain:
     )
 
 
-def _period(p: PeriodRow) -> ManagementPeriod:
+def period(p: PeriodRow) -> ManagementPeriod:
     return ManagementPeriod(
         building=p.building,
         org=p.org,
@@ -126,7 +126,7 @@ def replace_periods(
     old: dict[str, list[ManagementPeriod]] = defaultdict(list)
     rows = list(session.exec(select(PeriodRow).where(PeriodRow.org == org, PeriodRow.basis == basis.value)))
     for r in rows:
-        old[r.building].append(_period(r))
+        old[r.building].append(period(r))
     changed: dict[str, tuple[tuple[ManagementPeriod, ...], tuple[ManagementPeriod, ...]]] = {}
     for building in set(old) | set(new):
         before = tuple(sorted(old.get(building, ()), key=_sort_key))

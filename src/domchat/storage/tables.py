@@ -120,6 +120,8 @@ class StaffRow(SQLModel, table=True):
     __tablename__ = "staff_account"
     org: str = Field(primary_key=True, max_length=15)
     user_id: int = _big(primary_key=True)
+    dialog_id: int | None = _big(nullable=True)
+    """Their dialog with the bot (where personal links they ask for are sent)."""
     enrolled_at: datetime = _utc(nullable=False)
     revoked_at: datetime | None = _utc(nullable=True)
 

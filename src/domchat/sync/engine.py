@@ -47,6 +47,8 @@ class EngineConfig:
     reconcile_interval: timedelta
     code_attempts: int
     pull_grants: bool = False
+    bot_username: str = ""
+    resident_invite_ttl_days: int = 60
     poll_updates: bool = True
     """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
 
@@ -168,6 +170,8 @@ class Syncer:
             code_attempts=self.cfg.code_attempts,
             run_id=run.run_id,
             actor=run.actor,
+            bot_username=self.cfg.bot_username,
+            invite_ttl_days=self.cfg.resident_invite_ttl_days,
         )
         if self.cfg.poll_updates:
             updates.fetch(self.db, self.platform, self.clock)

@@ -34,9 +34,9 @@ def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, 
     s.add(invite)
     row = s.get(StaffRow, (invite.org, user_id))
     if row is None:
-        s.add(StaffRow(org=invite.org, user_id=user_id, enrolled_at=now))
+        s.add(StaffRow(org=invite.org, user_id=user_id, dialog_id=dialog_id, enrolled_at=now))
     else:
-        row.revoked_at = None
+        row.revoked_at, row.dialog_id = None, dialog_id
         s.add(row)
     org = s.get(OrganisationRow, invite.org)
     audit(ctx, s, "staff.enrol", "done", org=invite.org, user_id=user_id, reason=f"personal link issued by {invite.created_by}")

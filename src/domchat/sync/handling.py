@@ -33,6 +33,8 @@ class Context:
     bot_user_id: int
     code_attempts: int
     run_id: str
+    bot_username: str = ""
+    invite_ttl_days: int = 60
     actor: str = "daemon"
 
 

@@ -9,13 +9,16 @@ instead, and their joining by that link is accepted.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from domchat.storage.tables import BuildingRow, GrantRow, RefusalRow, ResidentInviteRow, ResidentRow
+from domchat.storage import repo
+from domchat.storage.tables import BindingRow, BuildingRow, GrantRow, PeriodRow, RefusalRow, ResidentInviteRow, ResidentRow, StaffRow
 from domchat.sync import tokens
 from domchat.sync.handling import Context, audit, notice
+from domchat.sync.model import Building, Manager, manager_on
 
 PRIVACY = "add.participant.privacy"
 
@@ -30,6 +33,72 @@ def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: 
         ResidentInviteRow(token_hash=tokens.digest(token), grant_id=grant_id, created_at=now, expires_at=now + ttl, created_by=created_by)
     )
     return token
+
+
+INVITE_COMMAND = re.compile(r"^/(?:пригласить|invite)\s+(?P<premises>\S{1,16})(?:\s+(?P<days>\d{1,3}))?\s*$", re.IGNORECASE)
+"""What staff post in a house chat to get a tenant's personal link: `/пригласить 12 30`."""
+DEFAULT_DAYS = 30
+
+
+def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: str, update_id: int) -> None:
+    """A staff member of the building's current manager asked for a tenant's invitation.
+
+    The link goes to the staff member's dialog with the bot, never into the group chat.
+    """
+    m = INVITE_COMMAND.match(text.strip())
+    bound = s.exec(select(BindingRow).where(BindingRow.chat_id == chat_id)).first()
+    if m is None or bound is None:
+        return
+    building = s.get(BuildingRow, bound.building)
+    assert building is not None
+    day = Building(building.fias_guid, building.address, building.tz).local_date(ctx.clock.now())
+    periods = tuple(repo.period(p) for p in s.exec(select(PeriodRow).where(PeriodRow.building == bound.building)))
+    manager = manager_on(periods, day)
+    staff = s.get(StaffRow, (manager.org, sender)) if isinstance(manager, Manager) else None
+    if staff is None or staff.revoked_at is not None or staff.dialog_id is None:
+        audit(
+            ctx,
+            s,
+            "resident.invitation",
+            "refused",
+            building=bound.building,
+            chat_id=chat_id,
+            user_id=sender,
+            reason="asked by someone who is not enrolled staff of the building's current manager",
+        )
+        return
+    days = int(m.group("days") or DEFAULT_DAYS)
+    grant = GrantRow(
+        grant_id=f"manual-{tokens.digest(f'{update_id}:{chat_id}:{sender}')[:32]}",
+        building=bound.building,
+        premises=m.group("premises"),
+        person_ref=f"asked by staff {sender}",
+        valid_from=day,
+        valid_to=day + timedelta(days=max(days, 1) - 1),
+        status="active",
+        source="manual",
+        updated_at=ctx.clock.now(),
+    )
+    if s.get(GrantRow, grant.grant_id) is not None:
+        return  # this very request was handled already
+    s.add(grant)
+    token = issue(s, grant.grant_id, ctx.clock.now(), timedelta(days=ctx.invite_ttl_days), f"staff:{sender}")
+    audit(
+        ctx,
+        s,
+        "resident.invitation",
+        "done",
+        building=bound.building,
+        org=staff.org,
+        chat_id=chat_id,
+        user_id=sender,
+        after={"grant_id": grant.grant_id, "premises": grant.premises, "valid_to": grant.valid_to.isoformat() if grant.valid_to else None},
+        reason="personal invitation asked for by staff of the manager (only its hash is kept)",
+    )
+    text = ctx.templates.render(
+        "invitation_for_staff", premises=grant.premises, days=str(days), link=f"https://max.ru/{ctx.bot_username}?start={token}"
+    )
+    notice(ctx, s, staff.dialog_id, bound.building, text, update_id)
 
 
 def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:

@@ -100,8 +100,11 @@ def _handle(ctx: Context, s: Session, u: Update, facts: OwnerFacts, update_id: i
     kind = u.update_type
     if kind == "message_created" and u.message is not None and u.message.text and u.chat_id is not None:
         code = tokens.find_code(u.message.text)
-        if code is not None and u.message.sender_id != ctx.bot_user_id:
-            binding.bind(ctx, s, u.chat_id, code, u.message.sender_id, facts, update_id)
+        sender = u.message.sender_id
+        if code is not None and sender != ctx.bot_user_id:
+            binding.bind(ctx, s, u.chat_id, code, sender, facts, update_id)
+        elif u.message.text.startswith("/") and sender is not None:
+            residents.staff_invitation(ctx, s, u.chat_id, sender, u.message.text, update_id)
     elif kind == "bot_started" and u.payload and u.user is not None and u.chat_id is not None:
         if u.payload.startswith(tokens.STAFF_PREFIX):
             enrolment.enrol(ctx, s, u.chat_id, u.user.user_id, u.payload, update_id)

@@ -264,6 +264,7 @@ def upgrade() -> None:
         "staff_account",
         sa.Column("org", sa.String(length=15), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("dialog_id", sa.BigInteger(), nullable=True),
         sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("org", "user_id"),
