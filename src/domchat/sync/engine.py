@@ -32,7 +32,8 @@ from domchat.sync.ports import ChatPlatform, GisSource
 
 log = structlog.get_logger("domchat.engine")
 
-RECONCILE_BOOKMARK = "reconcile.last"
+CHATS_READ = "max.chats.full_read"
+"""When every bound chat was last re-read from MAX (advanced once all of them were stored)."""
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ class Syncer:
             updates.fetch(self.db, self.platform, self.clock)
         report.updates = updates.process(ctx, self.parse_update)
 
-        reconcile = scope.buildings is None and self._reconcile_due()
+        reconcile = scope.buildings is None and self._due(CHATS_READ)
         if pull and self.gis is not None:
             pctx = pulling.PullContext(
                 self.db,
@@ -188,7 +189,7 @@ class Syncer:
                 run.actor,
                 run.trigger,
                 run.force,
-                refresh_houses=reconcile or scope.reread,
+                refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
                 pull_grants=self.cfg.pull_grants,
             )
             report.pull = pulling.pull(pctx, self.cfg.licensees, now)
@@ -204,7 +205,7 @@ class Syncer:
         report.refreshed = self._refresh(sorted(to_read), now)
         if reconcile:
             with transaction(self.db) as s:
-                repo.set_bookmark(s, RECONCILE_BOOKMARK, _wall().isoformat(), now)
+                repo.set_bookmark(s, CHATS_READ, _wall().isoformat(), now)
         with Session(self.db) as s:
             actual = repo.load_actual(s)
 
@@ -258,10 +259,10 @@ class Syncer:
         pinned = info.pinned_message.text if info.pinned_message is not None else None
         return ActualChat(chat_id, info.title, pinned, info.owner_id, members, active=info.status == "active")
 
-    def _reconcile_due(self) -> bool:
-        """Full reconciles follow the wall clock: planning `--now` in the future must not trigger one."""
+    def _due(self, bookmark: str) -> bool:
+        """Full re-reads follow the wall clock: planning `--now` in the future must not trigger one."""
         with Session(self.db) as s:
-            last = repo.get_bookmark(s, RECONCILE_BOOKMARK)
+            last = repo.get_bookmark(s, bookmark)
         return last is None or _wall() - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
 
     # Safety

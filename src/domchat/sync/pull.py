@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -29,6 +29,9 @@ from domchat.sync.model import Basis, Building, ManagementPeriod
 from domchat.sync.ports import GisSource
 
 log = structlog.get_logger("domchat.pull")
+
+HOUSES_READ = "gis.houses.full_read"
+"""When every building's house data was last read (advanced in the transaction that stores it)."""
 
 
 @dataclass
@@ -114,6 +117,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
                 ),
                 now,
             )
+        if ctx.refresh_houses:
+            repo.set_bookmark(s, HOUSES_READ, datetime.now(UTC).isoformat(), now)
         s.flush()
         crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
         if grant_records:
