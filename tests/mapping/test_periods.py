@@ -392,6 +392,9 @@ def test_p5_sorted_by_start_and_identical_periods_once() -> None:
     out = derive([*lic, *lic], [], KINDS)
     assert spans(out[B1]) == [(ORG_A, "2019-03-01", "2026-12-01", "licence"), (ORG_B, "2026-11-20", None, "licence")]
     assert list(derive([], [], KINDS)) == []
+    # A building with documents but no claim is not in the result at all.
+    con, _ = contract_periods([doc(GUID_B, obj("2026-12-01")), doc(GUID_HOA, obj("2026-12-01"), guid="d2")], ORGS)
+    assert derive([], con, KINDS) == {}
 
 
 def test_t1_a_period_starts_at_local_midnight() -> None:

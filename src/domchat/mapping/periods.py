@@ -215,7 +215,7 @@ def derive(
             out[building].add(_refine(p, own))
         if org_kinds.get(org, OrgKind.MANAGING_COMPANY) in _SELF_MANAGED:  # P3
             out[building].update(p for p in own if p.basis is Basis.CHARTER)
-    return {b: tuple(sorted(ps, key=_order)) for b, ps in sorted(out.items())}  # P4, P5
+    return {b: tuple(sorted(ps, key=_order)) for b, ps in sorted(out.items()) if ps}  # P4, P5
 
 
 def _refine(p: ManagementPeriod, own: list[ManagementPeriod]) -> ManagementPeriod:
