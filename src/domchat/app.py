@@ -53,9 +53,10 @@ from domchat.storage.tables import (
     StaffRow,
 )
 from domchat.sync import binding, enrolment, grants, residents, updates
-from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer
+from domchat.sync.engine import CycleReport, EngineConfig, Scope, Syncer, load_domain
 from domchat.sync.model import Building, Conflict, Domain, Manager, Permission, Policy, manager_on
 from domchat.sync.plan import Plan, plan
+from domchat.sync.pull import Hoa
 from domchat.sync.scheduler import next_wake
 
 log = structlog.get_logger("domchat")
@@ -156,6 +157,8 @@ class App:
             reconcile_interval=timedelta(seconds=s.sync.full_reconcile_interval),
             code_attempts=s.chats.binding_code_attempts,
             pull_grants=s.gis.pull_guest_grants,
+            pull_contracts=s.gis.pull_contracts,
+            hoas=tuple(Hoa(*row) for row in s.all_hoas()),
             poll_updates=not s.max.webhook_url,
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
@@ -200,7 +203,7 @@ def resync(
 ) -> CycleReport | Plan:
     """Re-read the chosen chats from MAX (and their houses from GIS) and put them right now."""
     with Session(app.ready_db()) as s:
-        domain = repo.load_domain(s)
+        domain = load_domain(s)
     scope = Scope(buildings=_select(domain, app.clock.now(), building, org), reread=True)
     with clients(app, with_gis=not dry_run) as (gis, platform):
         syncer = _syncer(app, gis, platform)
@@ -254,7 +257,7 @@ def daemon(app: App, stop: threading.Event) -> None:
 def conflicts(app: App) -> list[dict[str, Any]]:
     """Buildings two or more organisations claim on today's local date, with the documents."""
     with Session(app.ready_db()) as s:
-        domain = repo.load_domain(s)
+        domain = load_domain(s)
     now = app.clock.now()
     out = []
     for b, periods in sorted(domain.periods.items()):
@@ -287,7 +290,7 @@ def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
     """What a cycle would do at `at`, on the stored snapshot and the last observed chats (no I/O)."""
     engine = app.ready_db()
     with Session(engine) as s:
-        domain = repo.load_domain(s)
+        domain = load_domain(s)
         actual = repo.load_actual(s)
     if building is not None:
         building = building.lower()
@@ -323,7 +326,7 @@ def status(app: App) -> dict[str, Any]:
         bound = len(list(s.exec(select(BindingRow.building))))
         orgs = len(list(s.exec(select(OrganisationRow.ogrn))))
         head = s.get(AuditHeadRow, 1)
-        domain = repo.load_domain(s)
+        domain = load_domain(s)
     now = app.clock.now()
     conflicts = []
     next_change = None

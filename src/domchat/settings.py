@@ -9,6 +9,7 @@ file holding the secret, or an environment variable supplies it, and the value i
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 import tomllib
@@ -116,6 +117,9 @@ class RegionSettings:
     """OGRNs of the organisations whose licences and charters are pulled."""
     licensees_file: Path | None = None
     """A file with one OGRN per line, added to `licensees` (for long lists)."""
+    hoas_file: Path | None = None
+    """CSV `ogrn,fias_guid,address`: homeowners' associations and cooperatives of the region and
+    the houses each manages under its charter (they hold no licence, so GIS lists them nowhere else)."""
     default_tz: str = field(default="Europe/Moscow", metadata=_check(_zone))
     """Zone used for a building when GIS ZhKH gives no OlsonTZ (audited as an assumption)."""
 
@@ -309,6 +313,19 @@ class Settings:
             return make_url(url).set(password=pw.reveal()).render_as_string(hide_password=False)
         return url
 
+    def all_hoas(self) -> list[tuple[str, str, str]]:
+        """(OGRN, FIAS GUID, address) of each house an HOA manages, from `region.hoas_file`."""
+        if self.region.hoas_file is None:
+            return []
+        rows = []
+        with self.region.hoas_file.open(encoding="utf-8-sig", newline="") as f:
+            for n, row in enumerate(csv.DictReader(f), start=2):
+                ogrn, fias, address = (row.get(k, "") or "" for k in ("ogrn", "fias_guid", "address"))
+                if _ogrns([ogrn.strip()]) or len(fias.strip()) != 36 or not address.strip():
+                    raise ConfigError("region.hoas_file", f"line {n}: expected ogrn,fias_guid,address with a valid OGRN and FIAS GUID")
+                rows.append((ogrn.strip(), fias.strip().lower(), address.strip()))
+        return rows
+
     def all_licensees(self) -> list[str]:
         extra: list[str] = []
         if self.region.licensees_file is not None:
@@ -441,6 +458,7 @@ def _finish(s: Settings, base: Path) -> Settings:
         gis = dataclasses.replace(gis, schemas_dir=default_schemas_dir())
     for key, p in (
         ("region.licensees_file", s.region.licensees_file),
+        ("region.hoas_file", s.region.hoas_file),
         ("database.password_file", s.database.password_file),
         ("gis.password_file", gis.password_file),
         ("gis.ca_bundle", gis.ca_bundle),

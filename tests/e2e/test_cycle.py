@@ -31,7 +31,8 @@ def test_first_cycle_stores_the_region_and_binds_nothing(stage: Stage) -> None:
     for b in stage.world["buildings"]:
         assert buildings[b["fias_guid"]].tz == b["tz"]
         assert buildings[b["fias_guid"]].address == b["address"]
-    assert len(periods) == sum(len(b["management"]) for b in stage.world["buildings"])
+    assert len([p for p in periods if p.basis == "licence"]) == sum(len(b["management"]) for b in stage.world["buildings"])
+    assert {p.basis for p in periods} == {"licence", "contract"}  # contracts are read to date management
     assert report.planned == 0
 
 

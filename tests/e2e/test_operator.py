@@ -75,8 +75,8 @@ def test_conflict_is_listed_frozen_and_audited_once(stage: Stage) -> None:
     other = next(o["ogrn"] for o in stage.world["organisations"] if o["ogrn"] != b["management"][0]["ogrn"])
     chat = stage.chats[b["fias_guid"]]
     admins = stage.admins(chat)
-    with Session(stage.app().db) as s:  # a second claim for the same days, as inconsistent GIS data would give
-        s.add(PeriodRow(building=b["fias_guid"], org=other, start=date(2026, 11, 1), until=None, basis="contract", source_ids="doc-x"))
+    with Session(stage.app().db) as s:  # a second licence claim for the same days: inconsistent GIS data
+        s.add(PeriodRow(building=b["fias_guid"], org=other, start=date(2026, 11, 1), until=None, basis="licence", source_ids="entry-x"))
         s.commit()
     for _ in range(2):
         stage.sync(pull=False)

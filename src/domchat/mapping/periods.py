@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from domchat.gis_client.types import ActualLicense, CAChDocument, ContractObject, LicenseHouse
-from domchat.sync.model import Basis, ManagementPeriod, OrgKind
+from domchat.sync.model import Basis, Domain, ManagementPeriod, OrgKind
 
 __all__ = [
     "COUNTING_DOCUMENT",
@@ -237,3 +237,12 @@ def _overlaps(a: ManagementPeriod, b: ManagementPeriod) -> bool:
 
 def _order(p: ManagementPeriod) -> tuple[date, str, date, str, tuple[str, ...]]:
     return (p.start, p.org, p.until or date.max, p.basis.value, p.source_ids)
+
+
+def effective(domain: Domain) -> Domain:
+    """The domain with its stored claims (licence, contract, charter) turned into the
+    management periods the planner acts on (`derive`)."""
+    licence = [p for ps in domain.periods.values() for p in ps if p.basis is Basis.LICENCE]
+    documents = [p for ps in domain.periods.values() for p in ps if p.basis is not Basis.LICENCE]
+    kinds = {o.ogrn: o.kind for o in domain.organisations.values()}
+    return replace(domain, periods=derive(licence, documents, kinds))

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from domchat.clock import Clock
 from domchat.errors import MaxApiError, SafetyFuse
+from domchat.mapping.periods import effective
 from domchat.mapping.templates import Templates
 from domchat.max_client.types import Update
 from domchat.storage import repo
@@ -48,6 +49,8 @@ class EngineConfig:
     reconcile_interval: timedelta
     code_attempts: int
     pull_grants: bool = False
+    pull_contracts: bool = True
+    hoas: tuple[pulling.Hoa, ...] = ()
     bot_username: str = ""
     resident_invite_ttl_days: int = 60
     poll_updates: bool = True
@@ -69,6 +72,11 @@ class _Run:
     trigger: str
     force: bool
     heartbeat: Callable[[], None]
+
+
+def load_domain(session: Session) -> Domain:
+    """The stored snapshot, its GIS claims turned into effective management periods."""
+    return effective(repo.load_domain(session))
 
 
 def _scoped(domain: Domain, scope: Scope) -> Domain:
@@ -153,7 +161,7 @@ class Syncer:
     def preview(self, scope: Scope) -> Plan:
         """What a cycle would do for `scope`, reading the chats afresh; changes nothing."""
         with Session(self.db) as s:
-            domain = _scoped(repo.load_domain(s), scope)
+            domain = _scoped(load_domain(s), scope)
             actual = repo.load_actual(s)
         if scope.reread:
             actual |= {c: self.read_chat(c) for c in sorted(b.chat_id for b in domain.bindings.values())}
@@ -191,13 +199,14 @@ class Syncer:
                 run.force,
                 refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
                 pull_grants=self.cfg.pull_grants,
+                pull_contracts=self.cfg.pull_contracts,
             )
-            report.pull = pulling.pull(pctx, self.cfg.licensees, now)
+            report.pull = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
 
         executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
         with Session(self.db) as s:
-            domain = _scoped(repo.load_domain(s), scope)
+            domain = _scoped(load_domain(s), scope)
             known = repo.load_actual(s)
         bound = {b.chat_id for b in domain.bindings.values()}
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}

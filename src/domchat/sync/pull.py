@@ -1,14 +1,18 @@
 """Pulling from GIS ZhKH into the stored snapshot, without ever mistaking silence for absence.
 
-Each licensee's answer replaces only what that licensee's answer covers. A licensee whose
-answer failed keeps its previous periods ("unknown", not "nothing"); one that suddenly
-answers with no houses at all while it had some is kept too, and audited, until an operator
-forces the change. Every change of a building's periods is audited with its GIS documents.
+Everything is fetched first; only a complete pull is stored, in one transaction. Each
+organisation's answer replaces only the claims that answer covers (its licence entries, its
+contracts or charters). An organisation that suddenly answers with nothing while it had claims
+keeps them ("unknown", not "nothing"), audited, until an operator forces the change. Every
+change of a building's claims is audited with its GIS documents. `docs/management.md` says how
+the stored claims become management periods.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,21 +21,33 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from domchat.errors import GisError
-from domchat.gis_client.types import ActualLicense
+from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
+from domchat.mapping import periods as periodmap
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
 from domchat.sync import grants
 from domchat.sync.crash import crash_point
-from domchat.sync.model import Basis, Building, ManagementPeriod
+from domchat.sync.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.sync.ports import GisSource
 
 log = structlog.get_logger("domchat.pull")
 
 HOUSES_READ = "gis.houses.full_read"
 """When every building's house data was last read (advanced in the transaction that stores it)."""
+LICENCES_DIGEST = "gis.licences.digest"
+"""A digest of the licence register as last stored: contracts are re-read when it changes."""
+
+
+@dataclass(frozen=True)
+class Hoa:
+    """A homeowners' association and one house it manages, from the authority's register."""
+
+    ogrn: str
+    fias_guid: str
+    address: str
 
 
 @dataclass
@@ -41,6 +57,7 @@ class PullReport:
     buildings_new: int = 0
     buildings_changed: int = 0
     period_changes: int = 0
+    documents: int = 0
     kept_empty: list[str] = field(default_factory=list)
     skipped: int = 0
     grants_changed: int = 0
@@ -60,107 +77,150 @@ class PullContext:
     trigger: str
     force: bool = False
     refresh_houses: bool = False
-    """Re-read every building's house data (the periodic full reconcile), not only new ones."""
+    """Re-read every building's house data and documents (the periodic full read), not only new ones."""
     pull_grants: bool = False
     """Also pull guest-access grants from the provisional service."""
+    pull_contracts: bool = True
+    """Also read contracts and charters (exportCAChData) to date management from them."""
 
 
-def pull(ctx: PullContext, licensees: list[str], now: datetime) -> PullReport:
+@dataclass
+class _Fetched:
+    licence: list[ManagementPeriod]
+    documents: list[ManagementPeriod] | None
+    """None when the documents were not read this time (the stored ones stay)."""
+    skipped: list[periodmap.Skipped]
+    addresses: dict[str, str]
+    known: set[str]
+    houses: dict[str, HouseData]
+    orgs: list[OrgRecord]
+    grants: list[GuestGrantRecord]
+    digest: str
+
+
+def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[Hoa] = ()) -> PullReport:
     report = PullReport(licensees=len(licensees))
     try:
-        licences = ctx.gis.actual_licenses(licensees, ctx.region)
-        by_org: dict[str, list[ActualLicense]] = defaultdict(list)
-        for lic in licences:
-            by_org[lic.licensee_ogrn].append(lic)
-        periods, skipped = gismap.licence_periods(licences)
-        report.skipped = len(skipped)
-        addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
-        with Session(ctx.db) as s:
-            known = set(s.exec(select(BuildingRow.fias_guid)))
-        wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
-        houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
-        orgs = ctx.gis.organisations(licensees)
-        grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
+        got = _fetch(ctx, licensees, hoas)
     except GisError as e:
         report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
             append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
         log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
         return report
-
     with transaction(ctx.db) as s:
-        for skip in skipped:
-            append(s, _event(ctx, "gis.record_skipped", "skipped", reason=f"{skip.what} {skip.ident}: {skip.why}"), now)
-        for rec in orgs:
-            repo.save_organisation(s, gismap.organisation(rec), now)
-        for fias, address in sorted(addresses.items()):
-            if fias in known and fias not in houses:
-                continue
-            building, assumed = gismap.building(fias, address, houses.get(fias), ctx.default_tz)
-            before, changed = repo.save_building(s, building, tz_assumed=assumed, at=now)
-            if not changed:
-                continue
-            if before is None:
-                report.buildings_new += 1
-            else:
-                report.buildings_changed += 1
+        _store(ctx, s, got, licensees, hoas, now, report)
+    return report
+
+
+def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetched:
+    licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
+    licence, skipped = periodmap.licence_periods(licences)
+    addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
+    addresses.update({h.fias_guid: h.address for h in hoas if h.fias_guid not in addresses})
+    with Session(ctx.db) as s:
+        known = set(s.exec(select(BuildingRow.fias_guid)))
+        stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
+    wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
+    houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
+    orgs = ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)}))
+    digest = _digest(licence, hoas)
+    documents: list[ManagementPeriod] | None = None
+    if ctx.pull_contracts and (ctx.refresh_houses or wanted or digest != stored_digest):
+        by_ogrn = {o.ogrn: o for o in orgs}
+        pairs = [(by_ogrn[p.org].org_root_entity_guid, p.building) for p in licence if p.org in by_ogrn]
+        pairs += [(by_ogrn[h.ogrn].org_root_entity_guid, h.fias_guid) for h in hoas if h.ogrn in by_ogrn]
+        docs: list[CAChDocument] = ctx.gis.contracts_and_charters(sorted(set(pairs))) if pairs else []
+        org_by_guid = {g.lower(): o.ogrn for o in orgs for g in (o.org_root_entity_guid, o.org_ppa_guid) if g}
+        documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
+        skipped += doc_skipped
+    grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
+    return _Fetched(licence, documents, skipped, addresses, known, houses, orgs, grant_records, digest)
+
+
+def _digest(licence: list[ManagementPeriod], hoas: Sequence[Hoa]) -> str:
+    parts = sorted(f"{p.building}|{p.org}|{p.start}|{p.until}" for p in licence) + sorted(f"{h.ogrn}|{h.fias_guid}" for h in hoas)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _store(
+    ctx: PullContext, s: Session, got: _Fetched, licensees: list[str], hoas: Sequence[Hoa], now: datetime, report: PullReport
+) -> None:
+    report.skipped = len(got.skipped)
+    for skip in got.skipped:
+        append(s, _event(ctx, "gis.record_skipped", "skipped", reason=f"{skip.what} {skip.ident}: {skip.why}"), now)
+    hoa_orgs = {h.ogrn for h in hoas}
+    for rec in got.orgs:
+        kind = OrgKind.HOA if rec.ogrn in hoa_orgs and rec.ogrn not in licensees else OrgKind.MANAGING_COMPANY
+        repo.save_organisation(s, gismap.organisation(rec, kind), now)
+    for fias, address in sorted(got.addresses.items()):
+        if fias in got.known and fias not in got.houses:
+            continue
+        _save_building(ctx, s, fias, address, got.houses.get(fias), now, report)
+    if ctx.refresh_houses:
+        repo.set_bookmark(s, HOUSES_READ, datetime.now(UTC).isoformat(), now)
+    s.flush()
+    crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
+    if got.grants:
+        g = grants.apply(s, got.grants, source="gis", actor=ctx.actor, trigger=ctx.trigger, run_id=ctx.run_id, now=now)
+        report.grants_changed = g.added + g.changed
+    _replace(ctx, s, Basis.LICENCE, licensees, got.licence, now, report)
+    if got.documents is not None:
+        report.documents = len(got.documents)
+        organisations = sorted({*licensees, *hoa_orgs})
+        for basis in (Basis.CONTRACT, Basis.CHARTER):
+            _replace(ctx, s, basis, organisations, [p for p in got.documents if p.basis is basis], now, report)
+        repo.set_bookmark(s, LICENCES_DIGEST, got.digest, now)
+
+
+def _save_building(
+    ctx: PullContext, s: Session, fias: str, address: str, house: HouseData | None, now: datetime, report: PullReport
+) -> None:
+    building, assumed = gismap.building(fias, address, house, ctx.default_tz)
+    before, changed = repo.save_building(s, building, tz_assumed=assumed, at=now)
+    if not changed:
+        return
+    if before is None:
+        report.buildings_new += 1
+    else:
+        report.buildings_changed += 1
+    why = f"time zone assumed {ctx.default_tz}: GIS gave no usable OlsonTZ" if assumed else "from GIS ZhKH"
+    action = "building.added" if before is None else "building.changed"
+    append(s, _event(ctx, action, "done", building=fias, before=_building_doc(before), after=_building_doc(building), reason=why), now)
+
+
+def _replace(
+    ctx: PullContext, s: Session, basis: Basis, orgs: Sequence[str], claims: list[ManagementPeriod], now: datetime, report: PullReport
+) -> None:
+    """Each organisation's claims on `basis` become what this pull says, unless it says nothing at all."""
+    per_org: dict[str, list[ManagementPeriod]] = defaultdict(list)
+    for p in claims:
+        per_org[p.org].append(p)
+    stored = repo.stored_period_orgs(s, basis)
+    for org in orgs:
+        new = per_org.get(org, [])
+        if not new and stored.get(org, 0) and not ctx.force:
+            report.kept_empty.append(org)
+            why = f"GIS returned no {basis.value} claims for {org}, which had {stored[org]}; kept until --force"
+            append(s, _event(ctx, "gis.empty_answer", "kept", org=org, reason=why), now)
+            continue
+        for fias, (before, after) in sorted(repo.replace_periods(s, org, basis, new).items()):
+            report.period_changes += 1
+            sources = ", ".join(sorted({x for p in (*before, *after) for x in p.source_ids}))
             append(
                 s,
                 _event(
                     ctx,
-                    "building.added" if before is None else "building.changed",
+                    "management.periods",
                     "done",
                     building=fias,
-                    before=_building_doc(before),
-                    after=_building_doc(building),
-                    reason=f"time zone assumed {ctx.default_tz}: GIS gave no usable OlsonTZ" if assumed else "from GIS ZhKH",
+                    org=org,
+                    before=[p.doc() for p in before],
+                    after=[p.doc() for p in after],
+                    reason=f"{basis.value}: {sources}",
                 ),
                 now,
             )
-        if ctx.refresh_houses:
-            repo.set_bookmark(s, HOUSES_READ, datetime.now(UTC).isoformat(), now)
-        s.flush()
-        crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
-        if grant_records:
-            g = grants.apply(s, grant_records, source="gis", actor=ctx.actor, trigger=ctx.trigger, run_id=ctx.run_id, now=now)
-            report.grants_changed = g.added + g.changed
-        per_org: dict[str, list[ManagementPeriod]] = defaultdict(list)
-        for p in periods:
-            per_org[p.org].append(p)
-        stored_counts = repo.stored_period_orgs(s, Basis.LICENCE)
-        for org in licensees:
-            new = per_org.get(org, [])
-            if not new and stored_counts.get(org, 0) and not ctx.force:
-                report.kept_empty.append(org)
-                append(
-                    s,
-                    _event(
-                        ctx,
-                        "gis.empty_answer",
-                        "kept",
-                        org=org,
-                        reason=f"GIS returned no licensed houses for {org}, which had {stored_counts[org]}; kept until --force",
-                    ),
-                    now,
-                )
-                continue
-            for fias, (before_p, after_p) in sorted(repo.replace_periods(s, org, Basis.LICENCE, new).items()):
-                report.period_changes += 1
-                append(
-                    s,
-                    _event(
-                        ctx,
-                        "management.periods",
-                        "done",
-                        building=fias,
-                        org=org,
-                        before=[p.doc() for p in before_p],
-                        after=[p.doc() for p in after_p],
-                        reason="licence register: " + ", ".join(sorted({x for p in (*before_p, *after_p) for x in p.source_ids})),
-                    ),
-                    now,
-                )
-    return report
 
 
 def _event(ctx: PullContext, action: str, outcome: str, **kw: object) -> AuditEvent:
