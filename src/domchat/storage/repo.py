@@ -10,6 +10,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from domchat.storage.tables import (
+    ActionRow,
     BindingRow,
     BookmarkRow,
     BuildingRow,
@@ -256,6 +257,12 @@ def set_chat_fields(session: Session, chat_id: int, at: datetime, **fields: obje
         setattr(row, name, value)
     row.observed_at = at
     session.add(row)
+
+
+def next_ordinal(session: Session) -> int:
+    """The next free place in the execution order of stored actions."""
+    last = session.exec(select(ActionRow.ordinal).order_by(col(ActionRow.ordinal).desc()).limit(1)).first()
+    return (last or 0) + 1
 
 
 # Bookmarks

@@ -223,6 +223,9 @@ class ActionRow(SQLModel, table=True):
 
     __tablename__ = "action"
     key: str = Field(primary_key=True, max_length=64)
+    ordinal: int = _big(nullable=False, index=True, default=0)
+    """Execution order: the plan's order (rights taken before given, members added before they are
+    made admins). Instants cannot order them: a planning `--now` gives every action the same one."""
     run_id: str = Field(index=True, max_length=36)
     kind: str = Field(max_length=32)
     chat_id: int = _big(nullable=False, index=True)
@@ -234,7 +237,7 @@ class ActionRow(SQLModel, table=True):
     """pending, done, failed or obsolete."""
     created_at: datetime = _utc(nullable=False)
     attempted_at: datetime | None = _utc(nullable=True)
-    """Set just before each call to MAX: a pending action with it set may already have taken effect."""
+    """When a call to MAX was first attempted (wall clock): a pending action with it set may already have taken effect."""
     finished_at: datetime | None = _utc(nullable=True)
     error: str | None = _text(nullable=True)
 

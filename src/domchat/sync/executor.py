@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -78,6 +78,7 @@ class Executor:
         now = self.clock.now()
         rows: list[ActionRow] = []
         with transaction(self.db) as s:
+            ordinal = repo.next_ordinal(s)
             for a in actions:
                 row = s.get(ActionRow, a.key())
                 if row is None:
@@ -86,7 +87,8 @@ class Executor:
                     continue  # reported once is enough while the drift lasts
                 elif row.status != "pending":
                     row.created_at, row.finished_at, row.error = now, None, None
-                row.run_id, row.status = self.run_id, "pending"
+                row.run_id, row.status, row.ordinal = self.run_id, "pending", ordinal
+                ordinal += 1
                 row.user_id = getattr(a, "user_id", None)
                 row.payload = json.dumps(a.payload(), ensure_ascii=False, sort_keys=True)
                 row.reason = a.reason
@@ -96,7 +98,7 @@ class Executor:
 
     def pending(self) -> list[ActionRow]:
         with Session(self.db) as s:
-            return list(s.exec(select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.created_at))))
+            return list(s.exec(select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.ordinal))))
 
     # Effects
 
@@ -115,10 +117,10 @@ class Executor:
             if not todo:
                 continue
             kind = todo[0][1].kind
-            retried = self._mark_attempted([row for row, _ in todo])
+            first_attempt = self._mark_attempted([row for row, _ in todo])
             try:
                 crash_point(kind, "before_call")
-                effects = self._effects([a for _, a in todo], min(row.created_at for row, _ in todo), retried)
+                effects = self._effects([a for _, a in todo], first_attempt)
                 crash_point(kind, "after_call")
             except MaxApiError as e:
                 for row, a in todo:
@@ -132,16 +134,18 @@ class Executor:
             crash_point(kind, "after_commit")
         return out
 
-    def _mark_attempted(self, rows: Sequence[ActionRow]) -> bool:
-        """Record that a call is about to be made; True if one was made before (a resumed action)."""
-        retried = any(r.attempted_at is not None for r in rows)
+    def _mark_attempted(self, rows: Sequence[ActionRow]) -> datetime | None:
+        """Record, before the call, when it was first attempted (wall clock: messages carry real
+        time). Returns the earlier first attempt if there was one: the call may have taken effect."""
+        earlier = min((r.attempted_at for r in rows if r.attempted_at is not None), default=None)
         with transaction(self.db) as s:
             for r in rows:
                 stored = s.get(ActionRow, r.key)
                 assert stored is not None
-                stored.attempted_at = self.clock.now()
-                s.add(stored)
-        return retried
+                if stored.attempted_at is None:
+                    stored.attempted_at = datetime.now(UTC)
+                    s.add(stored)
+        return earlier
 
     def _finish(self, row: ActionRow, action: Action, effect: _Effect, out: Outcome) -> None:
         now = self.clock.now()
@@ -181,15 +185,15 @@ class Executor:
             reason="; ".join(x for x in (str(reason), note, late) if x),
         )
 
-    def _effects(self, actions: list[Action], since: datetime, retried: bool) -> list[_Effect]:
+    def _effects(self, actions: list[Action], retried: datetime | None) -> list[_Effect]:
         grants = [a for a in actions if isinstance(a, GrantAdmin)]
         if len(grants) > 1:
             # One call for all the chat's grants; each keeps its own row and audit event.
             self.platform.grant_admins(grants[0].chat_id, [AdminGrant(a.user_id, frozenset(a.permissions)) for a in grants])
             return [_Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions)))) for a in grants]
-        return [self._effect(a, since, retried) for a in actions]
+        return [self._effect(a, retried) for a in actions]
 
-    def _effect(self, a: Action, since: datetime, retried: bool) -> _Effect:
+    def _effect(self, a: Action, retried: datetime | None) -> _Effect:
         """One action's call. Sending is not idempotent: a retried send looks for its earlier effect."""
         p = self.platform
         if isinstance(a, RevokeAdmin):
@@ -216,13 +220,13 @@ class Executor:
             p.patch_chat(a.chat_id, title=a.title, notify=False)
             return _Effect(title=a.title)
         if isinstance(a, PinCard):
-            mid = (retried and self._sent_before(a.chat_id, a.text, since)) or p.send_message(
+            mid = (retried and self._sent_before(a.chat_id, a.text, retried)) or p.send_message(
                 chat_id=a.chat_id, text=a.text, notify=False
             ).mid
             p.patch_chat(a.chat_id, pin=mid, notify=False)
             return _Effect(pinned=(mid, a.text))
         if isinstance(a, SendNotice):
-            if not retried or self._sent_before(a.chat_id, a.text, since) is None:
+            if not retried or self._sent_before(a.chat_id, a.text, retried) is None:
                 p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
             return _Effect()
         if isinstance(a, ReportDrift):

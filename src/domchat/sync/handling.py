@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from domchat.clock import Clock
 from domchat.mapping.templates import Templates
+from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.tables import ActionRow
 from domchat.sync.actions import SendNotice
@@ -60,5 +61,6 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
             payload=json.dumps(a.payload(), ensure_ascii=False, sort_keys=True),
             reason=a.reason,
             created_at=ctx.clock.now(),
+            ordinal=repo.next_ordinal(s),
         )
     )

@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "action",
         sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("ordinal", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
@@ -38,6 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("action", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_action_chat_id"), ["chat_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_action_ordinal"), ["ordinal"], unique=False)
         batch_op.create_index(batch_op.f("ix_action_run_id"), ["run_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_action_status"), ["status"], unique=False)
 
@@ -360,6 +362,7 @@ def downgrade() -> None:
     with op.batch_alter_table("action", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_action_status"))
         batch_op.drop_index(batch_op.f("ix_action_run_id"))
+        batch_op.drop_index(batch_op.f("ix_action_ordinal"))
         batch_op.drop_index(batch_op.f("ix_action_chat_id"))
 
     op.drop_table("action")
