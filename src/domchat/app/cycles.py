@@ -1,0 +1,236 @@
+"""Use cases around sync cycles: one cycle, resync, the daemon, plans, status, conflicts, updates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from domchat.app.wiring import App, clients, log
+from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
+from domchat.gis_client.client import GisClient
+from domchat.max_client import parse as max_parse
+from domchat.max_client.client import MaxClient
+from domchat.max_client.receive import receive_updates as max_receive
+from domchat.max_client.types import Update
+from domchat.storage import repo
+from domchat.storage.tables import (
+    ActionRow,
+    AuditHeadRow,
+    BindingRow,
+    BuildingRow,
+    OrganisationRow,
+    RunRow,
+)
+from domchat.sync import updates
+from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
+from domchat.sync.model import Conflict, Domain, Manager, manager_on
+from domchat.sync.plan import Plan, plan
+from domchat.sync.scheduler import next_wake
+
+
+def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
+    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update)
+
+
+def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
+    with clients(app, with_gis=pull) as (gis, platform):
+        return _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force)
+
+
+def resync(
+    app: App, *, operator: str, building: str | None = None, org: str | None = None, dry_run: bool = False, force: bool = False
+) -> CycleReport | Plan:
+    """Re-read the chosen chats from MAX (and their houses from GIS) and put them right now."""
+    with Session(app.ready_db()) as s:
+        domain = load_domain(s)
+    scope = Scope(buildings=_select(domain, app.clock.now(), building, org), reread=True)
+    with clients(app, with_gis=not dry_run) as (gis, platform):
+        syncer = _syncer(app, gis, platform)
+        if dry_run:
+            return syncer.preview(scope)
+        return syncer.cycle(actor=operator, trigger="cli:resync", force=force, scope=scope)
+
+
+def _select(domain: Domain, now: datetime, building: str | None, org: str | None) -> frozenset[str] | None:
+    if building is not None:
+        b = building.lower()
+        if b not in domain.buildings:
+            raise DomchatError(f"unknown building {b}: not in the stored GIS snapshot")
+        return frozenset({b})
+    if org is not None:
+        if org not in domain.organisations:
+            raise DomchatError(f"unknown organisation {org}: not in the stored GIS snapshot")
+        # Every building the organisation manages now, manages later, or managed until recently.
+        return frozenset(b for b, periods in domain.periods.items() if any(p.org == org for p in periods))
+    return None
+
+
+def daemon(app: App, stop: threading.Event) -> None:
+    """Cycle until `stop`: scheduled pulls, local midnights, and updates in between."""
+    s = app.settings.sync
+    last_pull: datetime | None = None
+    next_boundary: datetime | None = None
+    while not stop.is_set():
+        wake = next_wake(
+            app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
+        )
+        delay = (wake.at - app.clock.now()).total_seconds()
+        if delay > 0 and stop.wait(delay):
+            return
+        try:
+            report = sync_once(app, trigger=wake.reason, pull=wake.pull)
+        except (LockBusy, GisUnavailable, MaxUnavailable, StorageError) as e:
+            log.warning("cycle skipped", error=str(e), retry_in=s.updates_interval)
+            continue
+        except SafetyFuse as e:
+            log.error("cycle stopped by the safety fuse; an operator must check and run 'domchat sync --once --force'", error=str(e))
+            continue
+        if wake.pull and report.pull is not None and report.pull.ok:
+            last_pull = report.now
+        elif wake.pull and last_pull is None:
+            last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
+        next_boundary = report.next_change
+        log.info("cycle done", **{k: v for k, v in report.as_dict().items() if k in ("run_id", "planned", "done", "failed", "next_change")})
+
+
+def conflicts(app: App) -> list[dict[str, Any]]:
+    """Buildings two or more organisations claim on today's local date, with the documents."""
+    with Session(app.ready_db()) as s:
+        domain = load_domain(s)
+    now = app.clock.now()
+    out = []
+    for b, periods in sorted(domain.periods.items()):
+        building = domain.buildings.get(b)
+        if building is None:
+            continue
+        m = manager_on(periods, building.local_date(now))
+        if isinstance(m, Conflict):
+            out.append(
+                {
+                    "building": b,
+                    "address": building.address,
+                    "day": m.day.isoformat(),
+                    "claims": [p.doc() for p in m.claims],
+                    "chat": domain.bindings[b].chat_id if b in domain.bindings else None,
+                }
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan: Plan
+    at: datetime
+    managers: dict[str, str]
+    """Building → a one-line account of who manages it at `at`, and why."""
+
+
+def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
+    """What a cycle would do at `at`, on the stored snapshot and the last observed chats (no I/O)."""
+    engine = app.ready_db()
+    with Session(engine) as s:
+        domain = load_domain(s)
+        actual = repo.load_actual(s)
+    if building is not None:
+        building = building.lower()
+        if building not in domain.buildings:
+            raise DomchatError(f"unknown building {building}: not in the stored GIS snapshot")
+        domain = _only(domain, building)
+    cfg = app.engine_config(app.bot_user_id())
+    result = plan(domain, actual, at, cfg.policy, cfg.templates)
+    managers = {}
+    for b in sorted(domain.bindings) if building is None else [building]:
+        day = domain.buildings[b].local_date(at)
+        m = manager_on(domain.periods.get(b, ()), day)
+        if isinstance(m, Manager):
+            managers[b] = f"{m.org} on {day} ({', '.join(m.source_ids)})"
+        elif isinstance(m, Conflict):
+            managers[b] = f"conflict on {day}: {', '.join(m.orgs)}"
+        else:
+            managers[b] = f"nobody on {day}"
+    return PlanView(result, at, managers)
+
+
+def _only(domain: Domain, building: str) -> Domain:
+    return replace(domain, bindings={k: v for k, v in domain.bindings.items() if k == building})
+
+
+def status(app: App) -> dict[str, Any]:
+    engine = app.ready_db()
+    with Session(engine) as s:
+        last_ok = s.exec(select(RunRow).where(RunRow.status == "ok").order_by(col(RunRow.started_at).desc())).first()
+        last = s.exec(select(RunRow).order_by(col(RunRow.started_at).desc())).first()
+        pending = len(list(s.exec(select(ActionRow.key).where(ActionRow.status == "pending"))))
+        buildings = len(list(s.exec(select(BuildingRow.fias_guid))))
+        bound = len(list(s.exec(select(BindingRow.building))))
+        orgs = len(list(s.exec(select(OrganisationRow.ogrn))))
+        head = s.get(AuditHeadRow, 1)
+        domain = load_domain(s)
+    now = app.clock.now()
+    conflicts = []
+    next_change = None
+    for b in domain.bindings:
+        m = manager_on(domain.periods.get(b, ()), domain.buildings[b].local_date(now))
+        if isinstance(m, Conflict):
+            conflicts.append({"building": b, "day": m.day.isoformat(), "orgs": list(m.orgs)})
+        t = domain.local_midnights_after(b, now)
+        if t is not None and (next_change is None or t < next_change):
+            next_change = t
+    return {
+        "now": now.isoformat(),
+        "last_cycle": _run_doc(last),
+        "last_successful_cycle": _run_doc(last_ok),
+        "pending_actions": pending,
+        "buildings": buildings,
+        "bound_chats": bound,
+        "unbound_buildings": buildings - bound,
+        "organisations": orgs,
+        "conflicts": conflicts,
+        "next_boundary": next_change.isoformat() if next_change else None,
+        "audit_events": head.seq if head else 0,
+    }
+
+
+def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "run_id": r.run_id,
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "status": r.status,
+        "actor": r.actor,
+    }
+
+
+def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[[str], None]) -> None:
+    """`domchat updates`: store MAX updates as they come (the cycle handles them)."""
+    engine = app.ready_db()
+
+    def store(batch: Sequence[Update], marker: int | None) -> None:
+        updates.store(engine, app.clock, batch, marker)
+
+    def load_marker() -> int | None:
+        with Session(engine) as s:
+            value = repo.get_bookmark(s, updates.MARKER)
+        return int(value) if value else None
+
+    platform = app.max()
+    try:
+        max_receive(
+            mode,
+            platform,
+            app.settings.max,
+            store=store,
+            load_marker=load_marker,
+            stop=stop,
+            webhook_secret=app.settings.max_webhook_secret(),
+            ready=ready,
+        )
+    finally:
+        platform.close()
