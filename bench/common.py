@@ -95,6 +95,26 @@ def vm(key: str) -> float:
     return 0.0
 
 
+def available_mb() -> float | None:
+    """Memory the kernel could give this process now (MemAvailable), None where unknown."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def too_big(buildings: int, kb_per_building: float) -> str | None:
+    """Why a size must be skipped on this machine (its inputs would not fit in memory), or None.
+
+    A benchmark that pushes a shared machine into the OOM killer takes other people's work with it."""
+    need = buildings * kb_per_building / 1024
+    free = available_mb()
+    if free is not None and need > free * 0.8:
+        return f"{buildings:,} buildings skipped: needs about {need / 1024:.1f} GB, {free / 1024:.1f} GB available"
+    return None
+
+
 def reset_peak_rss() -> None:
     """Start `VmHWM` afresh from the current RSS (Linux: clear_refs 5); a no-op elsewhere."""
     with contextlib.suppress(OSError):
