@@ -95,7 +95,7 @@ def main() -> int:
     for name in names:
         start = time.perf_counter()
         try:
-            tables = child(Path(__file__), "--area", name, "--scale", args.scale)
+            tables = child(HERE / "run.py", "--area", name, "--scale", args.scale)
         except (RuntimeError, ValueError) as e:
             failed = True
             report["areas"][name] = {"seconds": time.perf_counter() - start, "error": str(e)}

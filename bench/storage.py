@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import tempfile
 import time
@@ -153,19 +154,14 @@ def _copy(engine: Engine, r: Region) -> int:
     n = 0
     raw = engine.raw_connection()
     try:
-        cur = raw.cursor()
-        current, copy, ctx = "", None, None
-        for name, row in rows(r):
-            if name != current:
-                if ctx is not None:
-                    ctx.__exit__(None, None, None)
-                cols = ", ".join(f'"{c}"' for c in row)
-                ctx = cur.copy(f'COPY "{name}" ({cols}) FROM STDIN')  # type: ignore[attr-defined]
-                copy, current = ctx.__enter__(), name
-            copy.write_row(tuple(row.values()))
-            n += 1
-        if ctx is not None:
-            ctx.__exit__(None, None, None)
+        cur: Any = raw.cursor()
+        for name, group in itertools.groupby(rows(r), key=lambda item: item[0]):
+            first = next(group)[1]
+            cols = ", ".join(f'"{c}"' for c in first)
+            with cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:
+                for row in itertools.chain([first], (row for _, row in group)):
+                    copy.write_row(tuple(row.values()))
+                    n += 1
         raw.commit()
     finally:
         raw.close()

@@ -46,7 +46,7 @@ def one(buildings: int) -> dict[str, Any]:
 
 
 def run(scale: str, sizes: tuple[int, ...] | None = None) -> list[Table]:
-    rows = [child(Path(__file__), "--one", str(n)) for n in sizes or SIZES[scale]]
+    rows = [child(Path(__file__).resolve(), "--one", str(n)) for n in sizes or SIZES[scale]]
     base = rows[0]
     for r in rows:
         r["per_s"] = r["buildings"] / r["seconds"]
