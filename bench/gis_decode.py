@@ -3,6 +3,8 @@ plain zeep and against a bare lxml parse of the same bytes.
 
     PYTHONPATH=src python bench/gis_decode.py [--buildings 60000] [--per-org 3000]
 
+`bench/run.py` runs it at 6,000 buildings (quick), 60,000 (region) or 300,000 (country).
+
 It builds a world, starts the GIS emulator, asks it for every licence of the region in one
 `exportActualLicenseState` message (each licence with thousands of houses, as a large region's
 answer is), captures the answer's bytes, and then decodes them in a fresh process per method so
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import subprocess
 import sys
 import tempfile
@@ -22,9 +25,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import structlog
 import zeep
 from lxml import etree
 
+from common import Table, render, table
 from domchat.emulators.gis import GisEmulator
 from domchat.emulators.world import GeneratorOptions, WorldGenerator
 from domchat.gis_client import GisClient, decoders
@@ -109,6 +114,68 @@ def _vm(key: str) -> float:
     return 0.0
 
 
+SIZES = {"quick": 6_000, "region": 60_000, "country": 300_000}
+"""Buildings in the world whose licences are asked for in one message (3,000 per licensee by default)."""
+LABELS = {"lxml": "bare lxml parse (tree only)", "domchat": "domchat streaming + XSD", "zeep": "zeep deserialize"}
+
+
+def measure(buildings: int, per_org: int) -> dict[str, Any]:
+    """Capture one answer, then decode it once per method, each in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        answer = Path(tmp) / "answer.xml"
+        houses = capture(buildings, per_org, answer)
+        size_mb = answer.stat().st_size / 1e6
+        results = {}
+        for method in METHODS:
+            done = subprocess.run([sys.executable, __file__, "--one", method, str(answer)], capture_output=True, text=True, check=True)
+            results[method] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"buildings": buildings, "per_org": per_org, "size_mb": size_mb, "houses": houses, "results": results}
+
+
+def tables(m: dict[str, Any]) -> list[Table]:
+    res = m["results"]
+    rows = [
+        {
+            "method": LABELS[method],
+            "seconds": r["seconds"],
+            "mb_s": m["size_mb"] / r["seconds"],
+            "x_lxml": r["seconds"] / res["lxml"]["seconds"],
+            "x_domchat": r["seconds"] / res["domchat"]["seconds"],
+            "peak_mb": r["peak_mb"],
+            "growth_mb": r["growth_mb"],
+            "growth_x": r["growth_mb"] / max(res["domchat"]["growth_mb"], 1),
+            "houses": r["houses"],
+        }
+        for method, r in res.items()
+    ]
+    return [
+        table(
+            f"GIS ZhKH decode: one exportActualLicenseState answer, {m['size_mb']:.1f} MB, {m['houses']:,} houses",
+            [
+                ("method", "method", ""),
+                ("seconds", "seconds", ".2f"),
+                ("mb_s", "MB/s", ".1f"),
+                ("x_lxml", "time ÷ lxml", ".1f"),
+                ("x_domchat", "time ÷ domchat", ".1f"),
+                ("peak_mb", "peak RSS MB", ".0f"),
+                ("growth_mb", "RSS growth MB", ".0f"),
+                ("growth_x", "growth ÷ domchat", ".1f"),
+                ("houses", "houses", ","),
+            ],
+            rows,
+            [
+                f"world of {m['buildings']:,} buildings, {m['per_org']:,} per licensee; each method in a fresh process"
+                " (peak RSS from /proc VmHWM).",
+            ],
+        )
+    ]
+
+
+def run(scale: str) -> list[Table]:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    return tables(measure(SIZES[scale], 3_000))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buildings", type=int, default=60_000)
@@ -118,27 +185,12 @@ def main() -> None:
     if args.one:
         print(json.dumps(decode(args.one[0], Path(args.one[1]))))
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        answer = Path(tmp) / "answer.xml"
-        houses = capture(args.buildings, args.per_org, answer)
-        size_mb = answer.stat().st_size / 1e6
-        print(f"answer: exportActualLicenseState, {size_mb:.1f} MB, {houses} houses")
-        results = {}
-        for method in METHODS:
-            done = subprocess.run([sys.executable, __file__, "--one", method, str(answer)], capture_output=True, text=True, check=True)
-            results[method] = json.loads(done.stdout.strip().splitlines()[-1])
-    base = results["lxml"]
-    print(f"{'method':<28}{'seconds':>9}{'MB/s':>9}{'x lxml':>9}{'peak RSS MB':>13}{'RSS growth MB':>15}{'houses':>9}")
-    labels = {"lxml": "bare lxml parse (tree only)", "domchat": "domchat streaming + XSD", "zeep": "zeep deserialize"}
-    for method in METHODS:
-        r = results[method]
-        print(
-            f"{labels[method]:<28}{r['seconds']:>9.2f}{size_mb / r['seconds']:>9.1f}{r['seconds'] / base['seconds']:>9.1f}"
-            f"{r['peak_mb']:>13.0f}{r['growth_mb']:>15.0f}{r['houses']:>9}"
-        )
+    m = measure(args.buildings, args.per_org)
+    print(render(tables(m)[0]))
+    res = m["results"]
     print(
-        f"domchat vs zeep: {results['zeep']['seconds'] / results['domchat']['seconds']:.1f}x faster, "
-        f"{results['zeep']['growth_mb'] / max(results['domchat']['growth_mb'], 1):.1f}x less memory growth"
+        f"domchat vs zeep: {res['zeep']['seconds'] / res['domchat']['seconds']:.1f}x faster, "
+        f"{res['zeep']['growth_mb'] / max(res['domchat']['growth_mb'], 1):.1f}x less memory growth"
     )
 
 
