@@ -95,6 +95,7 @@ class WorldGenerator:
         self.opts = opts
         self.region = region
         self.n_orgs = max(3, -(-opts.buildings // opts.buildings_per_org))
+        self._idents: dict[int, tuple[str, str]] = {}
 
     def _rng(self, *key: object) -> random.Random:
         return random.Random(":".join(map(str, (self.opts.seed, *key))))
@@ -107,6 +108,14 @@ class WorldGenerator:
             "ppa_guid": _guid(rng),
             "max_accounts": [100 + i for i in range(self.opts.authority_accounts)],
         }
+
+    def _org_ident(self, j: int) -> tuple[str, str]:
+        """An organisation's OGRN and kind, remembered: building entries need only these, and
+        rebuilding the whole organisation for each entry cost more than the building itself."""
+        if j not in self._idents:
+            org = self.organisation(j)
+            self._idents[j] = (org["ogrn"], org["kind"])
+        return self._idents[j]
 
     def organisation(self, j: int) -> dict[str, Any]:
         rng = self._rng("org", j)
@@ -242,9 +251,10 @@ class WorldGenerator:
         }
 
     def _entry(self, rng: random.Random, org: int, start: date) -> dict[str, Any]:
-        basis = "licence" if self.organisation(org)["kind"] == "uo" else "charter"
+        ogrn, kind = self._org_ident(org)
+        basis = "licence" if kind == "uo" else "charter"
         return {
-            "ogrn": self.organisation(org)["ogrn"],
+            "ogrn": ogrn,
             "basis": basis,
             "start": start.isoformat(),
             "end": None,

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from domchat.storage.tables import (
@@ -39,16 +40,29 @@ from domchat.sync.model import (
 
 
 def load_domain(session: Session) -> Domain:
+    # Plain columns, not ORM objects: a region has tens of thousands of rows per table, and
+    # building a model object per row cost three times the rest of loading (bench/storage.py).
+    cols = (col(BuildingRow.fias_guid), col(BuildingRow.address), col(BuildingRow.tz), col(BuildingRow.oktmo), col(BuildingRow.state))
     buildings = {
-        r.fias_guid: Building(r.fias_guid, r.address, r.tz, r.oktmo, BuildingState(r.state)) for r in session.exec(select(BuildingRow))
+        f: Building(f, address, tz, oktmo, BuildingState(state)) for f, address, tz, oktmo, state in session.execute(sa_select(*cols))
     }
     organisations = {
         r.ogrn: Organisation(r.ogrn, r.name, r.inn, OrgKind(r.kind), r.root_guid, r.ppa_guid, r.phone, r.dispatch_phone)
         for r in session.exec(select(OrganisationRow))
     }
     periods: dict[str, list[ManagementPeriod]] = defaultdict(list)
-    for p in session.exec(select(PeriodRow).order_by(col(PeriodRow.building), col(PeriodRow.start))):
-        periods[p.building].append(period(p))
+    pcols = (
+        col(PeriodRow.building),
+        col(PeriodRow.org),
+        col(PeriodRow.start),
+        col(PeriodRow.until),
+        col(PeriodRow.basis),
+        col(PeriodRow.source_ids),
+    )
+    for building, org, start, until, basis, sources in session.execute(
+        sa_select(*pcols).order_by(col(PeriodRow.building), col(PeriodRow.start))
+    ):
+        periods[building].append(ManagementPeriod(building, org, start, until, Basis(basis), tuple(x for x in sources.split(",") if x)))
     bindings = {
         r.building: ChatBinding(r.building, r.chat_id, r.bound_at, r.bound_by)
         for r in session.exec(select(BindingRow))
@@ -166,14 +180,19 @@ def stored_period_orgs(session: Session, basis: Basis) -> dict[str, int]:
 
 def load_actual(session: Session, chat_ids: Iterable[int] | None = None) -> dict[int, ActualChat]:
     stmt = select(ChatRow)
-    mstmt = select(MemberRow)
+    mstmt = sa_select(
+        col(MemberRow.chat_id), col(MemberRow.user_id), col(MemberRow.is_admin), col(MemberRow.is_owner), col(MemberRow.permissions)
+    )
     if chat_ids is not None:
         ids = list(chat_ids)
         stmt = stmt.where(col(ChatRow.chat_id).in_(ids))
         mstmt = mstmt.where(col(MemberRow.chat_id).in_(ids))
     members: dict[int, dict[int, MemberState]] = defaultdict(dict)
-    for m in session.exec(mstmt):
-        members[m.chat_id][m.user_id] = MemberState(m.is_admin, m.is_owner, frozenset(x for x in m.permissions.split(",") if x))
+    rights: dict[str, frozenset[str]] = {}  # the same few sets of rights, shared, not one per member
+    for chat_id, user_id, is_admin, is_owner, perms in session.execute(mstmt):
+        if perms not in rights:
+            rights[perms] = frozenset(x for x in perms.split(",") if x)
+        members[chat_id][user_id] = MemberState(is_admin, is_owner, rights[perms])
     return {
         c.chat_id: ActualChat(c.chat_id, c.title, c.pinned_text, c.owner_id, members.get(c.chat_id, {}), c.status == "active")
         for c in session.exec(stmt)

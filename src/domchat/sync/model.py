@@ -8,6 +8,7 @@ building's own time zone.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -38,6 +39,12 @@ class BuildingState(enum.StrEnum):
     TERMINATED = "terminated"  # demolished / emergency, per GIS TerminationDate or State
 
 
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    # ZoneInfo keeps only a few zones in its own cache; Russia has eleven.
+    return ZoneInfo(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Building:
     fias_guid: str
@@ -48,7 +55,7 @@ class Building:
     state: BuildingState = BuildingState.ACTIVE
 
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
+        return _zone(self.tz)
 
     def local_midnight(self, day: date) -> datetime:
         """The UTC instant at which `day` begins in this building's zone."""
