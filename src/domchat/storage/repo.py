@@ -72,13 +72,14 @@ def load_domain(session: Session) -> Domain:
     for s in session.exec(select(StaffRow).where(col(StaffRow.revoked_at).is_(None))):
         staff[s.org].add(s.user_id)
     grants: dict[str, list[GuestGrant]] = defaultdict(list)
-    for g in session.exec(select(GrantRow).order_by(col(GrantRow.grant_id))):
-        grants[g.building].append(
-            GuestGrant(g.grant_id, g.building, g.premises, g.person_ref, g.valid_from, g.valid_to, g.status != "active")
-        )
+    gcols = (GrantRow.grant_id, GrantRow.building, GrantRow.premises, GrantRow.person_ref, GrantRow.valid_from, GrantRow.valid_to)
+    for gid, building, premises, person, start, end, status in session.execute(
+        sa_select(*map(col, gcols), col(GrantRow.status)).order_by(col(GrantRow.grant_id))
+    ):
+        grants[building].append(GuestGrant(gid, building, premises, person, start, end, revoked=status != "active"))
     residents: dict[str, set[int]] = defaultdict(set)
-    for r in session.exec(select(ResidentRow)):
-        residents[r.grant_id].add(r.user_id)
+    for grant_id, user_id in session.exec(select(ResidentRow.grant_id, ResidentRow.user_id)):
+        residents[grant_id].add(user_id)
     refused: dict[int, set[int]] = defaultdict(set)
     for f in session.exec(select(RefusalRow)):
         refused[f.chat_id].add(f.user_id)
