@@ -54,6 +54,14 @@ def schemas(schemas_dir: Path) -> dict[str, etree.XMLSchema]:
     return found
 
 
+@pytest.fixture
+def world(world_factory: Any) -> dict[str, Any]:
+    """A world that takes the answers down their optional branches: charters, a region FIAS GUID."""
+    made: dict[str, Any] = world_factory(buildings=24, charter_share=0.25)
+    made["region"]["fias_guid"] = "d66e5325-3a25-4d29-ba86-4ca351d9704b"
+    return made
+
+
 def _entries(raw: bytes) -> list[etree._Element]:
     root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
     assert root.tag == ENV + "Envelope"
@@ -76,6 +84,9 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.brief_houses([world["buildings"][0]["hcs_guid"], unknown])
     client.actual_licenses(ogrns, world["region"]["code"])
     client.actual_licenses(ogrns[:1], "77")
+    numbers = [o["licence"]["number"] for o in world["organisations"] if o["licence"]]
+    client.licenses(numbers=[*numbers[:2], "000000000"], ogrns=ogrns, region=world["region"]["code"])
+    client.licenses(ogrns=ogrns[:1], region="77")
     client.organisations([*ogrns, "1027700000000"])
     orgs = {o["ogrn"]: o for o in world["organisations"]}
     client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b in world["buildings"] for e in b["management"]])
@@ -97,6 +108,7 @@ def test_every_request_and_answer_validates(
         "exportHouseData",
         "exportBriefApartmentHouse",
         "exportActualLicenseState",
+        "exportLicense",
         "exportOrgRegistry",
         "exportCAChData",
         "exportStatusCAChData",

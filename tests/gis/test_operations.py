@@ -200,3 +200,73 @@ def test_nsi_directories_agree_with_the_refs_in_answers(client: GisClient, world
         states = {i.code: i.guid for i in client.nsi_items(24)}
         assert states[h.state.code] == h.state.guid
     assert client.nsi_items(9999) == []
+
+
+# exportLicense
+
+
+def _in_licence(world: dict[str, Any], ogrn: str) -> dict[str, dict[str, Any]]:
+    """FIAS GUID → licence entry of the houses still in the licence on the world's today."""
+    return {b["fias_guid"]: e for b, e in _licensed(world, ogrn) if not e["end"] or world["today"] < e["end"]}
+
+
+def test_licenses_by_ogrn_carry_houses_and_their_contracts(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    world["region"]["fias_guid"] = "d66e5325-3a25-4d29-ba86-4ca351d9704b"
+    drafted = world["buildings"][0]["management"][-1]
+    drafted["document"]["status"] = "Project"  # GIS links no draft to a licensed house
+    client: GisClient = make_client(start_emulator(world).base_url)
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    licences = client.licenses(ogrns=ogrns, region=world["region"]["code"])
+    assert sorted(lic.licensee_ogrn for lic in licences) == sorted(o["ogrn"] for o in world["organisations"] if o["licence"])
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    ended = with_end = 0
+    for lic in licences:
+        org = orgs[lic.licensee_ogrn]
+        assert (lic.license_guid, lic.license_number, lic.license_version) == (org["licence"]["guid"], org["licence"]["number"], 1)
+        assert lic.license_status == "A" and lic.region_fias_guid == world["region"]["fias_guid"]
+        assert lic.erul_number and lic.erul_number.startswith("Л") and lic.license_reg_date is not None
+        expected = _in_licence(world, org["ogrn"])
+        ended += len(_licensed(world, org["ogrn"])) - len(expected)
+        assert {h.fias_house_guid for h in lic.houses} == set(expected)
+        for h in lic.houses:
+            e = expected[h.fias_house_guid]
+            doc = e["document"]
+            assert h.house_address == next(b["address"] for b in world["buildings"] if b["fias_guid"] == h.fias_house_guid)
+            if e is drafted:
+                assert h.contract is None
+                continue
+            c = h.contract
+            assert c is not None
+            assert (c.contract_guid, c.doc_num, c.org_root_guid) == (doc["guid"], doc["number"], org["root_guid"])
+            assert (c.signing_date, c.effective_date, c.plan_date_completion) == (
+                date.fromisoformat(doc["signing_date"]),
+                date.fromisoformat(doc["effective_date"]),
+                date.fromisoformat(doc["plan_end"]),
+            )
+            assert c.start_date == date.fromisoformat(e["start"])
+            assert c.end_date == (date.fromisoformat(e["end"]) if e["end"] else None)
+            assert c.terminate_date == (date.fromisoformat(doc["terminate"]["date"]) if doc["terminate"] else None)
+            with_end += c.end_date is not None
+    assert ended and with_end, "the world should have houses already out of a licence and others leaving later"
+
+
+def test_licenses_by_number_and_by_ogrn_go_in_separate_messages_and_count_once(
+    start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    org = world["organisations"][1]
+    (lic,) = client.licenses(numbers=[org["licence"]["number"]], ogrns=[org["ogrn"]])
+    assert (lic.license_guid, lic.licensee_ogrn) == (org["licence"]["guid"], org["ogrn"])
+    assert len([e for e in emu.log if e.operation == "exportLicense"]) == 2
+    assert {h.fias_house_guid for h in lic.houses} == set(_in_licence(world, org["ogrn"]))
+
+
+def test_an_unknown_licence_is_an_empty_result(emulator: GisEmulator, client: GisClient, world: dict[str, Any]) -> None:
+    assert client.licenses(numbers=["000000000"]) == []
+    assert client.licenses(ogrns=["1027700000000"]) == []
+    assert client.licenses(ogrns=[world["organisations"][0]["ogrn"]], region="77") == []
+    finals = [e.answer for e in emulator.log if e.operation == "getState" and e.request_state == 3]
+    assert len(finals) == 3 and all(b"<base:ErrorCode>INT002012</base:ErrorCode>" in a for a in finals)
+    sent = len(emulator.log)
+    assert client.licenses() == [] and len(emulator.log) == sent  # nothing asked, nothing sent

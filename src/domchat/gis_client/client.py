@@ -26,6 +26,7 @@ from domchat.gis_client.services import (
     EXPORT_CACH_DATA,
     EXPORT_GUEST_ACCESS,
     EXPORT_HOUSE_DATA,
+    EXPORT_LICENSE,
     EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
@@ -45,6 +46,7 @@ from domchat.gis_client.types import (
     CAChStatus,
     GuestGrantRecord,
     HouseData,
+    LicenseRecord,
     NsiItem,
     OrgRecord,
 )
@@ -105,6 +107,35 @@ class GisClient:
             for i, chunk in enumerate(_chunks(_unique(ogrns), BATCH))
         ]
         return [lic for r in self._run(jobs, None) for lic in r.records]
+
+    def licenses(self, *, numbers: Sequence[str] = (), ogrns: Sequence[str] = (), region: str | None = None) -> list[LicenseRecord]:
+        """`exportLicense`: licences with their houses and, per house, the management contract GIS
+        links to it (with the start of powers under it).
+
+        By licence number (`LicenseNumber`, nine digits) and/or by licensee OGRN (OGRNIP for 15
+        digits; with `region`, the two-digit region code, only that region's licences). The
+        request is a choice of the two, so numbers and licensees go in separate messages, 100
+        criteria each. The schema has no search by licence GUID here (`actual_licenses` gives
+        each licence's number). Each licence appears once, however many criteria found it; an
+        unknown licence or licensee is simply absent (`INT002012`)."""
+        by_number = [{"LicenseNumber": chunk} for chunk in _chunks(_unique(numbers), BATCH)]
+        orgs = [{_ogrn_kind(o): o, **({"Region": {"code": region}} if region else {})} for o in _unique(ogrns)]
+        by_org = [{"LicenseOrganization": chunk} for chunk in _chunks(orgs, BATCH)]
+        jobs = [
+            Job(
+                key=f"license:{i}",
+                operation=EXPORT_LICENSE,
+                body=body,
+                records={f"{{{LICENSES_NS}}}License": d.license_record},
+                subject=_license_subject(body),
+            )
+            for i, body in enumerate([*by_number, *by_org])
+        ]
+        found: dict[tuple[str, int], LicenseRecord] = {}
+        for r in self._run(jobs, None):
+            for lic in r.records:
+                found.setdefault((lic.license_guid.lower(), lic.license_version), lic)
+        return list(found.values())
 
     # Houses
 
@@ -257,6 +288,14 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+def _license_subject(body: dict[str, Any]) -> str:
+    if "LicenseNumber" in body:
+        numbers: list[str] = body["LicenseNumber"]
+        return f"licences № {', '.join(numbers[:3])}{'…' if len(numbers) > 3 else ''}"
+    ogrns = [next(iter(c.values())) for c in body["LicenseOrganization"]]
+    return f"licences of {', '.join(ogrns[:3])}{'…' if len(ogrns) > 3 else ''}"
 
 
 def _ogrn_kind(ogrn: str) -> str:

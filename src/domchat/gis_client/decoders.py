@@ -32,7 +32,10 @@ from domchat.gis_client.types import (
     DayOfMonth,
     GuestGrantRecord,
     HouseData,
+    LicenseContract,
+    LicensedHouse,
     LicenseHouse,
+    LicenseRecord,
     NsiItem,
     NsiRef,
     OrgRecord,
@@ -48,6 +51,13 @@ def q(ns: str, path: str) -> str:
 def leaves(el: etree._Element) -> dict[str, str]:
     """Text of each child by Clark name: one pass, for records read field by field."""
     return {c.tag: (c.text or "").strip() for c in el if isinstance(c.tag, str)}
+
+
+def _required(fields: dict[str, str], tag: str) -> str:
+    found = fields.get(tag)
+    if found is None:
+        raise ValueError(f"no {tag}")
+    return found
 
 
 def text(el: etree._Element, path: str) -> str | None:
@@ -128,18 +138,13 @@ def actual_license(el: etree._Element) -> ActualLicense:
     info = el.find(q(LICENSES_NS, "LicenseInfo"))
     if info is None:
         raise ValueError("licence without LicenseInfo")
-    org = info.find(q(LICENSES_NS, "LicenseOrganization"))
-    ogrn = None
-    if org is not None:
-        ogrn = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN")) or text(
-            org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")
-        )
+    ogrn = _licensee_ogrn(info.find(q(LICENSES_NS, "LicenseOrganization")))
     houses = tuple(_license_house(leaves(h)) for h in el.iterfind(q(LICENSES_NS, "LicenseHouses")))
     return ActualLicense(
         license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
         license_number=req_text(info, q(LICENSES_NS, "LicenseNumber")),
         license_status=req_text(info, q(LICENSES_NS, "LicenseStatus")),
-        licensee_ogrn=ogrn or "",
+        licensee_ogrn=ogrn,
         region_code=text(info, q(LICENSES_NS, "Region") + "/" + q(BASE_NS, "code")),
         houses=houses,
     )
@@ -169,6 +174,60 @@ def _license_house(f: dict[str, str]) -> LicenseHouse:
         exclusion_date=to_date(f.get(_L["ExclusionDate"])),
         inclusion_entry_guid=f.get(_L["InclusionEntryGuid"]),
         exclusion_entry_guid=f.get(_L["ExclusionEntryGuid"]),
+    )
+
+
+def _licensee_ogrn(org: etree._Element | None) -> str:
+    """OGRN of a `LicenseOrganizationType` (`Legal`), or OGRNIP (`Entrp`); "" when absent."""
+    if org is None:
+        return ""
+    legal = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN"))
+    return legal or text(org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")) or ""
+
+
+def license_record(el: etree._Element) -> LicenseRecord:
+    """`License` of `exportLicense` (`exportLicenseResultType`: a `LicenseType` with its GUID and version)."""
+    return LicenseRecord(
+        license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
+        license_version=int(req_text(el, q(LICENSES_NS, "LicenseVersion"))),
+        license_number=req_text(el, q(LICENSES_NS, "LicenseNumber")),
+        license_reg_date=to_date(text(el, q(LICENSES_NS, "LicenseRegDate"))),
+        license_status=req_text(el, q(LICENSES_NS, "LicenseStatus")),
+        licensee_ogrn=_licensee_ogrn(el.find(q(LICENSES_NS, "LicenseOrganization"))),
+        region_fias_guid=text(el, q(LICENSES_NS, "RegionFIASGuid")),
+        erul_number=text(el, q(LICENSES_NS, "ErulNumber")),
+        houses=tuple(_licensed_house(h) for h in el.iterfind(q(LICENSES_NS, "House"))),
+    )
+
+
+def _licensed_house(el: etree._Element) -> LicensedHouse:
+    contract = el.find(q(LICENSES_NS, "Contract"))
+    return LicensedHouse(
+        fias_house_guid=req_text(el, q(LICENSES_NS, "FIASHouseGUID")),
+        house_address=text(el, q(LICENSES_NS, "HouseAddress")) or "",
+        contract=None if contract is None else _license_contract(contract),
+    )
+
+
+_C = {
+    name: f"{{{LICENSES_NS}}}{name}"
+    for name in ("ContractGUID", "DocNum", "SigningDate", "EffectiveDate", "PlanDateComptetion", "StartDate", "EndDate", "Terminate")
+}
+
+
+def _license_contract(el: etree._Element) -> LicenseContract:
+    """`HouseType/Contract`: a flat record, read in one pass."""
+    f = leaves(el)
+    return LicenseContract(
+        contract_guid=_required(f, _C["ContractGUID"]),
+        doc_num=_required(f, _C["DocNum"]),
+        signing_date=to_date(f.get(_C["SigningDate"])),
+        org_root_guid=req_text(el, q(LICENSES_NS, "Org") + "/" + q(ORG_REGISTRY_BASE_NS, "orgRootEntityGUID")),
+        effective_date=to_date(f.get(_C["EffectiveDate"])),
+        plan_date_completion=to_date(f.get(_C["PlanDateComptetion"])),
+        start_date=to_date(f.get(_C["StartDate"])),
+        end_date=to_date(f.get(_C["EndDate"])),
+        terminate_date=to_date(f.get(_C["Terminate"])),
     )
 
 

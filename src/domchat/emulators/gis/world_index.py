@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -25,6 +26,9 @@ class WorldIndex:
         self.authority: dict[str, Any] = world["authority"]
         self.region: str = world["region"]["code"]
         self.region_name: str = world["region"].get("name", "")
+        self.region_fias_guid: str | None = world["region"].get("fias_guid")
+        self.today: str = world.get("today") or date.today().isoformat()
+        """The day the world calls today (the generator's), else the real date: what "current" means."""
         self.by_fias: dict[str, dict[str, Any]] = {}
         self.by_hcs: dict[str, dict[str, Any]] = {}
         self.orgs_by_ogrn: dict[str, dict[str, Any]] = {}
