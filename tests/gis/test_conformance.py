@@ -82,6 +82,7 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     unknown = "00000000-0000-4000-8000-000000000000"
     client.house_data([*guids, unknown])
     client.brief_houses([world["buildings"][0]["hcs_guid"], unknown])
+    client.basic_houses([*guids, unknown])
     client.actual_licenses(ogrns, world["region"]["code"])
     client.actual_licenses(ogrns[:1], "77")
     numbers = [o["licence"]["number"] for o in world["organisations"] if o["licence"]]
@@ -107,6 +108,7 @@ def test_every_request_and_answer_validates(
     assert {e.operation for e in log} >= {
         "exportHouseData",
         "exportBriefApartmentHouse",
+        "exportBriefBasicHouse",
         "exportActualLicenseState",
         "exportLicense",
         "exportOrgRegistry",

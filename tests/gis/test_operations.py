@@ -6,7 +6,10 @@ import time
 from datetime import date
 from typing import Any
 
+import pytest
+
 from domchat.emulators.gis import GisEmulator
+from domchat.errors import GisAccessDenied, GisBadAnswer
 from domchat.gis_client import GisClient
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -270,3 +273,81 @@ def test_an_unknown_licence_is_an_empty_result(emulator: GisEmulator, client: Gi
     assert len(finals) == 3 and all(b"<base:ErrorCode>INT002012</base:ErrorCode>" in a for a in finals)
     sent = len(emulator.log)
     assert client.licenses() == [] and len(emulator.log) == sent  # nothing asked, nothing sent
+
+
+# exportBriefBasicHouse
+
+
+def _manager_today(world: dict[str, Any], b: dict[str, Any]) -> str | None:
+    today = world["today"]
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    entry = next((e for e in b["management"] if e["start"] <= today and (not e["end"] or today < e["end"])), None)
+    return orgs[entry["ogrn"]]["ppa_guid"] if entry else None
+
+
+def test_basic_houses_carry_the_address_by_fias_guid(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    guids = [b["fias_guid"] for b in world["buildings"]]
+    got = client.basic_houses([*guids, UNKNOWN])
+    assert set(got) == set(guids)
+    managers = set()
+    for b in world["buildings"]:
+        h = got[b["fias_guid"]]
+        assert (h.fias_house_guid, h.hcs_house_guid, h.house_unique_number) == (b["fias_guid"], b["hcs_guid"], b["unique_number"])
+        assert h.address == b["address"] and h.house_number == b["address"].rsplit("д. ", 1)[1]
+        assert h.oktmo == b["oktmo"] and h.state is not None and h.termination_date is None
+        assert h.org_ppa_guid == _manager_today(world, b)
+        managers.add(h.org_ppa_guid)
+    hoas = {o["ppa_guid"] for o in world["organisations"] if o["kind"] == "tsj"}
+    assert managers & hoas and managers - hoas  # HOA houses and company houses alike
+    assert [e.operation for e in emu.log if e.operation.startswith("export")] == ["exportBriefBasicHouse"]  # one message
+
+
+def test_basic_houses_go_in_batches_of_100_and_unknown_ones_are_absent(
+    start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    unknown = [f"00000000-0000-4000-8000-{i:012d}" for i in range(150)]
+    known = [b["fias_guid"] for b in world["buildings"]]
+    got = client.basic_houses([*unknown, *known])
+    assert set(got) == set(known)
+    sent = [e for e in emu.log if e.operation == "exportBriefBasicHouse"]
+    assert len(sent) == 2
+    answers = b"".join(e.answer for e in emu.log if e.operation == "getState" and e.request_state == 3)
+    assert answers.count(b"<base:ErrorCode>INT002000</base:ErrorCode>") == 150
+
+
+def test_basic_houses_report_a_refused_house_per_house(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    denied = world["buildings"][1]
+    denied["access_denied"] = True
+    client: GisClient = make_client(start_emulator(world).base_url)
+    guids = [b["fias_guid"] for b in world["buildings"][:4]]
+    errors: list[tuple[str, Exception]] = []
+    got = client.basic_houses(guids, on_error=lambda key, err: errors.append((key, err)))
+    assert set(got) == set(guids) - {denied["fias_guid"]}
+    ((key, err),) = errors
+    assert key == denied["fias_guid"] and isinstance(err, GisAccessDenied) and err.code == "AUT011003"
+    assert denied["fias_guid"] in str(err) and world["authority"]["ppa_guid"] in str(err) and "MessageGUID=" in str(err)
+    with pytest.raises(GisAccessDenied, match=denied["fias_guid"]):
+        client.basic_houses(guids)
+
+
+def test_a_result_item_for_a_house_never_asked_is_a_bad_answer(
+    monkeypatch: pytest.MonkeyPatch, start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    from domchat.emulators.gis import house_management as hm
+
+    real = hm.HANDLERS["exportBriefBasicHouse"]
+
+    def stray(req: Any) -> Any:
+        out = real(req)
+        out.payload[0][0].find(f"{{{hm.HM}}}TransportGUID").text = UNKNOWN
+        return out
+
+    monkeypatch.setitem(hm.HANDLERS, "exportBriefBasicHouse", stray)
+    client: GisClient = make_client(start_emulator(world).base_url)
+    with pytest.raises(GisBadAnswer, match=r"exportBriefBasicHouse MessageGUID=.*TransportGUID never sent"):
+        client.basic_houses([world["buildings"][0]["fias_guid"]])

@@ -7,6 +7,7 @@ and reads only what domchat needs. Names follow the XSD.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from lxml import etree
@@ -23,6 +24,7 @@ from domchat.gis_client.services import (
 )
 from domchat.gis_client.types import (
     ActualLicense,
+    BasicHouse,
     BriefHouse,
     CAChDocument,
     CAChObjectStatus,
@@ -128,6 +130,45 @@ def brief_house(el: etree._Element) -> BriefHouse:
         address=None,
         modification_date=to_datetime(text(el, q(HM_NS, "ModificationDate"))),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BasicHouseItem:
+    """`ResultItem` of `exportBriefBasicHouse`: one criterion's house, or its errors."""
+
+    transport_guid: str
+    house: BasicHouse | None
+    error: tuple[str, str] | None
+    """(ErrorCode, Description) of the item's first `Error`."""
+
+
+def basic_house_item(el: etree._Element) -> BasicHouseItem:
+    """`exportBriefBasicHouseResult/ResultItem`: `TransportGUID`, then `BasicHouseInfo` or `Error`s."""
+    transport_guid = req_text(el, q(HM_NS, "TransportGUID"))
+    info = el.find(q(HM_NS, "BasicHouseInfo"))
+    if info is None:
+        err = el.find(q(HM_NS, "Error"))
+        if err is None:
+            raise ValueError("ResultItem with neither BasicHouseInfo nor Error")
+        return BasicHouseItem(transport_guid, None, (req_text(err, q(BASE_NS, "ErrorCode")), text(err, q(BASE_NS, "Description")) or ""))
+    where = info.find(q(HM_NS, "LocationInfo"))
+    basic = info.find(q(HM_NS, "BasicCharacteristicts"))
+    if where is None or basic is None:
+        raise ValueError("BasicHouseInfo without LocationInfo or BasicCharacteristicts")
+    house = BasicHouse(
+        hcs_house_guid=req_text(where, q(HM_NS, "HCSHouseGUID")),
+        fias_house_guid=text(where, q(HM_NS, "FIASHouseGUID")),
+        address=req_text(where, q(HM_NS, "Address")),
+        house_number=text(where, q(HM_NS, "HOUSENUM")) or None,
+        building_number=text(where, q(HM_NS, "BUILDNUM")) or None,
+        structure_number=text(where, q(HM_NS, "STRUCNUM")) or None,
+        house_unique_number=req_text(basic, q(HM_NS, "HouseUniqueNumber")),
+        oktmo=text(basic, q(HM_NS, "OKTMO") + "/" + q(BASE_NS, "code")),
+        state=nsi_ref(basic.find(q(HM_NS, "State"))),
+        org_ppa_guid=text(basic, q(HM_NS, "orgPPAGUID")),
+        termination_date=to_date(text(basic, q(HM_NS, "TerminationDate"))),
+    )
+    return BasicHouseItem(transport_guid, house, None)
 
 
 # licenses

@@ -120,6 +120,27 @@ class BriefHouse:
 
 
 @dataclass(frozen=True, slots=True)
+class BasicHouse:
+    """`BasicHouseInfo` of `exportBriefBasicHouse`: where a house is (`LocationInfo`) and its
+    basic characteristics in the address register of GIS ZhKH."""
+
+    hcs_house_guid: str
+    fias_house_guid: str | None
+    address: str
+    """`LocationInfo/Address`: the free-text address."""
+    house_number: str | None
+    """`HOUSENUM`; `BUILDNUM` (корпус) and `STRUCNUM` (строение) follow."""
+    building_number: str | None
+    structure_number: str | None
+    house_unique_number: str
+    oktmo: str | None
+    state: NsiRef | None
+    org_ppa_guid: str | None
+    """`orgPPAGUID`: "идентификатор управляющей организации", when GIS names one."""
+    termination_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class OrgRecord:
     """`exportOrgRegistryResult`: the actual version of a legal entity."""
 

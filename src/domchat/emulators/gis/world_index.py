@@ -53,6 +53,10 @@ class WorldIndex:
                     self.documents[doc["guid"].lower()] = m
                     self.documents[doc["version_guid"].lower()] = m
 
+    def current(self, building: dict[str, Any]) -> dict[str, Any] | None:
+        """The management entry of a building in force `today`, if any."""
+        return next((e for e in building["management"] if e["start"] <= self.today and (not e.get("end") or self.today < e["end"])), None)
+
     def house(self, guid: str) -> dict[str, Any] | None:
         """A building by its FIAS or GIS ZhKH house GUID."""
         g = guid.lower()
