@@ -56,9 +56,12 @@ def schemas(schemas_dir: Path) -> dict[str, etree.XMLSchema]:
 
 @pytest.fixture
 def world(world_factory: Any) -> dict[str, Any]:
-    """A world that takes the answers down their optional branches: charters, a region FIAS GUID."""
+    """A world that takes the answers down their optional branches: charters (one managed under a
+    contract), a region FIAS GUID."""
     made: dict[str, Any] = world_factory(buildings=24, charter_share=0.25)
     made["region"]["fias_guid"] = "d66e5325-3a25-4d29-ba86-4ca351d9704b"
+    charter = next(e for b in made["buildings"] for e in b["management"] if e["document"]["kind"] == "charter")
+    charter["document"]["managed_by_contract"] = True
     return made
 
 
@@ -119,6 +122,9 @@ def test_every_request_and_answer_validates(
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
+    answers = b"".join(e.answer for e in log)
+    for branch in (b"IsManagedByContract", b"RegionFIASGuid", b"<ns:Charter>", b"<ns:BasicHouseInfo>", b"<ns:Error>", b"<ns:Contract>"):
+        assert branch in answers, branch  # the optional parts were validated too
     checked = 0
     for e in log:
         schema = schemas[e.path]

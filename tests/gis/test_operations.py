@@ -351,3 +351,19 @@ def test_a_result_item_for_a_house_never_asked_is_a_bad_answer(
     client: GisClient = make_client(start_emulator(world).base_url)
     with pytest.raises(GisBadAnswer, match=r"exportBriefBasicHouse MessageGUID=.*TransportGUID never sent"):
         client.basic_houses([world["buildings"][0]["fias_guid"]])
+
+
+def test_a_charter_object_managed_under_a_contract_carries_the_flag(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
+    charters = [(b, e) for b in world["buildings"] for e in b["management"] if e["document"]["kind"] == "charter"]
+    assert len(charters) >= 2
+    flagged_building, flagged_entry = charters[0]
+    flagged_entry["document"]["managed_by_contract"] = True
+    client: GisClient = make_client(start_emulator(world).base_url)
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    docs = client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b, e in charters])
+    flags = {d.guid: d.objects[0].managed_by_contract for d in docs}
+    assert flags == {e["document"]["guid"]: e is flagged_entry for _, e in charters}
+    contracts = client.cach_documents(contract_guids=[e["document"]["guid"] for b in world["buildings"][:5] for e in b["management"]])
+    assert contracts and not any(o.managed_by_contract for d in contracts for o in d.objects)
+    assert flagged_building["fias_guid"] == next(d for d in docs if flags[d.guid]).objects[0].fias_house_guid

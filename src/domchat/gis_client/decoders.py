@@ -365,6 +365,7 @@ def _objects(doc: etree._Element) -> tuple[ContractObject, ...]:
             status=text(o, q(HM_NS, "StatusObject")) or "",
             exclusion_date=to_date(text(o, q(HM_NS, "Exclusion") + "/" + q(HM_NS, "DateExclusion"))),
             version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+            managed_by_contract=to_bool(text(o, q(HM_NS, "IsManagedByContract"))),
         )
         for o in doc.iterfind(q(HM_NS, "ContractObject"))
     )

@@ -168,6 +168,9 @@ class ContractObject:
     """`StatusObject`: Project, Rejected, ApprovalProcess, Approved, Locked, Annul."""
     exclusion_date: date | None
     version_guid: str | None
+    managed_by_contract: bool = False
+    """`IsManagedByContract` of a charter object: the house is managed by a managing company under
+    a contract, not by the HOA itself (the schema fixes the value to true when present)."""
 
 
 @dataclass(frozen=True, slots=True)

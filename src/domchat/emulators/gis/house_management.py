@@ -238,7 +238,10 @@ def _charter(m: Managed) -> Any:
         reason = doc["terminate"].get("reason") or "Прекращение управления"
         charter.append(H.Terminate(H.Terminate(doc["terminate"]["date"]), H.Reason(reason)))
     charter.extend([H.CharterStatus(doc["status"]), H.CharterGUID(doc["guid"]), H.CharterVersionGUID(doc["version_guid"])])
-    charter.append(_object(m))
+    obj = _object(m)
+    if doc.get("managed_by_contract"):
+        obj.append(H.IsManagedByContract("true"))  # after StatusObject; the schema fixes the value
+    charter.append(obj)
     return charter
 
 
