@@ -54,6 +54,17 @@ def schemas(schemas_dir: Path) -> dict[str, etree.XMLSchema]:
     return found
 
 
+@pytest.fixture
+def world(world_factory: Any) -> dict[str, Any]:
+    """A world that takes the answers down their optional branches: charters (one managed under a
+    contract), a region FIAS GUID."""
+    made: dict[str, Any] = world_factory(buildings=24, charter_share=0.25)
+    made["region"]["fias_guid"] = "d66e5325-3a25-4d29-ba86-4ca351d9704b"
+    charter = next(e for b in made["buildings"] for e in b["management"] if e["document"]["kind"] == "charter")
+    charter["document"]["managed_by_contract"] = True
+    return made
+
+
 def _entries(raw: bytes) -> list[etree._Element]:
     root = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
     assert root.tag == ENV + "Envelope"
@@ -74,8 +85,12 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     unknown = "00000000-0000-4000-8000-000000000000"
     client.house_data([*guids, unknown])
     client.brief_houses([world["buildings"][0]["hcs_guid"], unknown])
+    client.basic_houses([*guids, unknown])
     client.actual_licenses(ogrns, world["region"]["code"])
     client.actual_licenses(ogrns[:1], "77")
+    numbers = [o["licence"]["number"] for o in world["organisations"] if o["licence"]]
+    client.licenses(numbers=[*numbers[:2], "000000000"], ogrns=ogrns, region=world["region"]["code"])
+    client.licenses(ogrns=ogrns[:1], region="77")
     client.organisations([*ogrns, "1027700000000"])
     orgs = {o["ogrn"]: o for o in world["organisations"]}
     client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b in world["buildings"] for e in b["management"]])
@@ -96,7 +111,9 @@ def test_every_request_and_answer_validates(
     assert {e.operation for e in log} >= {
         "exportHouseData",
         "exportBriefApartmentHouse",
+        "exportBriefBasicHouse",
         "exportActualLicenseState",
+        "exportLicense",
         "exportOrgRegistry",
         "exportCAChData",
         "exportStatusCAChData",
@@ -105,6 +122,9 @@ def test_every_request_and_answer_validates(
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
+    answers = b"".join(e.answer for e in log)
+    for branch in (b"IsManagedByContract", b"RegionFIASGuid", b"<ns:Charter>", b"<ns:BasicHouseInfo>", b"<ns:Error>", b"<ns:Contract>"):
+        assert branch in answers, branch  # the optional parts were validated too
     checked = 0
     for e in log:
         schema = schemas[e.path]

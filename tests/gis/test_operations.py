@@ -6,7 +6,10 @@ import time
 from datetime import date
 from typing import Any
 
+import pytest
+
 from domchat.emulators.gis import GisEmulator
+from domchat.errors import GisAccessDenied, GisBadAnswer
 from domchat.gis_client import GisClient
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -200,3 +203,167 @@ def test_nsi_directories_agree_with_the_refs_in_answers(client: GisClient, world
         states = {i.code: i.guid for i in client.nsi_items(24)}
         assert states[h.state.code] == h.state.guid
     assert client.nsi_items(9999) == []
+
+
+# exportLicense
+
+
+def _in_licence(world: dict[str, Any], ogrn: str) -> dict[str, dict[str, Any]]:
+    """FIAS GUID → licence entry of the houses still in the licence on the world's today."""
+    return {b["fias_guid"]: e for b, e in _licensed(world, ogrn) if not e["end"] or world["today"] < e["end"]}
+
+
+def test_licenses_by_ogrn_carry_houses_and_their_contracts(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    world["region"]["fias_guid"] = "d66e5325-3a25-4d29-ba86-4ca351d9704b"
+    drafted = world["buildings"][0]["management"][-1]
+    drafted["document"]["status"] = "Project"  # GIS links no draft to a licensed house
+    client: GisClient = make_client(start_emulator(world).base_url)
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    licences = client.licenses(ogrns=ogrns, region=world["region"]["code"])
+    assert sorted(lic.licensee_ogrn for lic in licences) == sorted(o["ogrn"] for o in world["organisations"] if o["licence"])
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    ended = with_end = 0
+    for lic in licences:
+        org = orgs[lic.licensee_ogrn]
+        assert (lic.license_guid, lic.license_number, lic.license_version) == (org["licence"]["guid"], org["licence"]["number"], 1)
+        assert lic.license_status == "A" and lic.region_fias_guid == world["region"]["fias_guid"]
+        assert lic.erul_number and lic.erul_number.startswith("Л") and lic.license_reg_date is not None
+        expected = _in_licence(world, org["ogrn"])
+        ended += len(_licensed(world, org["ogrn"])) - len(expected)
+        assert {h.fias_house_guid for h in lic.houses} == set(expected)
+        for h in lic.houses:
+            e = expected[h.fias_house_guid]
+            doc = e["document"]
+            assert h.house_address == next(b["address"] for b in world["buildings"] if b["fias_guid"] == h.fias_house_guid)
+            if e is drafted:
+                assert h.contract is None
+                continue
+            c = h.contract
+            assert c is not None
+            assert (c.contract_guid, c.doc_num, c.org_root_guid) == (doc["guid"], doc["number"], org["root_guid"])
+            assert (c.signing_date, c.effective_date, c.plan_date_completion) == (
+                date.fromisoformat(doc["signing_date"]),
+                date.fromisoformat(doc["effective_date"]),
+                date.fromisoformat(doc["plan_end"]),
+            )
+            assert c.start_date == date.fromisoformat(e["start"])
+            assert c.end_date == (date.fromisoformat(e["end"]) if e["end"] else None)
+            assert c.terminate_date == (date.fromisoformat(doc["terminate"]["date"]) if doc["terminate"] else None)
+            with_end += c.end_date is not None
+    assert ended and with_end, "the world should have houses already out of a licence and others leaving later"
+
+
+def test_licenses_by_number_and_by_ogrn_go_in_separate_messages_and_count_once(
+    start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    org = world["organisations"][1]
+    (lic,) = client.licenses(numbers=[org["licence"]["number"]], ogrns=[org["ogrn"]])
+    assert (lic.license_guid, lic.licensee_ogrn) == (org["licence"]["guid"], org["ogrn"])
+    assert len([e for e in emu.log if e.operation == "exportLicense"]) == 2
+    assert {h.fias_house_guid for h in lic.houses} == set(_in_licence(world, org["ogrn"]))
+
+
+def test_an_unknown_licence_is_an_empty_result(emulator: GisEmulator, client: GisClient, world: dict[str, Any]) -> None:
+    assert client.licenses(numbers=["000000000"]) == []
+    assert client.licenses(ogrns=["1027700000000"]) == []
+    assert client.licenses(ogrns=[world["organisations"][0]["ogrn"]], region="77") == []
+    finals = [e.answer for e in emulator.log if e.operation == "getState" and e.request_state == 3]
+    assert len(finals) == 3 and all(b"<base:ErrorCode>INT002012</base:ErrorCode>" in a for a in finals)
+    sent = len(emulator.log)
+    assert client.licenses() == [] and len(emulator.log) == sent  # nothing asked, nothing sent
+
+
+# exportBriefBasicHouse
+
+
+def _manager_today(world: dict[str, Any], b: dict[str, Any]) -> str | None:
+    today = world["today"]
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    entry = next((e for e in b["management"] if e["start"] <= today and (not e["end"] or today < e["end"])), None)
+    return orgs[entry["ogrn"]]["ppa_guid"] if entry else None
+
+
+def test_basic_houses_carry_the_address_by_fias_guid(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    guids = [b["fias_guid"] for b in world["buildings"]]
+    got = client.basic_houses([*guids, UNKNOWN])
+    assert set(got) == set(guids)
+    managers = set()
+    for b in world["buildings"]:
+        h = got[b["fias_guid"]]
+        assert (h.fias_house_guid, h.hcs_house_guid, h.house_unique_number) == (b["fias_guid"], b["hcs_guid"], b["unique_number"])
+        assert h.address == b["address"] and h.house_number == b["address"].rsplit("д. ", 1)[1]
+        assert h.oktmo == b["oktmo"] and h.state is not None and h.termination_date is None
+        assert h.org_ppa_guid == _manager_today(world, b)
+        managers.add(h.org_ppa_guid)
+    hoas = {o["ppa_guid"] for o in world["organisations"] if o["kind"] == "tsj"}
+    assert managers & hoas and managers - hoas  # HOA houses and company houses alike
+    assert [e.operation for e in emu.log if e.operation.startswith("export")] == ["exportBriefBasicHouse"]  # one message
+
+
+def test_basic_houses_go_in_batches_of_100_and_unknown_ones_are_absent(
+    start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    emu: GisEmulator = start_emulator(world)
+    client: GisClient = make_client(emu.base_url)
+    unknown = [f"00000000-0000-4000-8000-{i:012d}" for i in range(150)]
+    known = [b["fias_guid"] for b in world["buildings"]]
+    got = client.basic_houses([*unknown, *known])
+    assert set(got) == set(known)
+    sent = [e for e in emu.log if e.operation == "exportBriefBasicHouse"]
+    assert len(sent) == 2
+    answers = b"".join(e.answer for e in emu.log if e.operation == "getState" and e.request_state == 3)
+    assert answers.count(b"<base:ErrorCode>INT002000</base:ErrorCode>") == 150
+
+
+def test_basic_houses_report_a_refused_house_per_house(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    denied = world["buildings"][1]
+    denied["access_denied"] = True
+    client: GisClient = make_client(start_emulator(world).base_url)
+    guids = [b["fias_guid"] for b in world["buildings"][:4]]
+    errors: list[tuple[str, Exception]] = []
+    got = client.basic_houses(guids, on_error=lambda key, err: errors.append((key, err)))
+    assert set(got) == set(guids) - {denied["fias_guid"]}
+    ((key, err),) = errors
+    assert key == denied["fias_guid"] and isinstance(err, GisAccessDenied) and err.code == "AUT011003"
+    assert denied["fias_guid"] in str(err) and world["authority"]["ppa_guid"] in str(err) and "MessageGUID=" in str(err)
+    with pytest.raises(GisAccessDenied, match=denied["fias_guid"]):
+        client.basic_houses(guids)
+
+
+def test_a_result_item_for_a_house_never_asked_is_a_bad_answer(
+    monkeypatch: pytest.MonkeyPatch, start_emulator: Any, make_client: Any, world: dict[str, Any]
+) -> None:
+    from domchat.emulators.gis import house_management as hm
+
+    real = hm.HANDLERS["exportBriefBasicHouse"]
+
+    def stray(req: Any) -> Any:
+        out = real(req)
+        out.payload[0][0].find(f"{{{hm.HM}}}TransportGUID").text = UNKNOWN
+        return out
+
+    monkeypatch.setitem(hm.HANDLERS, "exportBriefBasicHouse", stray)
+    client: GisClient = make_client(start_emulator(world).base_url)
+    with pytest.raises(GisBadAnswer, match=r"exportBriefBasicHouse MessageGUID=.*TransportGUID never sent"):
+        client.basic_houses([world["buildings"][0]["fias_guid"]])
+
+
+def test_a_charter_object_managed_under_a_contract_carries_the_flag(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
+    world = world_factory(buildings=30, charter_share=0.3)
+    charters = [(b, e) for b in world["buildings"] for e in b["management"] if e["document"]["kind"] == "charter"]
+    assert len(charters) >= 2
+    flagged_building, flagged_entry = charters[0]
+    flagged_entry["document"]["managed_by_contract"] = True
+    client: GisClient = make_client(start_emulator(world).base_url)
+    orgs = {o["ogrn"]: o for o in world["organisations"]}
+    docs = client.contracts_and_charters([(orgs[e["ogrn"]]["root_guid"], b["fias_guid"]) for b, e in charters])
+    flags = {d.guid: d.objects[0].managed_by_contract for d in docs}
+    assert flags == {e["document"]["guid"]: e is flagged_entry for _, e in charters}
+    contracts = client.cach_documents(contract_guids=[e["document"]["guid"] for b in world["buildings"][:5] for e in b["management"]])
+    assert contracts and not any(o.managed_by_contract for d in contracts for o in d.objects)
+    assert flagged_building["fias_guid"] == next(d for d in docs if flags[d.guid]).objects[0].fias_house_guid

@@ -56,7 +56,13 @@ def licence(ogrn: str, *houses: LicenseHouse) -> ActualLicense:
 
 
 def obj(
-    start: str | None, end: str | None = None, status: str = "Approved", excluded: str | None = None, fias: str = B1, version: str = "o1"
+    start: str | None,
+    end: str | None = None,
+    status: str = "Approved",
+    excluded: str | None = None,
+    fias: str = B1,
+    version: str = "o1",
+    by_contract: bool = False,
 ) -> ContractObject:
     return ContractObject(
         fias_house_guid=fias,
@@ -65,6 +71,7 @@ def obj(
         status=status,
         exclusion_date=D(excluded) if excluded else None,
         version_guid=version,
+        managed_by_contract=by_contract,
     )
 
 
@@ -311,6 +318,24 @@ def test_d9_one_period_per_counting_object() -> None:
         ORGS,
     )
     assert skipped == [] and sorted((p.building, p.start) for p in periods) == [(B1, D("2026-12-01")), (other, D("2027-01-01"))]
+
+
+def test_d10_a_charter_object_managed_under_a_contract_is_no_claim_of_the_hoa() -> None:
+    other = "22222222-2222-4222-8222-222222222222"
+    charter = doc(GUID_HOA, obj("2027-02-01", by_contract=True), obj("2027-02-01", fias=other, version="o2"), kind="charter")
+    periods, skipped = contract_periods([charter], ORGS)
+    assert skipped == []  # normal, not an error
+    assert [(p.building, p.org, p.basis) for p in periods] == [(other, HOA, Basis.CHARTER)]  # the other object still counts
+    # The managing company's licence is the claim, refined by its contract as usual, with no conflict.
+    lic = [licence(ORG_A, entry("2019-03-01", "2027-02-01")), licence(ORG_B, entry("2027-01-20"))]
+    ps = periods_of(lic, [charter, doc(GUID_B, obj("2027-02-01"), guid="d2")])
+    assert spans(ps) == [(ORG_A, "2019-03-01", "2027-02-01", "licence"), (ORG_B, "2027-02-01", None, "licence")]
+    assert who(ps, "2027-02-01") == ORG_B
+    # Without the flag the same charter is the HOA's claim, and the HOA and the company conflict.
+    unflagged = doc(GUID_HOA, obj("2027-02-01"), kind="charter")
+    assert who(periods_of(lic, [unflagged, doc(GUID_B, obj("2027-02-01"), guid="d2")]), "2027-02-01") == (ORG_B, HOA)
+    # A contract object never carries the flag in GIS; if one did, it would change nothing.
+    assert one([doc(GUID_B, obj("2027-02-01", by_contract=True))]).basis is Basis.CONTRACT
 
 
 # --- precedence --------------------------------------------------------------------------------
@@ -576,6 +601,7 @@ def records(draw: st.DrawFn, ogrn: str) -> tuple[ActualLicense, list[CAChDocumen
                 status=draw(st.sampled_from(OBJECT_STATUSES)),
                 excluded=_day(draw(maybe)),
                 version=f"{ogrn}-{i}-{k}",
+                by_contract=draw(st.sampled_from([False] * 4 + [True])),
             )
             for k in range(draw(st.integers(min_value=1, max_value=2)))
         ]

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
-from domchat.errors import GisError
+from domchat.errors import GisAccessDenied, GisBadAnswer, GisError, GisFault
 from domchat.gis_client import decoders as d
 from domchat.gis_client.envelopes import Envelopes
-from domchat.gis_client.exchange import Exchange, Job, JobResult
+from domchat.gis_client.exchange import ACCESS_DENIED, Exchange, Job, JobResult
 from domchat.gis_client.replies import RecordDecoder
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import (
     EXPORT_ACTUAL_LICENSE_STATE,
     EXPORT_BRIEF_APARTMENT_HOUSE,
+    EXPORT_BRIEF_BASIC_HOUSE,
     EXPORT_CACH_DATA,
     EXPORT_GUEST_ACCESS,
     EXPORT_HOUSE_DATA,
+    EXPORT_LICENSE,
     EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
@@ -40,11 +43,13 @@ from domchat.gis_client.signing import Signer, make_signer
 from domchat.gis_client.transport import Transport
 from domchat.gis_client.types import (
     ActualLicense,
+    BasicHouse,
     BriefHouse,
     CAChDocument,
     CAChStatus,
     GuestGrantRecord,
     HouseData,
+    LicenseRecord,
     NsiItem,
     OrgRecord,
 )
@@ -56,6 +61,8 @@ OnError = Callable[[str, GisError], None]
 
 BATCH = 100
 """Criteria per message where the schema allows many (`SearchCriteria` maxOccurs=100)."""
+_NOT_FOUND = frozenset({"INT002000", "INT002012"})
+"""Per-house errors meaning GIS ZhKH has no such house: the house is absent from the result."""
 
 
 class GisClient:
@@ -106,6 +113,35 @@ class GisClient:
         ]
         return [lic for r in self._run(jobs, None) for lic in r.records]
 
+    def licenses(self, *, numbers: Sequence[str] = (), ogrns: Sequence[str] = (), region: str | None = None) -> list[LicenseRecord]:
+        """`exportLicense`: licences with their houses and, per house, the management contract GIS
+        links to it (with the start of powers under it).
+
+        By licence number (`LicenseNumber`, nine digits) and/or by licensee OGRN (OGRNIP for 15
+        digits; with `region`, the two-digit region code, only that region's licences). The
+        request is a choice of the two, so numbers and licensees go in separate messages, 100
+        criteria each. The schema has no search by licence GUID here (`actual_licenses` gives
+        each licence's number). Each licence appears once, however many criteria found it; an
+        unknown licence or licensee is simply absent (`INT002012`)."""
+        by_number = [{"LicenseNumber": chunk} for chunk in _chunks(_unique(numbers), BATCH)]
+        orgs = [{_ogrn_kind(o): o, **({"Region": {"code": region}} if region else {})} for o in _unique(ogrns)]
+        by_org = [{"LicenseOrganization": chunk} for chunk in _chunks(orgs, BATCH)]
+        jobs = [
+            Job(
+                key=f"license:{i}",
+                operation=EXPORT_LICENSE,
+                body=body,
+                records={f"{{{LICENSES_NS}}}License": d.license_record},
+                subject=_license_subject(body),
+            )
+            for i, body in enumerate([*by_number, *by_org])
+        ]
+        found: dict[tuple[str, int], LicenseRecord] = {}
+        for r in self._run(jobs, None):
+            for lic in r.records:
+                found.setdefault((lic.license_guid.lower(), lic.license_version), lic)
+        return list(found.values())
+
     # Houses
 
     def house_data(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, HouseData]:
@@ -135,6 +171,56 @@ class GisClient:
             for g in _unique(house_guids)
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
+
+    def basic_houses(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, BasicHouse]:
+        """`exportBriefBasicHouse` by FIAS house GUID, 100 houses per message: each house's
+        free-text address (`LocationInfo/Address`) and basic characteristics; keyed by the GUID
+        asked for.
+
+        The answer has one `ResultItem` per house, matched by the `TransportGUID` domchat gave
+        it. A house GIS ZhKH does not know (`INT002000`, `INT002012`) is absent; any other error
+        of one house is a business error of that house (`on_error`, as in `house_data`)."""
+        chunks = _chunks(_unique(fias_guids), BATCH)
+        asked = [{str(uuid.uuid4()): g for g in chunk} for chunk in chunks]
+        jobs = [
+            Job(
+                key=f"basic:{i}",
+                operation=EXPORT_BRIEF_BASIC_HOUSE,
+                body={"RequestItem": [{"TransportGUID": t, "Criteria": {"FIASHouseGuid": g}} for t, g in items.items()]},
+                records={f"{{{HM_NS}}}ResultItem": d.basic_house_item},
+                subject=f"basic data of {len(items)} houses",
+            )
+            for i, items in enumerate(asked)
+        ]
+        found: dict[str, BasicHouse] = {}
+        failed: GisError | None = None
+        for items, result in zip(asked, self._run(jobs, None), strict=True):
+            for item in result.records:
+                guid = items.get(item.transport_guid.lower())
+                if guid is None:
+                    raise GisBadAnswer(f"GIS {_where(EXPORT_BRIEF_BASIC_HOUSE, result)}: a ResultItem for a TransportGUID never sent")
+                if item.house is not None:
+                    found[guid] = item.house
+                    continue
+                error = self._item_error(EXPORT_BRIEF_BASIC_HOUSE, result, f"house FIASHouseGuid={guid}", item.error or ("", ""))
+                if error is None:
+                    continue
+                if on_error is None:
+                    failed = failed or error
+                else:
+                    on_error(guid, error)
+        if failed is not None:
+            raise failed
+        return found
+
+    def _item_error(self, op: Operation, result: JobResult[Any], subject: str, error: tuple[str, str]) -> GisFault | None:
+        """The error of one item of a multi-item answer; None when it only says "no such object"."""
+        code, message = error
+        if code in _NOT_FOUND:
+            return None
+        kind = GisAccessDenied if code == ACCESS_DENIED else GisFault
+        text = f"{subject} (orgPPAGUID={self.settings.org_ppa_guid or '-'}): {message}"
+        return kind(code, text, operation=f"{op.service.name} {op.name}", message_guid=result.message_guid)
 
     # Contracts and charters
 
@@ -257,6 +343,18 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+def _where(op: Operation, result: JobResult[Any]) -> str:
+    return f"{op.service.name} {op.name} MessageGUID={result.message_guid}"
+
+
+def _license_subject(body: dict[str, Any]) -> str:
+    if "LicenseNumber" in body:
+        numbers: list[str] = body["LicenseNumber"]
+        return f"licences № {', '.join(numbers[:3])}{'…' if len(numbers) > 3 else ''}"
+    ogrns = [next(iter(c.values())) for c in body["LicenseOrganization"]]
+    return f"licences of {', '.join(ogrns[:3])}{'…' if len(ogrns) > 3 else ''}"
 
 
 def _ogrn_kind(ogrn: str) -> str:

@@ -7,6 +7,7 @@ and reads only what domchat needs. Names follow the XSD.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from lxml import etree
@@ -23,6 +24,7 @@ from domchat.gis_client.services import (
 )
 from domchat.gis_client.types import (
     ActualLicense,
+    BasicHouse,
     BriefHouse,
     CAChDocument,
     CAChObjectStatus,
@@ -32,7 +34,10 @@ from domchat.gis_client.types import (
     DayOfMonth,
     GuestGrantRecord,
     HouseData,
+    LicenseContract,
+    LicensedHouse,
     LicenseHouse,
+    LicenseRecord,
     NsiItem,
     NsiRef,
     OrgRecord,
@@ -48,6 +53,13 @@ def q(ns: str, path: str) -> str:
 def leaves(el: etree._Element) -> dict[str, str]:
     """Text of each child by Clark name: one pass, for records read field by field."""
     return {c.tag: (c.text or "").strip() for c in el if isinstance(c.tag, str)}
+
+
+def _required(fields: dict[str, str], tag: str) -> str:
+    found = fields.get(tag)
+    if found is None:
+        raise ValueError(f"no {tag}")
+    return found
 
 
 def text(el: etree._Element, path: str) -> str | None:
@@ -120,6 +132,45 @@ def brief_house(el: etree._Element) -> BriefHouse:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BasicHouseItem:
+    """`ResultItem` of `exportBriefBasicHouse`: one criterion's house, or its errors."""
+
+    transport_guid: str
+    house: BasicHouse | None
+    error: tuple[str, str] | None
+    """(ErrorCode, Description) of the item's first `Error`."""
+
+
+def basic_house_item(el: etree._Element) -> BasicHouseItem:
+    """`exportBriefBasicHouseResult/ResultItem`: `TransportGUID`, then `BasicHouseInfo` or `Error`s."""
+    transport_guid = req_text(el, q(HM_NS, "TransportGUID"))
+    info = el.find(q(HM_NS, "BasicHouseInfo"))
+    if info is None:
+        err = el.find(q(HM_NS, "Error"))
+        if err is None:
+            raise ValueError("ResultItem with neither BasicHouseInfo nor Error")
+        return BasicHouseItem(transport_guid, None, (req_text(err, q(BASE_NS, "ErrorCode")), text(err, q(BASE_NS, "Description")) or ""))
+    where = info.find(q(HM_NS, "LocationInfo"))
+    basic = info.find(q(HM_NS, "BasicCharacteristicts"))
+    if where is None or basic is None:
+        raise ValueError("BasicHouseInfo without LocationInfo or BasicCharacteristicts")
+    house = BasicHouse(
+        hcs_house_guid=req_text(where, q(HM_NS, "HCSHouseGUID")),
+        fias_house_guid=text(where, q(HM_NS, "FIASHouseGUID")),
+        address=req_text(where, q(HM_NS, "Address")),
+        house_number=text(where, q(HM_NS, "HOUSENUM")) or None,
+        building_number=text(where, q(HM_NS, "BUILDNUM")) or None,
+        structure_number=text(where, q(HM_NS, "STRUCNUM")) or None,
+        house_unique_number=req_text(basic, q(HM_NS, "HouseUniqueNumber")),
+        oktmo=text(basic, q(HM_NS, "OKTMO") + "/" + q(BASE_NS, "code")),
+        state=nsi_ref(basic.find(q(HM_NS, "State"))),
+        org_ppa_guid=text(basic, q(HM_NS, "orgPPAGUID")),
+        termination_date=to_date(text(basic, q(HM_NS, "TerminationDate"))),
+    )
+    return BasicHouseItem(transport_guid, house, None)
+
+
 # licenses
 
 
@@ -128,18 +179,13 @@ def actual_license(el: etree._Element) -> ActualLicense:
     info = el.find(q(LICENSES_NS, "LicenseInfo"))
     if info is None:
         raise ValueError("licence without LicenseInfo")
-    org = info.find(q(LICENSES_NS, "LicenseOrganization"))
-    ogrn = None
-    if org is not None:
-        ogrn = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN")) or text(
-            org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")
-        )
+    ogrn = _licensee_ogrn(info.find(q(LICENSES_NS, "LicenseOrganization")))
     houses = tuple(_license_house(leaves(h)) for h in el.iterfind(q(LICENSES_NS, "LicenseHouses")))
     return ActualLicense(
         license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
         license_number=req_text(info, q(LICENSES_NS, "LicenseNumber")),
         license_status=req_text(info, q(LICENSES_NS, "LicenseStatus")),
-        licensee_ogrn=ogrn or "",
+        licensee_ogrn=ogrn,
         region_code=text(info, q(LICENSES_NS, "Region") + "/" + q(BASE_NS, "code")),
         houses=houses,
     )
@@ -169,6 +215,60 @@ def _license_house(f: dict[str, str]) -> LicenseHouse:
         exclusion_date=to_date(f.get(_L["ExclusionDate"])),
         inclusion_entry_guid=f.get(_L["InclusionEntryGuid"]),
         exclusion_entry_guid=f.get(_L["ExclusionEntryGuid"]),
+    )
+
+
+def _licensee_ogrn(org: etree._Element | None) -> str:
+    """OGRN of a `LicenseOrganizationType` (`Legal`), or OGRNIP (`Entrp`); "" when absent."""
+    if org is None:
+        return ""
+    legal = text(org, q(LICENSES_NS, "Legal") + "/" + q(ORG_BASE_NS, "OGRN"))
+    return legal or text(org, q(LICENSES_NS, "Entrp") + "/" + q(ORG_BASE_NS, "OGRNIP")) or ""
+
+
+def license_record(el: etree._Element) -> LicenseRecord:
+    """`License` of `exportLicense` (`exportLicenseResultType`: a `LicenseType` with its GUID and version)."""
+    return LicenseRecord(
+        license_guid=req_text(el, q(LICENSES_NS, "LicenseGUID")),
+        license_version=int(req_text(el, q(LICENSES_NS, "LicenseVersion"))),
+        license_number=req_text(el, q(LICENSES_NS, "LicenseNumber")),
+        license_reg_date=to_date(text(el, q(LICENSES_NS, "LicenseRegDate"))),
+        license_status=req_text(el, q(LICENSES_NS, "LicenseStatus")),
+        licensee_ogrn=_licensee_ogrn(el.find(q(LICENSES_NS, "LicenseOrganization"))),
+        region_fias_guid=text(el, q(LICENSES_NS, "RegionFIASGuid")),
+        erul_number=text(el, q(LICENSES_NS, "ErulNumber")),
+        houses=tuple(_licensed_house(h) for h in el.iterfind(q(LICENSES_NS, "House"))),
+    )
+
+
+def _licensed_house(el: etree._Element) -> LicensedHouse:
+    contract = el.find(q(LICENSES_NS, "Contract"))
+    return LicensedHouse(
+        fias_house_guid=req_text(el, q(LICENSES_NS, "FIASHouseGUID")),
+        house_address=text(el, q(LICENSES_NS, "HouseAddress")) or "",
+        contract=None if contract is None else _license_contract(contract),
+    )
+
+
+_C = {
+    name: f"{{{LICENSES_NS}}}{name}"
+    for name in ("ContractGUID", "DocNum", "SigningDate", "EffectiveDate", "PlanDateComptetion", "StartDate", "EndDate", "Terminate")
+}
+
+
+def _license_contract(el: etree._Element) -> LicenseContract:
+    """`HouseType/Contract`: a flat record, read in one pass."""
+    f = leaves(el)
+    return LicenseContract(
+        contract_guid=_required(f, _C["ContractGUID"]),
+        doc_num=_required(f, _C["DocNum"]),
+        signing_date=to_date(f.get(_C["SigningDate"])),
+        org_root_guid=req_text(el, q(LICENSES_NS, "Org") + "/" + q(ORG_REGISTRY_BASE_NS, "orgRootEntityGUID")),
+        effective_date=to_date(f.get(_C["EffectiveDate"])),
+        plan_date_completion=to_date(f.get(_C["PlanDateComptetion"])),
+        start_date=to_date(f.get(_C["StartDate"])),
+        end_date=to_date(f.get(_C["EndDate"])),
+        terminate_date=to_date(f.get(_C["Terminate"])),
     )
 
 
@@ -265,6 +365,7 @@ def _objects(doc: etree._Element) -> tuple[ContractObject, ...]:
             status=text(o, q(HM_NS, "StatusObject")) or "",
             exclusion_date=to_date(text(o, q(HM_NS, "Exclusion") + "/" + q(HM_NS, "DateExclusion"))),
             version_guid=text(o, q(HM_NS, "ContractObjectVersionGUID")),
+            managed_by_contract=to_bool(text(o, q(HM_NS, "IsManagedByContract"))),
         )
         for o in doc.iterfind(q(HM_NS, "ContractObject"))
     )

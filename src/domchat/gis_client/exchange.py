@@ -64,6 +64,8 @@ class JobResult(Generic[T]):
     records: list[T] = field(default_factory=list)
     fault: GisError | None = None
     """The business error this request ended in (the records are then empty)."""
+    message_guid: str = ""
+    """The MessageGUID whose answer gave the records (for naming the message in errors)."""
 
 
 @dataclass
@@ -176,7 +178,7 @@ class Exchange:
             if code == TRANSFER_ERROR:
                 return self._resend(job, flight.resends, where, f"{code}: {message}")
             return JobResult(job.key, fault=self._fault(code, message, job, where))
-        return JobResult(job.key, reply.records)
+        return JobResult(job.key, reply.records, message_guid=flight.guid)
 
     def _resend(self, job: Job[T], resends: int, where: Where, why: str) -> _InFlight[T] | JobResult[T]:
         if resends >= self.settings.max_resends:

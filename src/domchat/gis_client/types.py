@@ -46,6 +46,55 @@ class ActualLicense:
 
 
 @dataclass(frozen=True, slots=True)
+class LicenseContract:
+    """`HouseType/Contract` of `exportLicense`: the management contract (ДУ) behind a licensed house."""
+
+    contract_guid: str
+    doc_num: str
+    signing_date: date | None
+    org_root_guid: str
+    """`Org/orgRootEntityGUID`: the managing organisation named in the contract."""
+    effective_date: date | None
+    plan_date_completion: date | None
+    """`PlanDateComptetion` (the misspelling is the schema's)."""
+    start_date: date | None
+    """`StartDate`: "дата начала осуществления полномочий из ДУ" (start of powers under the contract)."""
+    end_date: date | None
+    """`EndDate`: "дата окончания осуществления полномочий из ДУ"."""
+    terminate_date: date | None
+    """`Terminate`: "дата расторжения из ДУ"."""
+
+
+@dataclass(frozen=True, slots=True)
+class LicensedHouse:
+    """`HouseType` of `exportLicense`: a house of the licence, with its contract when GIS links one."""
+
+    fias_house_guid: str
+    house_address: str
+    contract: LicenseContract | None
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRecord:
+    """One `License` of `exportLicense` (the licence register in its older, non-registry format)."""
+
+    license_guid: str
+    license_version: int
+    license_number: str
+    """`LicenseNumber`: the nine-digit number in GIS ZhKH."""
+    license_reg_date: date | None
+    license_status: str
+    """`LicenseStatus` as sent: A (active), F (finished), C (cancelled), R (rejected), I (inactive)."""
+    licensee_ogrn: str
+    """OGRN of a legal entity, or OGRNIP of an individual entrepreneur."""
+    region_fias_guid: str | None
+    """`RegionFIASGuid`: the region as a FIAS GUID (this answer carries no region code)."""
+    erul_number: str | None
+    """`ErulNumber`: the number in the unified register of licences (ЕРУЛ), when sent."""
+    houses: tuple[LicensedHouse, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class HouseData:
     """`exportHouseResult` for an apartment house (`ApartmentHouse/BasicCharacteristicts`)."""
 
@@ -68,6 +117,27 @@ class BriefHouse:
     address: str | None
     """Not part of `exportBriefApartmentHouse` answers (None there); kept for other sources."""
     modification_date: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BasicHouse:
+    """`BasicHouseInfo` of `exportBriefBasicHouse`: where a house is (`LocationInfo`) and its
+    basic characteristics in the address register of GIS ZhKH."""
+
+    hcs_house_guid: str
+    fias_house_guid: str | None
+    address: str
+    """`LocationInfo/Address`: the free-text address."""
+    house_number: str | None
+    """`HOUSENUM`; `BUILDNUM` (корпус) and `STRUCNUM` (строение) follow."""
+    building_number: str | None
+    structure_number: str | None
+    house_unique_number: str
+    oktmo: str | None
+    state: NsiRef | None
+    org_ppa_guid: str | None
+    """`orgPPAGUID`: "идентификатор управляющей организации", when GIS names one."""
+    termination_date: date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +168,9 @@ class ContractObject:
     """`StatusObject`: Project, Rejected, ApprovalProcess, Approved, Locked, Annul."""
     exclusion_date: date | None
     version_guid: str | None
+    managed_by_contract: bool = False
+    """`IsManagedByContract` of a charter object: the house is managed by a managing company under
+    a contract, not by the HOA itself (the schema fixes the value to true when present)."""
 
 
 @dataclass(frozen=True, slots=True)

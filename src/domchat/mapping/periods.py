@@ -83,7 +83,7 @@ def _licence_period(lic: ActualLicense, house: LicenseHouse) -> ManagementPeriod
     )
 
 
-# --- Contracts and charters (D1–D9) ----------------------------------------------------------
+# --- Contracts and charters (D1–D10) ---------------------------------------------------------
 
 COUNTING_DOCUMENT = frozenset({"approved", "terminated"})
 """`ContractStatus` / `CharterStatus` values whose objects may count (D1); Terminated needs a date (D2)."""
@@ -98,7 +98,7 @@ _BASIS = {"contract": Basis.CONTRACT, "charter": Basis.CHARTER}
 
 
 def contract_periods(docs: Iterable[CAChDocument], org_by_guid: Mapping[str, str]) -> tuple[list[ManagementPeriod], list[Skipped]]:
-    """One period per counting object of each contract or charter (rules D1–D9).
+    """One period per counting object of each contract or charter (rules D1–D10).
 
     `org_by_guid` maps organisation GUIDs (the `UOGUID` a document was asked for, or its
     `orgPPAGUID`) to OGRNs; keys are compared without regard to case.
@@ -144,7 +144,15 @@ def _document_periods(same: list[CAChDocument], orgs: Mapping[str, str], n_versi
         ppa = ", ".join(sorted({d.org_ppa_guid for d in same if d.org_ppa_guid})) or "-"
         return [_skip(doc, f"organisation unknown (UOGUID {uo}, orgPPAGUID {ppa})")]
     org = named.pop()
-    return [_object_period(doc, obj, org, basis) for obj in doc.objects if obj.status.lower() not in NOT_COUNTING_OBJECT]
+    return [_object_period(doc, obj, org, basis) for obj in doc.objects if _may_count(obj, basis)]
+
+
+def _may_count(obj: ContractObject, basis: Basis) -> bool:
+    """Objects passed over silently: a status that never counts (D3), and a charter object whose
+    house a managing company manages under a contract (D10: the company's licence is the claim)."""
+    if obj.status.lower() in NOT_COUNTING_OBJECT:
+        return False
+    return not (basis is Basis.CHARTER and obj.managed_by_contract)
 
 
 def _object_period(doc: CAChDocument, obj: ContractObject, org: str, basis: Basis) -> ManagementPeriod | Skipped:

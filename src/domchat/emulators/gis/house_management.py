@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from domchat.emulators.gis import nsi
 from domchat.emulators.gis.answers import (
+    ACCESS_DENIED,
     Handler,
     Outcome,
     Request,
@@ -66,6 +69,69 @@ def export_brief_apartment_house(req: Request) -> Outcome:
     if b.get("termination_date"):
         info.append(H.TerminationDate(b["termination_date"]))
     return Outcome([H.exportBriefApartmentHouseResult(info)])
+
+
+# exportBriefBasicHouse: where a house is, one ResultItem per criterion
+
+HOUSE_NOT_FOUND = "INT002000"
+"""The real service's code for a value not in the register (a house unknown by its FIAS GUID)."""
+_HOUSE_NUMBER = re.compile(r",\s*д\.\s*([^,]+)$")
+
+
+def export_brief_basic_house(req: Request) -> Outcome:
+    items = []
+    for item in req.body.iterfind(f"{{{HM}}}RequestItem"):
+        transport = item.findtext(f"{{{BASE}}}TransportGUID") or ""
+        crit = item.find(f"{{{HM}}}Criteria")
+        items.append(H.ResultItem(H.TransportGUID(transport), *_basic_house(req, crit)))
+    return Outcome([H.exportBriefBasicHouseResult(*items)])
+
+
+def _basic_house(req: Request, crit: Any) -> list[Any]:
+    """`BasicHouseInfo`, or the `Error` of one criterion."""
+    w = req.world
+    fias = crit.findtext(f"{{{HM}}}FIASHouseGuid")
+    number = crit.findtext(f"{{{HM}}}HouseUniqueNumber")
+    b = w.by_fias.get(fias.lower()) if fias else None
+    if b is None and number:
+        b = next((x for x in w.world["buildings"] if x["unique_number"] == number), None)
+    if b is None:
+        what = f"FIASHouseGuid {fias}" if fias else f"уникальным номером {number}" if number else "заданному критерию"
+        return [_error(HOUSE_NOT_FOUND, f"Дом по {what} не найден в реестре")]
+    if not w.may_read(req.requester, b):
+        who = req.requester["ppa_guid"] if req.requester else "?"
+        return [_error(ACCESS_DENIED, f"Доступ запрещен: дом {b['fias_guid']}, организация {who}")]
+    address = b["address"]
+    house_number = _HOUSE_NUMBER.search(address)
+    street = _HOUSE_NUMBER.sub("", address)
+    where = H.LocationInfo(
+        H.HCSHouseGUID(b["hcs_guid"]),
+        H.FIASHouseGUID(b["fias_guid"]),
+        H.Address(address),
+        # The street's GUID: the world has none, so a stable one from the street's address.
+        H.AOGUID(str(uuid.uuid5(uuid.NAMESPACE_URL, "domchat-emulator:street:" + street))),
+    )
+    if house_number:
+        where.append(H.HOUSENUM(house_number.group(1).strip()[:20]))
+    where.append(H.ESTSTATUS("2"))  # дом
+    state = nsi.HOUSE_STATE_BY_STATE[b.get("state", "active")]
+    basic = H.BasicCharacteristicts(
+        H.HouseUniqueNumber(b["unique_number"]),
+        nsi_ref(H, "State", nsi.HOUSE_STATE, state, nsi.FIXED[nsi.HOUSE_STATE][state]),
+    )
+    if b.get("oktmo"):
+        basic.append(H.OKTMO(_B.code(b["oktmo"])))
+    entry = w.current(b)
+    manager = w.orgs_by_ogrn.get(entry["ogrn"]) if entry else None
+    if manager is not None:
+        basic.append(H.orgPPAGUID(manager["ppa_guid"]))
+    if b.get("termination_date"):
+        basic.append(H.TerminationDate(b["termination_date"]))
+    return [H.BasicHouseInfo(where, basic)]
+
+
+def _error(code: str, description: str) -> Any:
+    return H.Error(_B.ErrorCode(code), _B.Description(description))
 
 
 # Contracts (ДУ) and charters
@@ -172,7 +238,10 @@ def _charter(m: Managed) -> Any:
         reason = doc["terminate"].get("reason") or "Прекращение управления"
         charter.append(H.Terminate(H.Terminate(doc["terminate"]["date"]), H.Reason(reason)))
     charter.extend([H.CharterStatus(doc["status"]), H.CharterGUID(doc["guid"]), H.CharterVersionGUID(doc["version_guid"])])
-    charter.append(_object(m))
+    obj = _object(m)
+    if doc.get("managed_by_contract"):
+        obj.append(H.IsManagedByContract("true"))  # after StatusObject; the schema fixes the value
+    charter.append(obj)
     return charter
 
 
@@ -215,6 +284,7 @@ def _bool(value: bool) -> str:
 HANDLERS: dict[str, Handler] = {
     "exportHouseData": export_house_data,
     "exportBriefApartmentHouse": export_brief_apartment_house,
+    "exportBriefBasicHouse": export_brief_basic_house,
     "exportCAChData": export_cach_data,
     "exportStatusCAChData": export_status_cach_data,
 }

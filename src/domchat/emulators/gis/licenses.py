@@ -156,6 +156,101 @@ def _entry(number: int, guid: str, type_code: str, day: str, details: etree._Ele
     return entry
 
 
+# exportLicense: the register in its older format, with the contract behind each house
+
+_LINKED_CONTRACT = ("Approved", "Terminated")
+"""Statuses of a contract GIS links to a licensed house (drafts and annulled ones are not)."""
+
+
+def export_license(req: Request) -> Outcome:
+    w = req.world
+    licensed = [o for o in w.orgs_by_ogrn.values() if o.get("licence")]
+    by_number = {o["licence"]["number"]: o for o in licensed}
+    wanted = [by_number[n] for n in (x.text or "" for x in req.body.iterfind(f"{{{LIC}}}LicenseNumber")) if n in by_number]
+    for crit in req.body.iterfind(f"{{{LIC}}}LicenseOrganization"):
+        region = crit.findtext(f"{{{LIC}}}Region/{{{BASE}}}code")
+        org = w.orgs_by_ogrn.get(crit.findtext(f"{{{LIC}}}OGRN") or crit.findtext(f"{{{LIC}}}OGRNIP") or "")
+        if org is not None and org.get("licence") and region in (None, w.region):
+            wanted.append(org)
+    unique = {o["ogrn"]: o for o in wanted}
+    if not unique:
+        return empty("лицензии по заданным критериям не найдены")
+    return Outcome([_old_licence(req, org) for org in unique.values()])
+
+
+def _old_licence(req: Request, org: dict[str, Any]) -> etree._Element:
+    """`License` (`exportLicenseResultType`): the houses still in the licence, each with its contract."""
+    w = req.world
+    entries = [m for m in w.managed_by.get(org["ogrn"], []) if m.entry["basis"] == "licence"]
+    start = _licence_start(entries)
+    number = org["licence"]["number"]
+    authority = {"name": w.authority.get("name") or "Орган ГЖН", "ogrn": w.authority["ogrn"]}
+    lic: etree._Element = L.License(
+        L.LicenseNumber(number),
+        L.LicenseRegDate(start),
+        L.LicenseStatus("A"),
+        legal(L, "LicensingAuthority", authority),
+    )
+    if w.region_fias_guid:
+        lic.append(L.RegionFIASGuid(w.region_fias_guid))
+    lic.extend(
+        [
+            L.LicensableTypeOfActivity("Предпринимательская деятельность по управлению многоквартирными домами"),
+            L.LicenseOrganization(legal(L, "Legal", org)),
+            L.AccompanyingDocument(
+                L.Document(
+                    nsi_ref(L, "DocType", nsi.LICENCE_DOCUMENT_TYPE, "1", nsi.FIXED[nsi.LICENCE_DOCUMENT_TYPE]["1"]),
+                    L.RegDate(start),
+                    legal(L, "DecisionOrg", authority),
+                    L.Name(nsi.FIXED[nsi.LICENCE_DOCUMENT_TYPE]["1"]),
+                    L.Number(number),
+                    L.DocumentStatus("A"),
+                ),
+                L.DateFrom(start),
+                L.DocumentStatus("A"),
+            ),
+        ]
+    )
+    for m in entries:
+        if not m.entry.get("end") or w.today < m.entry["end"]:
+            lic.append(_house(org, m))
+    lic.extend(
+        [
+            L.LicenseGUID(org["licence"]["guid"]),
+            L.LicenseVersion(str(org["licence"].get("version", 1))),
+            # ЕРУЛ number: deterministic from the GIS number and the registration day.
+            L.ErulNumber(f"Л045-{number[-5:]}-{w.region}/{start.replace('-', '')}"),
+        ]
+    )
+    return lic
+
+
+def _house(org: dict[str, Any], m: Managed) -> etree._Element:
+    house: etree._Element = L.House(L.FIASHouseGUID(m.building["fias_guid"]), L.HouseAddress(m.building["address"]))
+    doc = m.entry.get("document")
+    if not doc or doc["kind"] != "contract" or doc["status"] not in _LINKED_CONTRACT:
+        return house
+    effective = doc.get("effective_date") or m.entry["start"]
+    plan_end = doc.get("plan_end") or effective
+    contract = L.Contract(
+        L.ContractGUID(doc["guid"]),
+        L.DocNum(doc.get("number") or doc["guid"][:8]),
+        L.SigningDate(doc.get("signing_date") or effective),
+        L.Org(_R.orgRootEntityGUID(org["root_guid"])),
+        L.EffectiveDate(effective),
+        L.PlanDateComptetion(plan_end),
+        L.Validity(L.Year(str(max(0, int(plan_end[:4]) - int(effective[:4]))))),
+        L.StartDate(m.entry["start"]),
+    )
+    if m.entry.get("end"):
+        contract.append(L.EndDate(m.entry["end"]))
+    if doc.get("terminate"):
+        contract.append(L.Terminate(doc["terminate"]["date"]))
+    house.append(contract)
+    return house
+
+
 HANDLERS: dict[str, Handler] = {
     "exportActualLicenseState": export_actual_license_state,
+    "exportLicense": export_license,
 }

@@ -22,12 +22,16 @@ ORG_ROLE = 20
 HOUSE_STATE = 24
 OLSON_TZ = 32
 CONTRACT_BASE = 58
-LICENCE_ENTRY_TYPE = 346
+LICENCE_DOCUMENT_TYPE = 63
+"""Document types: the licences XSD names NSI 63 for "Тип документа" (`OtherDetailsType`)."""
+LICENCE_ENTRY_TYPE = 215
+"""Licence register entry types ("Тип реестровой записи (НСИ 215)" in the licences XSD)."""
 
 FIXED: dict[int, dict[str, str]] = {
     ORG_ROLE: {"1": "Управляющая организация", "19": "ТСЖ", "20": "ЖСК"},
     HOUSE_STATE: {"1": "Аварийный", "2": "Исправный", "3": "Ветхий"},
     CONTRACT_BASE: {"1": "Решение собрания собственников", "2": "Открытый конкурс органа местного самоуправления"},
+    LICENCE_DOCUMENT_TYPE: {"1": "Решение о предоставлении лицензии"},
     LICENCE_ENTRY_TYPE: {"1": "Включение дома", "2": "Исключение дома"},
 }
 ROLE_BY_KIND = {"uo": "1", "tsj": "19", "jsk": "20"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 
@@ -25,6 +26,9 @@ class WorldIndex:
         self.authority: dict[str, Any] = world["authority"]
         self.region: str = world["region"]["code"]
         self.region_name: str = world["region"].get("name", "")
+        self.region_fias_guid: str | None = world["region"].get("fias_guid")
+        self.today: str = world.get("today") or date.today().isoformat()
+        """The day the world calls today (the generator's), else the real date: what "current" means."""
         self.by_fias: dict[str, dict[str, Any]] = {}
         self.by_hcs: dict[str, dict[str, Any]] = {}
         self.orgs_by_ogrn: dict[str, dict[str, Any]] = {}
@@ -48,6 +52,10 @@ class WorldIndex:
                 if doc:
                     self.documents[doc["guid"].lower()] = m
                     self.documents[doc["version_guid"].lower()] = m
+
+    def current(self, building: dict[str, Any]) -> dict[str, Any] | None:
+        """The management entry of a building in force `today`, if any."""
+        return next((e for e in building["management"] if e["start"] <= self.today and (not e.get("end") or self.today < e["end"])), None)
 
     def house(self, guid: str) -> dict[str, Any] | None:
         """A building by its FIAS or GIS ZhKH house GUID."""
