@@ -7,6 +7,7 @@ through the MAX emulator's control API, as people would in the messenger.
 
 from __future__ import annotations
 
+import csv
 import json
 import secrets
 import subprocess
@@ -78,7 +79,11 @@ def emulators(workdir: Path, world: Path, token_file: Path, log: IO[str]) -> Ite
 
 
 def write_config(workdir: Path, world: dict[str, Any], em: Emulators, schemas_dir: Path) -> Path:
-    (workdir / "licensees.txt").write_text("".join(o["ogrn"] + "\n" for o in world["organisations"]), encoding="utf-8")
+    licensed = [o["ogrn"] for o in world["organisations"] if o["kind"] == "uo"]
+    (workdir / "licensees.txt").write_text("".join(ogrn + "\n" for ogrn in licensed), encoding="utf-8")
+    hoas = [(m["ogrn"], b["fias_guid"], b["address"]) for b in world["buildings"] for m in b["management"] if m["basis"] == "charter"]
+    with (workdir / "hoas.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([("ogrn", "fias_guid", "address"), *hoas])
     accounts = ", ".join(str(u) for u in world["authority"]["max_accounts"])
     config = workdir / "config.toml"
     config.write_text(
@@ -88,6 +93,7 @@ code = "{world["region"]["code"]}"
 name = "{world["region"].get("name", "")}"
 authority_name = "{world["authority"].get("name", "орган жилищного надзора")}"
 licensees_file = "licensees.txt"
+hoas_file = "hoas.csv"
 default_tz = "Asia/Yekaterinburg"
 
 [database]
@@ -123,10 +129,13 @@ def run_demo(workdir: Path | None) -> None:
     today = started.date()
     world_path = workdir / "world.json"
     with world_path.open("w", encoding="utf-8") as f:
-        WorldGenerator(GeneratorOptions(buildings=BUILDINGS, seed=SEED, today=today)).write(f)
+        WorldGenerator(GeneratorOptions(buildings=BUILDINGS, seed=SEED, today=today, charter_share=0.05)).write(f)
     world = json.loads(world_path.read_text(encoding="utf-8"))
     zones = sorted({b["tz"] for b in world["buildings"]})
-    say(f"[1/6] world: {len(world['buildings'])} buildings, {len(world['organisations'])} managing organisations, {len(zones)} time zones")
+    hoas = sum(o["kind"] != "uo" for o in world["organisations"])
+    say(
+        f"[1/6] world: {len(world['buildings'])} buildings, {len(world['organisations']) - hoas} managing companies and {hoas} HOAs, {len(zones)} time zones"
+    )
     token_file = workdir / "max-token"
     token_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
     token_file.chmod(0o600)

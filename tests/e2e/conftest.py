@@ -19,7 +19,8 @@ def stage(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, request:
     # DOMCHAT_DATABASE_URL overrides the config: point it at this test's own database too.
     monkeypatch.setenv("DOMCHAT_DATABASE_URL", db_url)
     marker = request.node.get_closest_marker("world")
-    world = make_world(buildings=marker.kwargs.get("buildings", 12) if marker else 12, seed=11)
+    kw = marker.kwargs if marker else {}
+    world = make_world(buildings=kw.get("buildings", 12), seed=11, charter_share=kw.get("charter_share", 0.0))
     token = secrets.token_urlsafe(24)
     gis = GisEmulator(world, SCHEMAS, processing_delay=0.02)
     bot = MaxEmulator(world, token)

@@ -28,9 +28,9 @@ NOON = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 BOT_RIGHTS = ["read_all_messages", "add_remove_members", "add_admins", "change_chat_info", "pin_message", "write"]
 
 
-def make_world(buildings: int, seed: int) -> dict[str, Any]:
+def make_world(buildings: int, seed: int, charter_share: float = 0.0) -> dict[str, Any]:
     out = io.StringIO()
-    WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=TODAY, buildings_per_org=4)).write(out)
+    WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=TODAY, buildings_per_org=4, charter_share=charter_share)).write(out)
     world: dict[str, Any] = json.loads(out.getvalue())
     return world
 
@@ -89,10 +89,14 @@ class Stage:
 
 
 def write_config(tmp: Path, world: dict[str, Any], gis_url: str, max_url: str, db_url: str, token: str, **extra: str) -> Path:
-    (tmp / "licensees.txt").write_text("".join(o["ogrn"] + "\n" for o in world["organisations"]), encoding="utf-8")
+    licensed = [o["ogrn"] for o in world["organisations"] if o["kind"] == "uo"]
+    (tmp / "licensees.txt").write_text("".join(ogrn + "\n" for ogrn in licensed), encoding="utf-8")
+    # The authority's HOA register, with addresses of its own (GIS's address register wins).
+    hoas = [(m["ogrn"], b["fias_guid"]) for b in world["buildings"] for m in b["management"] if m["basis"] == "charter"]
+    (tmp / "hoas.csv").write_text("ogrn,fias_guid,address\n" + "".join(f"{o},{f},по реестру ТСЖ\n" for o, f in hoas), encoding="utf-8")
     (tmp / "token").write_text(token, encoding="utf-8")
     sections = {
-        "region": 'code = "86"\nlicensees_file = "licensees.txt"\ndefault_tz = "Asia/Yekaterinburg"',
+        "region": 'code = "86"\nlicensees_file = "licensees.txt"\nhoas_file = "hoas.csv"\ndefault_tz = "Asia/Yekaterinburg"',
         "database": f'url = "{db_url}"',
         "gis": (
             f'endpoint = "{gis_url}"\nschemas_dir = "{SCHEMAS}"\norg_ppa_guid = "{world["authority"]["ppa_guid"]}"\n'

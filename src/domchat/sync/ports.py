@@ -6,10 +6,11 @@ in-memory double in a unit test. The engine never imports an adapter's concrete 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.errors import GisError
+from domchat.gis_client.types import ActualLicense, BasicHouse, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
@@ -19,6 +20,10 @@ class GisSource(Protocol):
     def house_data(self, fias_guids: Sequence[str]) -> dict[str, HouseData]: ...
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]: ...
+
+    def basic_houses(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, BasicHouse]: ...
 
     def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]: ...
 

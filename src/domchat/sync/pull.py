@@ -89,6 +89,9 @@ class _Fetched:
     licence: list[ManagementPeriod]
     documents: list[ManagementPeriod] | None
     """None when the documents were not read this time (the stored ones stay)."""
+    answered: set[str]
+    """Organisations GIS returned documents for, even documents that make no claim (so that
+    their stored claims may end instead of being kept as an "empty answer")."""
     skipped: list[periodmap.Skipped]
     addresses: dict[str, str]
     known: set[str]
@@ -117,7 +120,14 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
     licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
     licence, skipped = periodmap.licence_periods(licences)
     addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
-    addresses.update({h.fias_guid: h.address for h in hoas if h.fias_guid not in addresses})
+    if hoas:
+        # HOA houses are in no licence: their address comes from GIS's address register, the
+        # authority's register (hoas_file) standing in where GIS has none.
+        basic = ctx.gis.basic_houses([h.fias_guid for h in hoas], on_error=_keep_register_address)
+        basic = {k.lower(): v for k, v in basic.items()}
+        for h in hoas:
+            if h.fias_guid not in addresses:
+                addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
@@ -126,6 +136,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
     orgs = ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)}))
     digest = _digest(licence, hoas)
     documents: list[ManagementPeriod] | None = None
+    answered: set[str] = set()
     if ctx.pull_contracts and (ctx.refresh_houses or wanted or digest != stored_digest):
         by_ogrn = {o.ogrn: o for o in orgs}
         pairs = [(by_ogrn[p.org].org_root_entity_guid, p.building) for p in licence if p.org in by_ogrn]
@@ -134,8 +145,13 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
         org_by_guid = {g.lower(): o.ogrn for o in orgs for g in (o.org_root_entity_guid, o.org_ppa_guid) if g}
         documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
         skipped += doc_skipped
+        answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
     grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
-    return _Fetched(licence, documents, skipped, addresses, known, houses, orgs, grant_records, digest)
+    return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest)
+
+
+def _keep_register_address(_house: str, _error: GisError) -> None:
+    """A house GIS will not describe keeps the address of the authority's register."""
 
 
 def _digest(licence: list[ManagementPeriod], hoas: Sequence[Hoa]) -> str:
@@ -164,12 +180,12 @@ def _store(
     if got.grants:
         g = grants.apply(s, got.grants, source="gis", actor=ctx.actor, trigger=ctx.trigger, run_id=ctx.run_id, now=now)
         report.grants_changed = g.added + g.changed
-    _replace(ctx, s, Basis.LICENCE, licensees, got.licence, now, report)
+    _replace(ctx, s, Basis.LICENCE, licensees, got.licence, now, report, answered=set())
     if got.documents is not None:
         report.documents = len(got.documents)
         organisations = sorted({*licensees, *hoa_orgs})
         for basis in (Basis.CONTRACT, Basis.CHARTER):
-            _replace(ctx, s, basis, organisations, [p for p in got.documents if p.basis is basis], now, report)
+            _replace(ctx, s, basis, organisations, [p for p in got.documents if p.basis is basis], now, report, answered=got.answered)
         repo.set_bookmark(s, LICENCES_DIGEST, got.digest, now)
 
 
@@ -190,7 +206,15 @@ def _save_building(
 
 
 def _replace(
-    ctx: PullContext, s: Session, basis: Basis, orgs: Sequence[str], claims: list[ManagementPeriod], now: datetime, report: PullReport
+    ctx: PullContext,
+    s: Session,
+    basis: Basis,
+    orgs: Sequence[str],
+    claims: list[ManagementPeriod],
+    now: datetime,
+    report: PullReport,
+    *,
+    answered: set[str],
 ) -> None:
     """Each organisation's claims on `basis` become what this pull says, unless it says nothing at all."""
     per_org: dict[str, list[ManagementPeriod]] = defaultdict(list)
@@ -199,7 +223,7 @@ def _replace(
     stored = repo.stored_period_orgs(s, basis)
     for org in orgs:
         new = per_org.get(org, [])
-        if not new and stored.get(org, 0) and not ctx.force:
+        if not new and stored.get(org, 0) and org not in answered and not ctx.force:
             report.kept_empty.append(org)
             why = f"GIS returned no {basis.value} claims for {org}, which had {stored[org]}; kept until --force"
             append(s, _event(ctx, "gis.empty_answer", "kept", org=org, reason=why), now)
