@@ -133,9 +133,8 @@ def run_demo(workdir: Path | None) -> None:
     world = json.loads(world_path.read_text(encoding="utf-8"))
     zones = sorted({b["tz"] for b in world["buildings"]})
     hoas = sum(o["kind"] != "uo" for o in world["organisations"])
-    say(
-        f"[1/6] world: {len(world['buildings'])} buildings, {len(world['organisations']) - hoas} managing companies and {hoas} HOAs, {len(zones)} time zones"
-    )
+    companies = len(world["organisations"]) - hoas
+    say(f"[1/6] world: {len(world['buildings'])} buildings, {companies} managing companies and {hoas} HOAs, {len(zones)} time zones")
     token_file = workdir / "max-token"
     token_file.write_text(secrets.token_urlsafe(32), encoding="utf-8")
     token_file.chmod(0o600)

@@ -30,7 +30,8 @@ BOT_RIGHTS = ["read_all_messages", "add_remove_members", "add_admins", "change_c
 
 def make_world(buildings: int, seed: int, charter_share: float = 0.0) -> dict[str, Any]:
     out = io.StringIO()
-    WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=TODAY, buildings_per_org=4, charter_share=charter_share)).write(out)
+    opts = GeneratorOptions(buildings=buildings, seed=seed, today=TODAY, buildings_per_org=4, charter_share=charter_share)
+    WorldGenerator(opts).write(out)
     world: dict[str, Any] = json.loads(out.getvalue())
     return world
 
