@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from domchat import app as app_mod
 from domchat import logs
@@ -94,6 +95,11 @@ def _reports_errors(fn: F) -> F:
             code = next((c for cls, c in _EXIT if isinstance(e, cls)), 1)
             typer.echo(f"domchat: error: {e}", err=True)
             raise typer.Exit(code) from None
+        except SQLAlchemyError as e:
+            # The database went away mid-command: everything already committed stays, the rest is
+            # resumed by the next cycle (intent is stored before effect).
+            typer.echo(f"domchat: error: database: {type(e).__name__}: {str(e).splitlines()[0][:300]}", err=True)
+            raise typer.Exit(3) from None
 
     return wrapper  # type: ignore[return-value]
 

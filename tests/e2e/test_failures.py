@@ -123,3 +123,14 @@ def test_audit_verify_cli(stage: Stage) -> None:
     stage.sync()
     code = runner.invoke(cli, ["audit", "verify", "--config", str(stage.config)])
     assert code.exit_code == 0 and "audit chain ok" in code.stdout
+
+
+def test_database_failing_mid_command_is_one_line(stage: Stage) -> None:
+    stage.sync()
+    with stage.app().db.begin() as conn:  # a damaged database: a table the schema promises is gone
+        conn.exec_driver_sql("DROP TABLE run")
+    code, err = _run(stage.config, "status")
+    assert code == 3
+    (line,) = _error_lines(err)
+    assert line.startswith("domchat: error: database:") and "run" in line
+    assert "Traceback" not in err
