@@ -146,29 +146,19 @@ class GisClient:
 
     def house_data(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, HouseData]:
         """`exportHouseData`, one message per house, many in flight; keyed by the GUID asked for."""
-        jobs = [
-            Job(
-                key=g,
-                operation=EXPORT_HOUSE_DATA,
-                body={"FIASHouseGuid": g},
-                records={f"{{{HM_NS}}}exportHouseResult": d.house_data},
-                subject=f"house FIASHouseGuid={g}",
-            )
-            for g in _unique(fias_guids)
-        ]
-        return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
+        return self._per_house(EXPORT_HOUSE_DATA, "FIASHouseGuid", "exportHouseResult", d.house_data, fias_guids, on_error)
 
     def brief_houses(self, house_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, BriefHouse]:
         """`exportBriefApartmentHouse` by FIAS or GIS ZhKH house GUID, one message per house."""
+        return self._per_house(EXPORT_BRIEF_APARTMENT_HOUSE, "HouseGuid", "ApartmentHouseInfo", d.brief_house, house_guids, on_error)
+
+    def _per_house(
+        self, op: Operation, criterion: str, record: str, decode: RecordDecoder[T], guids: Sequence[str], on_error: OnError | None
+    ) -> dict[str, T]:
+        """One message per house (operations that take a single house), keyed by the GUID asked for."""
         jobs = [
-            Job(
-                key=g,
-                operation=EXPORT_BRIEF_APARTMENT_HOUSE,
-                body={"HouseGuid": g},
-                records={f"{{{HM_NS}}}ApartmentHouseInfo": d.brief_house},
-                subject=f"house {g}",
-            )
-            for g in _unique(house_guids)
+            Job(key=g, operation=op, body={criterion: g}, records={f"{{{HM_NS}}}{record}": decode}, subject=f"house {criterion}={g}")
+            for g in _unique(guids)
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
 
