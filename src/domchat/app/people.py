@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,11 @@ from domchat.sync import binding, enrolment, grants, residents
 from domchat.sync.model import Building
 
 
+def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, **kw: Any) -> None:
+    """Audit an operator's command that did what was asked."""
+    audit.append(s, audit.AuditEvent(actor=operator, trigger=trigger, action=action, outcome="done", **kw), now)
+
+
 def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
     """Buildings without a chat, each with a fresh one-time binding code (earlier codes stop working)."""
     engine = app.ready_db()
@@ -42,17 +47,14 @@ def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
                 continue
             code = binding.issue_code(s, b.fias_guid, now, ttl)
             out.append({"building": b.fias_guid, "address": b.address, "code": code, "expires_at": (now + ttl).isoformat()})
-        audit.append(
+        _done(
             s,
-            audit.AuditEvent(
-                actor=operator,
-                trigger="cli:chats-pending",
-                action="chat.codes_issued",
-                outcome="done",
-                after={"buildings": len(out)},
-                reason="binding codes issued (only their hashes are kept)",
-            ),
+            operator,
+            "cli:chats-pending",
+            "chat.codes_issued",
             now,
+            after={"buildings": len(out)},
+            reason="binding codes issued (only their hashes are kept)",
         )
     return out
 
@@ -71,18 +73,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
         platform.close()
     with transaction(engine) as s:
         token = enrolment.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
-        audit.append(
-            s,
-            audit.AuditEvent(
-                actor=operator,
-                trigger="cli:org-invite",
-                action="staff.invite",
-                outcome="done",
-                org=ogrn,
-                reason="personal enrolment link issued (only its hash is kept)",
-            ),
-            now,
-        )
+        _done(s, operator, "cli:org-invite", "staff.invite", now, org=ogrn, reason="personal enrolment link issued (only its hash is kept)")
     return f"https://max.ru/{username}?start={token}"
 
 
@@ -129,17 +120,14 @@ def export_invitations(app: App, operator: str, *, everyone: bool = False) -> li
                     "expires_at": (now + ttl).isoformat(),
                 }
             )
-        audit.append(
+        _done(
             s,
-            audit.AuditEvent(
-                actor=operator,
-                trigger="cli:invitations-export",
-                action="resident.invitations",
-                outcome="done",
-                after={"invitations": len(out)},
-                reason="personal links issued (only their hashes are kept)",
-            ),
+            operator,
+            "cli:invitations-export",
+            "resident.invitations",
             now,
+            after={"invitations": len(out)},
+            reason="personal links issued (only their hashes are kept)",
         )
     _deliver(app, out)
     return out
@@ -208,10 +196,4 @@ def staff_revoke(app: App, ogrn: str, user_id: int, operator: str) -> None:
             raise DomchatError(f"user {user_id} is not enrolled staff of {ogrn}")
         row.revoked_at = now
         s.add(row)
-        audit.append(
-            s,
-            audit.AuditEvent(
-                actor=operator, trigger="cli:org-staff-revoke", action="staff.revoke", outcome="done", org=ogrn, user_id=user_id
-            ),
-            now,
-        )
+        _done(s, operator, "cli:org-staff-revoke", "staff.revoke", now, org=ogrn, user_id=user_id)
