@@ -124,3 +124,18 @@ def test_action_keys_ignore_reasons_but_not_content() -> None:
     b = GrantAdmin(CHAT, "b", user_id=5, permissions=("write",), reason="y")
     c = GrantAdmin(CHAT, "b", user_id=6, permissions=("write",), reason="x")
     assert a.key() == b.key() != c.key()
+
+
+def test_only_timeline_actions_carry_a_due_instant() -> None:
+    """A late manager change is audited as late; repairing drift never is."""
+    d = domain((period(ORG_A, date(2020, 1, 1), until=date(2026, 11, 1)), period(ORG_B, date(2026, 11, 1))))
+    members = dict(apply(fresh_chat(), ()).members)
+    for user in STAFF_A:
+        members[user] = MemberState(is_admin=True, permissions=frozenset({"read_all_messages", "write", "pin_message"}))
+    members[777] = MemberState()
+    chat = ActualChat(CHAT, "Чужое название", None, AUTH, members)
+    p = plan(d, {CHAT: chat}, datetime(2026, 11, 22, tzinfo=UTC), POLICY, TEMPLATES)
+    due = {(type(a).__name__, getattr(a, "user_id", None)): a.due for a in p.actions}
+    assert due[("RemoveMember", 777)] == "" and due[("SetTitle", None)] == ""
+    assert due[("RevokeAdmin", STAFF_A[0])].startswith("2026-10-31T19:00")  # 1 November 00:00 in Yekaterinburg
+    assert due[("GrantAdmin", STAFF_B[0])] == due[("RevokeAdmin", STAFF_A[0])]

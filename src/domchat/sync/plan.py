@@ -7,7 +7,7 @@ applied in full makes the next plan empty (tested as a state machine in tests/sy
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from domchat.mapping.desired import DesiredChat, desired_chat
@@ -65,8 +65,7 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
         want = desired_chat(domain, building, now, policy, templates, owner=chat.owner_id)
         if isinstance(want.manager, Conflict):
             conflicts.append(want.manager)
-        due = _since(domain, building, now).isoformat()
-        actions.extend(replace(a, due=due) for a in diff(want, chat, domain, policy, staff_orgs))
+        actions.extend(diff(want, chat, domain, policy, staff_orgs, due=_since(domain, building, now).isoformat()))
     # Rights first across the whole region, cards and titles after: at a midnight handover in a
     # large region the bot's rate (about 27 calls a second) would otherwise hold the last
     # buildings' new admins behind every earlier building's card. Per chat the order is kept.
@@ -89,8 +88,13 @@ def staff_index(domain: Domain) -> dict[UserId, list[str]]:
     return out
 
 
-def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, staff_orgs: dict[UserId, list[str]]) -> list[Action]:
-    """The actions that turn `chat` into `want`, in safe order."""
+def diff(
+    want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, staff_orgs: dict[UserId, list[str]], *, due: str = ""
+) -> list[Action]:
+    """The actions that turn `chat` into `want`, in safe order.
+
+    `due` (when the chat should have looked like `want`) goes on the actions that follow from
+    the timeline (managers, grants); repairs of drift were never due at any earlier moment."""
     out: list[Action] = []
     cid, b = want.chat_id, want.building
     protected = {policy.bot_user_id, *policy.authority_accounts}
@@ -108,7 +112,7 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, st
         ex_staff = f"staff of {org}, which does not manage the building now; {why_manager}"
         if state.is_admin and user not in want.admins:
             if orgs:
-                out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=ex_staff))
+                out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=ex_staff, due=due))
             elif policy.repair_admin_drift:
                 out.append(RevokeAdmin(cid, b, user_id=user, reason="admin rights nobody granted (drift)"))
             else:
@@ -116,9 +120,10 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, st
         if user in want.entitled or (want.frozen and orgs):
             continue
         if orgs:
-            out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff))
+            out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff, due=due))
         elif user in ex_residents:
-            out.append(RemoveMember(cid, b, user_id=user, reason=f"resident whose grant {ex_residents[user]} is no longer in force"))
+            why = f"resident whose grant {ex_residents[user]} is no longer in force"
+            out.append(RemoveMember(cid, b, user_id=user, reason=why, due=due))
         elif policy.repair_member_drift:
             out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
         else:
@@ -126,11 +131,8 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, st
 
     missing = sorted(want.members - set(chat.members) - {policy.bot_user_id} - domain.refused.get(cid, frozenset()))
     for i in range(0, len(missing), ADD_BATCH):
-        out.append(
-            AddMembers(
-                cid, b, user_ids=tuple(missing[i : i + ADD_BATCH]), reason=_why_members(missing[i : i + ADD_BATCH], want, policy, manager)
-            )
-        )
+        batch = missing[i : i + ADD_BATCH]
+        out.append(AddMembers(cid, b, user_ids=tuple(batch), reason=_why_members(batch, want, policy, manager), due=due))
 
     if not want.frozen:
         for user, perms in sorted(want.admins.items()):
@@ -141,13 +143,13 @@ def diff(want: DesiredChat, chat: ActualChat, domain: Domain, policy: Policy, st
             if current is None or not current.is_admin or normalise(current.permissions, wanted) != wanted:
                 org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
                 why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
-                out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why))
+                out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why, due=due))
 
     if chat.title != want.title:
         out.append(SetTitle(cid, b, title=want.title, reason="title from the building's address"))
     if not want.frozen and chat.pinned_text != want.card:
         org = manager.org if isinstance(manager, Manager) else None
-        out.append(PinCard(cid, b, text=want.card, org=org, reason=f"building card; {why_manager}"))
+        out.append(PinCard(cid, b, text=want.card, org=org, reason=f"building card; {why_manager}", due=due))
     return sorted(out, key=lambda a: ORDER.index(type(a)))
 
 
