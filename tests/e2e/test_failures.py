@@ -134,3 +134,8 @@ def test_database_failing_mid_command_is_one_line(stage: Stage) -> None:
     (line,) = _error_lines(err)
     assert line.startswith("domchat: error: database:") and "run" in line
     assert "Traceback" not in err
+
+
+def test_config_check_passes_on_a_good_config(stage: Stage) -> None:
+    code = runner.invoke(cli, ["config", "check", "--config", str(stage.config)])
+    assert code.exit_code == 0 and "config ok" in code.stdout

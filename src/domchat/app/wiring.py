@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
-from domchat.errors import ConfigError, DomchatError
+from domchat.errors import DomchatError
 from domchat.gis_client.client import GisClient
 from domchat.mapping import templates as templates_mod
 from domchat.max_client.client import MaxClient
@@ -166,22 +166,8 @@ def check_config(config: Path | None) -> Settings:
     s.max_token()
     s.gis_password()
     s.all_licensees()
-    t = templates_mod.load(s.chats.templates_dir)
-    sample = {
-        "premises": "1",
-        "link": "https://max.ru/join/x",
-        "address": "г. Пример, ул. Пример, д. 1",
-        "org_name": "ООО «Пример»",
-        "org_phone": "+7",
-        "dispatch_phone": "+7",
-        "authority_name": "орган",
-        "reason": "пример",
-    }
-    for name in templates_mod.NAMES:
-        try:
-            t.render(name, **sample)
-        except ConfigError as e:
-            raise ConfigError(f"chats.templates_dir: {name}.txt", e.problem) from None
+    s.all_hoas()
+    templates_mod.load(s.chats.templates_dir)  # checks every template it loads
     db.make_engine(s.database_url())
     return s
 

@@ -15,19 +15,21 @@ from pathlib import Path
 
 from domchat.errors import ConfigError
 
-NAMES = (
-    "title",
-    "card",
-    "card_no_manager",
-    "binding_accepted",
-    "binding_refused",
-    "enrolment_accepted",
-    "enrolment_refused",
-    "invitation_accepted",
-    "invitation_refused",
-    "join_link",
-    "invitation_for_staff",
-)
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "title": frozenset({"address"}),
+    "card": frozenset({"address", "org_name", "org_phone", "dispatch_phone", "authority_name"}),
+    "card_no_manager": frozenset({"address", "authority_name"}),
+    "binding_accepted": frozenset({"address"}),
+    "binding_refused": frozenset({"reason"}),
+    "enrolment_accepted": frozenset({"org_name"}),
+    "enrolment_refused": frozenset({"reason"}),
+    "invitation_accepted": frozenset({"address", "premises"}),
+    "invitation_refused": frozenset({"reason"}),
+    "join_link": frozenset({"address", "link"}),
+    "invitation_for_staff": frozenset({"premises", "days", "link"}),
+}
+"""The values domchat passes to each template: an override may use these and no others."""
+NAMES = tuple(PLACEHOLDERS)
 REASONS = "reasons"
 
 
@@ -47,6 +49,14 @@ class Templates:
     def reason(self, key: str) -> str:
         return self.reasons.get(key, key)
 
+    def check(self) -> None:
+        """Render every template with the values domchat passes to it; name the first that fails."""
+        for name, keys in PLACEHOLDERS.items():
+            try:
+                self.render(name, **dict.fromkeys(keys, "x"))
+            except ConfigError as e:
+                raise ConfigError(f"chats.templates_dir: {name}.txt", e.problem) from None
+
 
 def load(override_dir: Path | None = None) -> Templates:
     builtin = resources.files("domchat.templates").joinpath("ru")
@@ -58,7 +68,9 @@ def load(override_dir: Path | None = None) -> Templates:
         else:
             texts[name] = builtin.joinpath(f"{name}.txt").read_text(encoding="utf-8")
     reasons = _parse_reasons(texts.pop(REASONS))
-    return Templates(texts=texts, reasons=reasons)
+    loaded = Templates(texts=texts, reasons=reasons)
+    loaded.check()
+    return loaded
 
 
 def _parse_reasons(text: str) -> dict[str, str]:
