@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from domchat import app as app_mod
 from domchat.storage import audit
 from domchat.storage.tables import BindingCodeRow, BindingRow, ResidentRow
-from support.stage import NOON, Stage
+from support.stage import BOT_RIGHTS, NOON, Stage
 
 G1, G2, G3, G4 = (f"00000000-0000-4000-8000-00000000000{n}" for n in range(1, 5))
 
@@ -96,7 +96,7 @@ def test_used_and_expired_codes_are_refused_and_guessing_is_stopped(stage: Stage
         assert {c.status for c in s.exec(select(BindingCodeRow).where(BindingCodeRow.building == second["building"]))} == {"expired"}
 
 
-def test_losing_the_bot_is_an_alert(stage: Stage) -> None:
+def test_losing_the_bot_is_an_alert_and_its_return_is_picked_up(stage: Stage) -> None:
     _ready(stage)
     building, chat = next(iter(stage.chats.items()))
     stage.act("POST", f"/chats/{chat}/remove", as_user=stage.authority, user_id=stage.world["bot"]["user_id"])
@@ -104,6 +104,13 @@ def test_losing_the_bot_is_an_alert(stage: Stage) -> None:
     alerts = [e for e in _events(stage, chat_id=chat) if e.action == "chat.bot_removed"]
     assert [(e.outcome, e.building) for e in alerts] == [("alert", building)]
     assert report.failed == 0
+    # Meanwhile someone renamed the chat; the authority adds the bot back; domchat reads the chat
+    # afresh and puts it right.
+    stage.act("POST", f"/chats/{chat}/title", as_user=stage.authority, title="Без бота")
+    stage.act("POST", f"/chats/{chat}/bot", as_user=stage.authority, permissions=BOT_RIGHTS)
+    stage.sync()
+    assert [e.action for e in _events(stage, chat_id=chat) if e.action == "chat.bot_added"] == ["chat.bot_added"]
+    assert stage.chat_state(chat)["title"] != "Без бота"
 
 
 # Staff

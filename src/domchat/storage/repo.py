@@ -211,6 +211,14 @@ def save_actual(session: Session, chat: ActualChat, at: datetime) -> None:
         session.add(_member_row(chat.chat_id, user, m))
 
 
+def forget_chat(session: Session, chat_id: int) -> None:
+    """Drop what was seen of a chat: the engine re-reads a bound chat it knows nothing of."""
+    session.execute(delete(MemberRow).where(col(MemberRow.chat_id) == chat_id))
+    row = session.get(ChatRow, chat_id)
+    if row is not None:
+        session.delete(row)
+
+
 def _member_row(chat_id: int, user: int, m: MemberState) -> MemberRow:
     return MemberRow(chat_id=chat_id, user_id=user, is_owner=m.is_owner, is_admin=m.is_admin, permissions=",".join(sorted(m.permissions)))
 

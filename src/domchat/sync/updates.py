@@ -112,6 +112,8 @@ def _handle(ctx: Context, s: Session, u: Update, facts: OwnerFacts, update_id: i
             residents.join(ctx, s, u.chat_id, u.user.user_id, u.payload, update_id)
     elif kind == "bot_removed" and u.chat_id is not None:
         _bot_removed(ctx, s, u.chat_id, u.user.user_id if u.user else None)
+    elif kind == "bot_added" and u.chat_id is not None:
+        _bot_back(ctx, s, u.chat_id, u.user.user_id if u.user else None)
     elif kind in ("user_added", "user_removed") and u.chat_id is not None and u.user is not None:
         _member_event(ctx, s, u)
     elif kind == "chat_title_changed" and u.chat_id is not None:
@@ -136,6 +138,16 @@ def _bot_removed(ctx: Context, s: Session, chat_id: int, by: int | None) -> None
         reason="the bot was removed from the chat: it can no longer keep it right",
     )
     log.error("bot removed from a chat", chat_id=chat_id, building=building, by=by)
+
+
+def _bot_back(ctx: Context, s: Session, chat_id: int, by: int | None) -> None:
+    """The bot is in a bound chat again: forget what was seen there, so the next plan reads it afresh."""
+    bound = s.exec(select(BindingRow).where(BindingRow.chat_id == chat_id)).first()
+    chat = s.get(ChatRow, chat_id)
+    if bound is None or chat is None:
+        return  # a new chat: binding starts when a code is posted
+    repo.forget_chat(s, chat_id)
+    audit(ctx, s, "chat.bot_added", "done", building=bound.building, chat_id=chat_id, user_id=by, reason="the bot is back in a bound chat")
 
 
 def _member_event(ctx: Context, s: Session, u: Update) -> None:
