@@ -235,3 +235,20 @@ def test_staff_ask_the_bot_for_a_tenant_invitation_in_the_house_chat(stage: Stag
     midnight = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
     stage.sync(now=midnight + timedelta(seconds=1), pull=False)
     assert 70010 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}
+
+
+def test_a_resident_who_leaves_is_not_added_back_but_may_rejoin(stage: Stage) -> None:
+    _ready(stage)
+    building = stage.world["buildings"][4]["fias_guid"]
+    app_mod.import_grants(stage.app(), _grant_file(stage.tmp, building, G1, None), "tester")
+    _invite(stage, 70020)
+    stage.sync()
+    chat = stage.chats[building]
+    stage.act("POST", f"/chats/{chat}/leave", user_id=70020)
+    stage.sync()
+    stage.sync()
+    assert 70020 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}
+    assert [e.action for e in _events(stage, user_id=70020) if e.action == "resident.left"] == ["resident.left"]
+    stage.act("POST", "/join", user_id=70020, link=stage.chat_state(chat)["link"])
+    stage.sync()
+    assert 70020 in {m["user_id"] for m in stage.chat_state(chat)["members"]}

@@ -153,3 +153,20 @@ def refused(ctx: Context, s: Session, chat_id: int, building: str, user_id: int,
         notice(ctx, s, resident.dialog_id, building, text, f"privacy:{chat_id}:{user_id}")
         audit(ctx, s, "resident.join_link", "done", building=building, chat_id=chat_id, user_id=user_id, reason=f"{code}: join link sent")
         return
+
+
+LEFT = "left"
+"""The refusal code of a resident who left the chat on their own."""
+
+
+def left(ctx: Context, s: Session, chat_id: int, user_id: int) -> None:
+    """A resident left a bound chat by themselves: remember it, so the planner does not add them back."""
+    bound = s.exec(select(BindingRow).where(BindingRow.chat_id == chat_id)).first()
+    if bound is None:
+        return
+    grants = {g.grant_id for g in s.exec(select(GrantRow).where(GrantRow.building == bound.building))}
+    if not any(r.grant_id in grants for r in s.exec(select(ResidentRow).where(ResidentRow.user_id == user_id))):
+        return
+    if s.get(RefusalRow, (chat_id, user_id)) is None:
+        s.add(RefusalRow(chat_id=chat_id, user_id=user_id, code=LEFT, at=ctx.clock.now()))
+    audit(ctx, s, "resident.left", "done", building=bound.building, chat_id=chat_id, user_id=user_id, reason="left the chat on their own")

@@ -156,5 +156,9 @@ def _member_event(ctx: Context, s: Session, u: Update) -> None:
         return  # not a chat we keep (yet)
     if u.update_type == "user_added":
         repo.add_member(s, u.chat_id, u.user.user_id)
-    else:
-        repo.set_member(s, u.chat_id, u.user.user_id, None)
+        return
+    repo.set_member(s, u.chat_id, u.user.user_id, None)
+    if u.admin_id is None:
+        # Left on their own. A resident may: they are not added back (they can rejoin by the
+        # chat's link). Staff and the authority's accounts are put back: the chat needs them.
+        residents.left(ctx, s, u.chat_id, u.user.user_id)
