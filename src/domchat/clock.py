@@ -18,7 +18,7 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock stopped at one instant; `advance` moves it (tests, `--now`)."""
+    """A clock stopped at one instant (tests, `--now`)."""
 
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
@@ -27,6 +27,3 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self._at
-
-    def advance_to(self, at: datetime) -> None:
-        self._at = at.astimezone(UTC)

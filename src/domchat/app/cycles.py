@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from domchat.app.wiring import App, clients, log
 from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
@@ -102,24 +102,16 @@ def conflicts(app: App) -> list[dict[str, Any]]:
     """Buildings two or more organisations claim on today's local date, with the documents."""
     with Session(app.ready_db()) as s:
         domain = load_domain(s)
-    now = app.clock.now()
-    out = []
-    for b, periods in sorted(domain.periods.items()):
-        building = domain.buildings.get(b)
-        if building is None:
-            continue
-        m = manager_on(periods, building.local_date(now))
-        if isinstance(m, Conflict):
-            out.append(
-                {
-                    "building": b,
-                    "address": building.address,
-                    "day": m.day.isoformat(),
-                    "claims": [p.doc() for p in m.claims],
-                    "chat": domain.bindings[b].chat_id if b in domain.bindings else None,
-                }
-            )
-    return out
+    return [
+        {
+            "building": c.building,
+            "address": domain.buildings[c.building].address,
+            "day": c.day.isoformat(),
+            "claims": [p.doc() for p in c.claims],
+            "chat": domain.bindings[c.building].chat_id if c.building in domain.bindings else None,
+        }
+        for c in domain.conflicts(app.clock.now())
+    ]
 
 
 @dataclass(frozen=True)
@@ -165,22 +157,14 @@ def status(app: App) -> dict[str, Any]:
     with Session(engine) as s:
         last_ok = s.exec(select(RunRow).where(RunRow.status == "ok").order_by(col(RunRow.started_at).desc())).first()
         last = s.exec(select(RunRow).order_by(col(RunRow.started_at).desc())).first()
-        pending = len(list(s.exec(select(ActionRow.key).where(ActionRow.status == "pending"))))
-        buildings = len(list(s.exec(select(BuildingRow.fias_guid))))
-        bound = len(list(s.exec(select(BindingRow.building))))
-        orgs = len(list(s.exec(select(OrganisationRow.ogrn))))
+        pending = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending")
+        buildings = _count(s, col(BuildingRow.fias_guid))
+        bound = _count(s, col(BindingRow.building))
+        orgs = _count(s, col(OrganisationRow.ogrn))
         head = s.get(AuditHeadRow, 1)
         domain = load_domain(s)
     now = app.clock.now()
-    conflicts = []
-    next_change = None
-    for b in domain.bindings:
-        m = manager_on(domain.periods.get(b, ()), domain.buildings[b].local_date(now))
-        if isinstance(m, Conflict):
-            conflicts.append({"building": b, "day": m.day.isoformat(), "orgs": list(m.orgs)})
-        t = domain.local_midnights_after(b, now)
-        if t is not None and (next_change is None or t < next_change):
-            next_change = t
+    next_change = domain.next_boundary(now)
     return {
         "now": now.isoformat(),
         "last_cycle": _run_doc(last),
@@ -190,10 +174,14 @@ def status(app: App) -> dict[str, Any]:
         "bound_chats": bound,
         "unbound_buildings": buildings - bound,
         "organisations": orgs,
-        "conflicts": conflicts,
+        "conflicts": [{"building": c.building, "day": c.day.isoformat(), "orgs": list(c.orgs)} for c in domain.conflicts(now)],
         "next_boundary": next_change.isoformat() if next_change else None,
         "audit_events": head.seq if head else 0,
     }
+
+
+def _count(s: Session, column: Any, *where: Any) -> int:
+    return int(s.exec(select(func.count(column)).where(*where)).one())
 
 
 def _run_doc(r: RunRow | None) -> dict[str, Any] | None:

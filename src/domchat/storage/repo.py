@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete
@@ -305,7 +305,3 @@ def set_bookmark(session: Session, name: str, value: str, at: datetime) -> None:
     row = session.get(BookmarkRow, name) or BookmarkRow(name=name, value=value, updated_at=at)
     row.value, row.updated_at = value, at
     session.add(row)
-
-
-def bindings_by_chat(session: Session) -> Mapping[int, str]:
-    return {r.chat_id: r.building for r in session.exec(select(BindingRow))}

@@ -70,6 +70,7 @@ class Executor:
         self.run_id = run_id
         self.actor = actor
         self.trigger = trigger
+        self._bot: int | None = None
 
     # Intent
 
@@ -243,7 +244,7 @@ class Executor:
         return None
 
     def _bot_id(self) -> int:
-        if not hasattr(self, "_bot"):
+        if self._bot is None:
             self._bot = self.platform.me().user_id
         return self._bot
 

@@ -176,18 +176,6 @@ class ChatBinding:
 
 
 @dataclass(frozen=True, slots=True)
-class StaffAccount:
-    org: str
-    user_id: UserId
-
-
-@dataclass(frozen=True, slots=True)
-class ResidentAccount:
-    grant_id: str
-    user_id: UserId
-
-
-@dataclass(frozen=True, slots=True)
 class Policy:
     """What the authority decided about chats: accounts, rights, how to treat drift."""
 
@@ -252,3 +240,18 @@ class Domain:
                 days.add(g.valid_to + timedelta(days=1))
         instants = [t for t in (b.local_midnight(d) for d in days) if t > after]
         return min(instants, default=None)
+
+    def next_boundary(self, after: datetime) -> datetime | None:
+        """The first instant after `after` at which some bound chat should change."""
+        instants = [t for b in self.bindings if (t := self.local_midnights_after(b, after)) is not None]
+        return min(instants, default=None)
+
+    def conflicts(self, at: datetime) -> list[Conflict]:
+        """Every building two or more organisations claim on its local date at `at`."""
+        found = []
+        for building, periods in sorted(self.periods.items()):
+            b = self.buildings.get(building)
+            m = manager_on(periods, b.local_date(at)) if b is not None else None
+            if isinstance(m, Conflict):
+                found.append(m)
+        return found

@@ -48,13 +48,9 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
     conflicts: list[Conflict] = []
     inactive: list[int] = []
     unobserved: list[int] = []
-    next_change: datetime | None = None
     staff_orgs = staff_index(domain)
     for building in sorted(domain.bindings):
         chat_id = domain.bindings[building].chat_id
-        boundary = domain.local_midnights_after(building, now)
-        if boundary is not None and (next_change is None or boundary < next_change):
-            next_change = boundary
         chat = actual.get(chat_id)
         if chat is None:
             unobserved.append(chat_id)
@@ -70,7 +66,7 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
     # large region the bot's rate (about 27 calls a second) would otherwise hold the last
     # buildings' new admins behind every earlier building's card. Per chat the order is kept.
     actions.sort(key=lambda a: ORDER.index(type(a)))
-    return Plan(tuple(actions), next_change, tuple(conflicts), tuple(inactive), tuple(unobserved))
+    return Plan(tuple(actions), domain.next_boundary(now), tuple(conflicts), tuple(inactive), tuple(unobserved))
 
 
 def normalise(permissions: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:

@@ -120,17 +120,16 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
     licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
     licence, skipped = periodmap.licence_periods(licences)
     addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
-    if hoas:
-        # HOA houses are in no licence: their address comes from GIS's address register, the
-        # authority's register (hoas_file) standing in where GIS has none.
-        basic = ctx.gis.basic_houses([h.fias_guid for h in hoas], on_error=_keep_register_address)
-        basic = {k.lower(): v for k, v in basic.items()}
-        for h in hoas:
-            if h.fias_guid not in addresses:
-                addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
+    # HOA houses are in no licence: their address comes from GIS's address register (read for
+    # new houses and on the full read), the authority's register standing in where GIS has none.
+    ask = [h.fias_guid for h in hoas if h.fias_guid not in addresses and (ctx.refresh_houses or h.fias_guid not in known)]
+    basic = {k.lower(): v for k, v in ctx.gis.basic_houses(ask, on_error=_keep_register_address).items()} if ask else {}
+    for h in hoas:
+        if h.fias_guid not in addresses:
+            addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
     houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
     orgs = ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)}))

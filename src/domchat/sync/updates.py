@@ -8,7 +8,7 @@ crash never loses an update nor sends an answer twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -67,12 +67,12 @@ def store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None 
     return new
 
 
-def process(ctx: Context, parse: Any) -> int:
+def process(ctx: Context, parse: Callable[[dict[str, Any]], Update]) -> int:
     """Handle stored, unprocessed updates in arrival order; returns how many."""
     with Session(ctx.db) as s:
         rows = list(s.exec(select(UpdateRow).where(col(UpdateRow.processed_at).is_(None)).order_by(col(UpdateRow.id))))
     for row in rows:
-        update: Update = parse(json.loads(row.body))
+        update = parse(json.loads(row.body))
         facts = _look(ctx, update)
         with transaction(ctx.db) as s:
             stored = s.get(UpdateRow, row.id)
