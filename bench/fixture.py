@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from domchat.mapping import templates
-from domchat.mapping.desired import desired_chat
-from domchat.mapping.templates import Templates
-from domchat.sync.model import (
+from domchat.domain import templates
+from domchat.domain.desired import desired_chat
+from domchat.domain.model import (
     ActualChat,
     Basis,
     Building,
@@ -35,6 +34,7 @@ from domchat.sync.model import (
     Permission,
     Policy,
 )
+from domchat.domain.templates import Templates
 
 ZONES = (
     "Europe/Kaliningrad",

@@ -1,4 +1,4 @@
-"""The planner at scale: `domchat.sync.plan.plan` (pure) over a whole region of bound chats.
+"""The planner at scale: `domchat.domain.plan.plan` (pure) over a whole region of bound chats.
 
 Two situations per size: the steady state (every chat already as it should be: the plan is
 empty, as on most cycles) and the morning after a midnight on which 10 % of the buildings got
@@ -22,8 +22,8 @@ from dataclasses import replace
 from typing import Any
 
 from common import MB, Table, best_of, ratio, render, table, too_big, traced, vm
-from domchat.sync.model import ActualChat, Domain
-from domchat.sync.plan import Plan, plan
+from domchat.domain.model import ActualChat, Domain
+from domchat.domain.plan import Plan, plan
 from fixture import AFTER, BEFORE, POLICY, TEMPLATES, Region, observed, region
 
 SIZES = {"quick": (1_000, 10_000), "region": (1_000, 10_000, 100_000), "country": (10_000, 100_000, 1_000_000)}

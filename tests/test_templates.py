@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from domchat.domain import templates
 from domchat.errors import ConfigError
-from domchat.mapping import templates
 
 
 def test_every_built_in_template_renders_with_what_domchat_passes() -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from domchat import app as app_mod
 from domchat import logs
+from domchat.domain.plan import Plan
 from domchat.errors import (
     AuditBroken,
     ConfigError,
@@ -38,7 +39,6 @@ from domchat.errors import (
 )
 from domchat.storage import audit
 from domchat.sync.engine import CycleReport
-from domchat.sync.plan import Plan
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Keeps a region's house chats in MAX in step with GIS ZhKH.")
 world_cli = typer.Typer(no_args_is_help=True, help="Emulator worlds.")

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domchat.domain.actions import GrantAdmin, PinCard, RemoveMember, RevokeAdmin
+from domchat.domain.model import ActualChat, Basis, Building, Conflict, ManagementPeriod, Manager, OrgKind, boundaries, manager_on
+from domchat.domain.plan import plan
 from domchat.gis_client.types import ActualLicense, CAChDocument, ContractObject, LicenseHouse
 from domchat.mapping import gis as gismap
 from domchat.mapping.periods import REFINE_WITHIN, Skipped, contract_periods, derive, licence_periods
-from domchat.sync.actions import GrantAdmin, PinCard, RemoveMember, RevokeAdmin
 from domchat.sync.executor import _lateness
-from domchat.sync.model import ActualChat, Basis, Building, Conflict, ManagementPeriod, Manager, OrgKind, boundaries, manager_on
-from domchat.sync.plan import plan
 from support.domain import B1, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "management.md"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from domchat.mapping import templates
-from domchat.sync.model import (
+from domchat.domain import templates
+from domchat.domain.model import (
     ActualChat,
     Basis,
     Building,
@@ -75,7 +75,7 @@ def fresh_chat() -> ActualChat:
 
 def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
     """What MAX would look like after the actions: a model of the platform for planner tests."""
-    from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin, SetTitle
+    from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin, SetTitle
 
     members = dict(chat.members)
     title, pinned = chat.title, chat.pinned_text

@@ -11,6 +11,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from domchat.app.wiring import App, clients, log
+from domchat.domain.model import Conflict, Domain, Manager, manager_on
+from domchat.domain.plan import Plan, plan
 from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
 from domchat.gis_client.client import GisClient
 from domchat.max_client import parse as max_parse
@@ -28,8 +30,6 @@ from domchat.storage.tables import (
 )
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
-from domchat.sync.model import Conflict, Domain, Manager, manager_on
-from domchat.sync.plan import Plan, plan
 from domchat.sync.scheduler import next_wake
 
 

@@ -11,6 +11,7 @@ import requests
 from sqlmodel import Session, col, select
 
 from domchat.app.wiring import App
+from domchat.domain.model import Building
 from domchat.errors import ConfigError, DomchatError
 from domchat.gis_client.grants_file import read_grants
 from domchat.gis_client.types import GuestGrantRecord
@@ -26,7 +27,6 @@ from domchat.storage.tables import (
     StaffRow,
 )
 from domchat.sync import binding, enrolment, grants, residents
-from domchat.sync.model import Building
 
 
 def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, **kw: Any) -> None:

@@ -17,9 +17,10 @@ from sqlmodel import Session
 
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
+from domchat.domain import templates as templates_mod
+from domchat.domain.model import Permission, Policy
 from domchat.errors import DomchatError
 from domchat.gis_client.client import GisClient
-from domchat.mapping import templates as templates_mod
 from domchat.max_client.client import MaxClient
 from domchat.max_client.ratelimit import client_rate
 from domchat.settings import Settings
@@ -27,7 +28,6 @@ from domchat.storage import db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
-from domchat.sync.model import Permission, Policy
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domchat.domain.model import Building, BuildingState, Organisation, OrgKind
 from domchat.gis_client.types import HouseData, OrgRecord
 from domchat.mapping.periods import Skipped, licence_periods
-from domchat.sync.model import Building, BuildingState, Organisation, OrgKind
 
 __all__ = ["Skipped", "building", "licence_periods", "organisation"]
 

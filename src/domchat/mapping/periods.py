@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from domchat.domain.model import Basis, Domain, ManagementPeriod, OrgKind
 from domchat.gis_client.types import ActualLicense, CAChDocument, ContractObject, LicenseHouse
-from domchat.sync.model import Basis, Domain, ManagementPeriod, OrgKind
 
 __all__ = [
     "COUNTING_DOCUMENT",

@@ -10,6 +10,19 @@ from sqlalchemy import delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from domchat.domain.model import (
+    ActualChat,
+    Basis,
+    Building,
+    BuildingState,
+    ChatBinding,
+    Domain,
+    GuestGrant,
+    ManagementPeriod,
+    MemberState,
+    Organisation,
+    OrgKind,
+)
 from domchat.storage.tables import (
     ActionRow,
     BindingRow,
@@ -23,19 +36,6 @@ from domchat.storage.tables import (
     RefusalRow,
     ResidentRow,
     StaffRow,
-)
-from domchat.sync.model import (
-    ActualChat,
-    Basis,
-    Building,
-    BuildingState,
-    ChatBinding,
-    Domain,
-    GuestGrant,
-    ManagementPeriod,
-    MemberState,
-    Organisation,
-    OrgKind,
 )
 
 

@@ -14,9 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from domchat.clock import Clock
+from domchat.domain.actions import RemoveMember, RevokeAdmin
+from domchat.domain.model import ActualChat, Domain, MemberState, Policy
+from domchat.domain.plan import Plan, plan
+from domchat.domain.templates import Templates
 from domchat.errors import MaxApiError, SafetyFuse
 from domchat.mapping.periods import effective
-from domchat.mapping.templates import Templates
 from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -24,11 +27,8 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
-from domchat.sync.actions import RemoveMember, RevokeAdmin
 from domchat.sync.executor import Executor, Outcome
 from domchat.sync.locks import Lease
-from domchat.sync.model import ActualChat, Domain, MemberState, Policy
-from domchat.sync.plan import Plan, plan
 from domchat.sync.ports import ChatPlatform, GisSource
 
 log = structlog.get_logger("domchat.engine")

@@ -20,13 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
-from domchat.errors import MaxApiError, MaxUnavailable
-from domchat.max_client.types import AdminGrant
-from domchat.storage import repo
-from domchat.storage.audit import AuditEvent, append
-from domchat.storage.db import transaction
-from domchat.storage.tables import ActionRow
-from domchat.sync.actions import (
+from domchat.domain.actions import (
     KINDS,
     Action,
     AddMembers,
@@ -39,8 +33,14 @@ from domchat.sync.actions import (
     SetTitle,
     from_stored,
 )
+from domchat.domain.model import ActualChat, MemberState
+from domchat.errors import MaxApiError, MaxUnavailable
+from domchat.max_client.types import AdminGrant
+from domchat.storage import repo
+from domchat.storage.audit import AuditEvent, append
+from domchat.storage.db import transaction
+from domchat.storage.tables import ActionRow
 from domchat.sync.crash import crash_point
-from domchat.sync.model import ActualChat, MemberState
 from domchat.sync.ports import ChatPlatform
 
 log = structlog.get_logger("domchat.executor")

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from domchat.domain.model import GuestGrant
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.tables import BuildingRow
-from domchat.sync.model import GuestGrant
 
 
 @dataclass

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from domchat.clock import Clock
-from domchat.mapping.templates import Templates
+from domchat.domain.actions import SendNotice
+from domchat.domain.templates import Templates
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.tables import ActionRow
-from domchat.sync.actions import SendNotice
 from domchat.sync.ports import ChatPlatform
 
 

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.errors import GisError
 from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
@@ -30,7 +31,6 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
 from domchat.sync import grants
 from domchat.sync.crash import crash_point
-from domchat.sync.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.sync.ports import GisSource
 
 log = structlog.get_logger("domchat.pull")

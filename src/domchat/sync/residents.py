@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from domchat.domain.model import Building, Manager, manager_on
 from domchat.storage import repo
 from domchat.storage.tables import BindingRow, BuildingRow, GrantRow, PeriodRow, RefusalRow, ResidentInviteRow, ResidentRow, StaffRow
 from domchat.sync import tokens
 from domchat.sync.handling import Context, audit, notice
-from domchat.sync.model import Building, Manager, manager_on
 
 PRIVACY = "add.participant.privacy"
 

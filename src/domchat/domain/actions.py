@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from domchat.sync.model import ChatId, UserId
+from domchat.domain.model import ChatId, UserId
 
 _NOT_KEYED = ("reason", "org", "due")
 

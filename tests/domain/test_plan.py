@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from domchat.sync.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin
-from domchat.sync.model import ActualChat, MemberState
-from domchat.sync.plan import plan
+from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin
+from domchat.domain.model import ActualChat, MemberState
+from domchat.domain.plan import plan
 from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat, period
 
 

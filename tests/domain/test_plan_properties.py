@@ -20,10 +20,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domchat.mapping.desired import desired_chat
-from domchat.sync.actions import AddMembers, GrantAdmin, RemoveMember, ReportDrift, RevokeAdmin
-from domchat.sync.model import ActualChat, Conflict, Domain, Manager, MemberState, manager_on
-from domchat.sync.plan import normalise, plan
+from domchat.domain.actions import AddMembers, GrantAdmin, RemoveMember, ReportDrift, RevokeAdmin
+from domchat.domain.desired import desired_chat
+from domchat.domain.model import ActualChat, Conflict, Domain, Manager, MemberState, manager_on
+from domchat.domain.plan import normalise, plan
 from support.domain import AUTH, BOT, CHAT, POLICY, TEMPLATES, apply, domain, fresh_chat, period
 
 ORGS = ("1028600000011", "1028600000022", "1028600000033")

@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from domchat.mapping.desired import DesiredChat, desired_chat
-from domchat.mapping.templates import Templates
-from domchat.sync.actions import (
+from domchat.domain.actions import (
     ORDER,
     Action,
     AddMembers,
@@ -23,7 +21,9 @@ from domchat.sync.actions import (
     RevokeAdmin,
     SetTitle,
 )
-from domchat.sync.model import ActualChat, Conflict, Domain, Manager, Policy, UserId, boundaries
+from domchat.domain.desired import DesiredChat, desired_chat
+from domchat.domain.model import ActualChat, Conflict, Domain, Manager, Policy, UserId, boundaries
+from domchat.domain.templates import Templates
 
 ADD_BATCH = 100  # the Bot API takes at most 100 user ids per call
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from domchat.mapping.templates import Templates
-from domchat.sync.model import (
+from domchat.domain.model import (
     Conflict,
     Domain,
     Manager,
@@ -22,6 +21,7 @@ from domchat.sync.model import (
     UserId,
     manager_on,
 )
+from domchat.domain.templates import Templates
 
 TITLE_MAX = 200
 
