@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -132,7 +132,7 @@ class Executor:
                 stored = s.get(ActionRow, r.key)
                 assert stored is not None
                 if stored.attempted_at is None:
-                    stored.attempted_at = datetime.now(UTC)
+                    stored.attempted_at = self.clock.wall()
                     s.add(stored)
         return earlier
 
