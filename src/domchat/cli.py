@@ -26,17 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from domchat import app as app_mod
 from domchat import logs
 from domchat.domain.plan import Plan
-from domchat.errors import (
-    AuditBroken,
-    ConfigError,
-    DomchatError,
-    GisUnavailable,
-    LockBusy,
-    MaxUnavailable,
-    SafetyFuse,
-    StorageError,
-    WorldError,
-)
+from domchat.errors import AuditBroken, ConfigError, CycleFailed, DomchatError, exit_code
 from domchat.storage import audit
 from domchat.sync.engine import CycleReport
 
@@ -72,17 +62,6 @@ OperatorOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_EXIT = (
-    (ConfigError, 2),
-    (WorldError, 2),
-    (GisUnavailable, 3),
-    (MaxUnavailable, 3),
-    (StorageError, 3),
-    (SafetyFuse, 4),
-    (LockBusy, 4),
-    (AuditBroken, 5),
-)
-
 
 def _reports_errors(fn: F) -> F:
     """One line on stderr and a meaningful exit code for every error domchat raises on purpose."""
@@ -92,7 +71,7 @@ def _reports_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except DomchatError as e:
-            code = next((c for cls, c in _EXIT if isinstance(e, cls)), 1)
+            code = exit_code(e)
             typer.echo(f"domchat: error: {e}", err=True)
             raise typer.Exit(code) from None
         except SQLAlchemyError as e:
@@ -144,9 +123,9 @@ def sync(
     actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
     report = app_mod.sync_once(_open(config, now), force=force, actor=actor, trigger=trigger)
     _show_report(report, json_out)
-    if report.pull is not None and report.pull.failure is not None:
-        # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
-        raise report.pull.failure
+    if report.status != "ok":
+        # Everything that could go on did; cron still has to hear about the rest.
+        raise CycleFailed(report.error, exit_code_of_run=report.exit_code)
 
 
 def _show_report(report: CycleReport, json_out: bool) -> None:

@@ -268,6 +268,14 @@ class SyncSettings:
     """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
     """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
+    action_attempts: int = field(default=6, metadata=_check(_positive))
+    """Calls an action may fail before it is given up as failed (audited, logged, in `status`)."""
+    action_backoff: float = field(default=60.0, metadata=_check(_positive))
+    """Seconds before the first retry of a failed action; doubled each time, with jitter."""
+    action_backoff_cap: float = field(default=3600.0, metadata=_check(_positive))
+    """Longest wait before retrying a failed action (a longer `Retry-After` is honoured)."""
+    lease_ttl: float = field(default=600.0, metadata=_check(_positive))
+    """Seconds a region's lease lasts unless renewed (renewed every third of it while a cycle runs)."""
 
 
 @dataclass(frozen=True)
