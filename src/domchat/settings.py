@@ -281,6 +281,25 @@ class LoggingSettings:
     """JSON lines (for journald) or a console format for people."""
 
 
+def _listen(v: str) -> str | None:
+    if v == "":
+        return None
+    host, sep, port = v.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        return "must be host:port (e.g. 127.0.0.1:9464), or empty for none"
+    return None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str = field(default="127.0.0.1:9464", metadata=_check(_listen))
+    """Where the daemon serves /metrics, /healthz and /readyz (host:port; loopback by default); empty for none."""
+    textfile: Path | None = None
+    """File `sync --once` writes its metrics to, for node_exporter's textfile collector (a `*.prom` file in its folder)."""
+    stale_after: float = field(default=900.0, metadata=_check(_positive))
+    """Seconds without progress of the daemon's loop after which /healthz answers 503."""
+
+
 @dataclass(frozen=True)
 class Settings:
     region: RegionSettings = field(default_factory=RegionSettings)
@@ -290,6 +309,7 @@ class Settings:
     chats: ChatSettings = field(default_factory=ChatSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 
@@ -470,6 +490,8 @@ def _finish(s: Settings, base: Path) -> Settings:
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")
+    if s.metrics.textfile is not None and not s.metrics.textfile.parent.is_dir():
+        raise ConfigError("metrics.textfile", f"no such folder: {s.metrics.textfile.parent}")
     if s.chats.templates_dir is not None and not s.chats.templates_dir.is_dir():
         raise ConfigError("chats.templates_dir", f"no such folder: {s.chats.templates_dir}")
     if not (gis.schemas_dir / "lib" / "hcs-base.xsd").is_file():
