@@ -75,7 +75,12 @@ PENDING = Gauge("domchat_actions_pending", "Actions stored and not yet carried o
 OLDEST_PENDING = Gauge("domchat_actions_oldest_pending_age_seconds", "Age of the oldest pending action (0: none).", registry=REGISTRY)
 CONFLICTS = Gauge("domchat_conflicts", "Buildings two or more organisations claim on today's local date.", registry=REGISTRY)
 BUILDINGS = Gauge("domchat_buildings", "Buildings of the region, by whether a chat is bound.", ["chat"], registry=REGISTRY)
-CODE_REJECTIONS = Counter("domchat_binding_code_rejections", "Binding codes refused (wrong, expired, too many tries).", registry=REGISTRY)
+CODE_REJECTIONS = Counter(
+    "domchat_binding_code_rejections",
+    "Binding codes refused, by why (unknown_code, too_many…).",
+    ["reason"],
+    registry=REGISTRY,
+)
 AUDIT_EVENTS = Gauge("domchat_audit_chain_length", "Events in the audit hash chain.", registry=REGISTRY)
 AUDIT_VERIFIED = Gauge("domchat_audit_last_verify_timestamp_seconds", "When the audit chain was last verified.", registry=REGISTRY)
 AUDIT_OK = Gauge("domchat_audit_last_verify_ok", "1 if the last verify found the chain whole, 0 if broken.", registry=REGISTRY)
@@ -136,8 +141,8 @@ def lease_lost() -> None:
     LEASE_LOST.inc()
 
 
-def code_rejected() -> None:
-    CODE_REJECTIONS.inc()
+def code_rejected(reason: str) -> None:
+    CODE_REJECTIONS.labels(reason=reason).inc()
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,8 @@ class State:
 
     pending: int
     oldest_pending_age: float
-    conflicts: int
+    conflicts: int | None
+    """None: not known (no cycle planned): the gauge keeps its value."""
     bound: int
     unbound: int
     audit_events: int
@@ -155,7 +161,8 @@ class State:
 def set_state(state: State) -> None:
     PENDING.set(state.pending)
     OLDEST_PENDING.set(state.oldest_pending_age)
-    CONFLICTS.set(state.conflicts)
+    if state.conflicts is not None:
+        CONFLICTS.set(state.conflicts)
     BUILDINGS.labels(chat="bound").set(state.bound)
     BUILDINGS.labels(chat="unbound").set(state.unbound)
     AUDIT_EVENTS.set(state.audit_events)
