@@ -111,13 +111,10 @@ def gis_poll(operation: str) -> None:
     GIS_POLLS.labels(operation=operation).inc()
 
 
-def cycle_ended(outcome: str, *, pulled: bool = False, at: float | None = None) -> None:
-    """`outcome`: ok, failed, stopped (safety fuse), busy (lease held elsewhere), unavailable."""
-    when = time.time() if at is None else at
+def cycle_ended(outcome: str) -> None:
+    """`outcome`: ok, pull_failed, failed, stopped (safety fuse), busy (lease held elsewhere), unavailable."""
     CYCLES.labels(outcome=outcome).inc()
-    LAST_CYCLE.labels(outcome=outcome).set(when)
-    if pulled:
-        LAST_PULL_OK.set(when)
+    LAST_CYCLE.labels(outcome=outcome).set_to_current_time()
 
 
 @contextmanager

@@ -22,6 +22,8 @@ from domchat.sync.engine import CycleReport
 
 VERIFIED = "audit.verified"
 """Bookmark: the last `audit verify` (when, whether the chain was whole), for the metrics of every process."""
+PULLED = "gis.pull.succeeded"
+"""Bookmark: when (wall clock) a GIS pull last succeeded; each cron run's textfile carries it on."""
 
 
 def observed(app: App, run: Callable[[], CycleReport]) -> CycleReport:
@@ -42,8 +44,9 @@ def observed(app: App, run: Callable[[], CycleReport]) -> CycleReport:
         outcome = "unavailable"
         raise
     finally:
-        pulled = report is not None and report.pull is not None and report.pull.ok
-        metrics.cycle_ended(outcome, pulled=pulled)
+        metrics.cycle_ended(outcome)
+        if report is not None and report.pull is not None and report.pull.ok:
+            _remember_pull(app)
         refresh_state(app, conflicts=len(report.conflicts) if report is not None else None)
         if app.settings.metrics.textfile is not None:
             _write_textfile(app)
@@ -59,6 +62,7 @@ def refresh_state(app: App, conflicts: int | None = None) -> None:
             bound = int(s.exec(select(func.count(col(BindingRow.building)))).one())
             head = s.get(AuditHeadRow, 1)
             verified = repo.get_bookmark(s, VERIFIED)
+            pulled = repo.get_bookmark(s, PULLED)
     except SQLAlchemyError as e:
         log.warning("metrics: database state not read", error=type(e).__name__)
         return
@@ -73,9 +77,20 @@ def refresh_state(app: App, conflicts: int | None = None) -> None:
             audit_events=head.seq if head else 0,
         )
     )
+    if pulled:
+        metrics.LAST_PULL_OK.set(datetime.fromisoformat(pulled).timestamp())
     if verified:
         doc = json.loads(verified)
         metrics.audit_verified(bool(doc["ok"]), at=datetime.fromisoformat(doc["at"]).timestamp())
+
+
+def _remember_pull(app: App) -> None:
+    at = datetime.now(UTC)
+    try:
+        with transaction(app.db) as s:
+            repo.set_bookmark(s, PULLED, at.isoformat(), at)
+    except SQLAlchemyError as e:
+        log.warning("metrics: pull time not stored", error=type(e).__name__)
 
 
 def _utc(t: datetime) -> datetime:
