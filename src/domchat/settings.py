@@ -495,6 +495,12 @@ def _finish(s: Settings, base: Path) -> Settings:
     if s.chats.templates_dir is not None and not s.chats.templates_dir.is_dir():
         raise ConfigError("chats.templates_dir", f"no such folder: {s.chats.templates_dir}")
     if not (gis.schemas_dir / "lib" / "hcs-base.xsd").is_file():
+        if s.gis.schemas_dir == Path(DEFAULT_SCHEMAS_DIR) and not os.environ.get(SCHEMAS_ENV):
+            raise ConfigError(
+                "gis.schemas_dir",
+                f"the GIS ZhKH integration package is not at the default {gis.schemas_dir}: "
+                f"set gis.schemas_dir in the config, or {SCHEMAS_ENV}, to the unpacked folder (the one holding lib/)",
+            )
         raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
     if gis.signer == "command" and not gis.signer_command:
         raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
@@ -508,11 +514,15 @@ SCHEMAS_ENV = "DOMCHAT_GIS_SCHEMAS_DIR"
 
 def default_schemas_dir(env: Mapping[str, str] = os.environ) -> Path:
     """The package used when `gis.schemas_dir` is not set: $DOMCHAT_GIS_SCHEMAS_DIR, else
-    `../shared/reference/gis-zhkh/14.4.0.1` from the working directory, else from the checkout."""
+    `../shared/reference/gis-zhkh/14.4.0.1` from the working directory, else, when running from
+    a source checkout, from the checkout. An installed wheel has no checkout: its files sit in
+    the virtual environment, where no package is to be looked for."""
     if env.get(SCHEMAS_ENV):
         return Path(env[SCHEMAS_ENV]).resolve()
     here = Path(DEFAULT_SCHEMAS_DIR)
     if (here / "lib" / "hcs-base.xsd").is_file():
         return here.resolve()
     checkout = Path(__file__).resolve().parents[2]
-    return (checkout / DEFAULT_SCHEMAS_DIR).resolve()
+    if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "domchat").is_dir():
+        return (checkout / DEFAULT_SCHEMAS_DIR).resolve()
+    return here.resolve()
