@@ -1,8 +1,10 @@
 """Developer commands: the emulators, their worlds, and the demo. Their modules are imported only
-when one of these commands runs, keeping them off the operators' start-up path."""
+when one of these commands runs, keeping them off the operators' start-up path; only the GIS
+fault knobs are read up front, since the flags of `emulate` are made from them."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +14,7 @@ import typer
 from domchat import app as app_mod
 from domchat.cli.invocation import Invocation, command
 from domchat.cli.present import as_json
+from domchat.emulators.gis.faults import Knob, knobs
 
 PANEL = "Developer commands"
 
@@ -19,7 +22,13 @@ commands = typer.Typer()
 world = typer.Typer(no_args_is_help=True, help="Emulator worlds.")
 
 
-@command(commands, "config", panel=PANEL)
+def _fault_flag(name: str, knob: Knob) -> inspect.Parameter:
+    option = typer.Option(knob.flag, help=knob.help, show_default=False)
+    annotation = Annotated[int | None, option] if knob.kind is int else Annotated[float | None, option]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+
+
+@command(commands, "config", panel=PANEL, extra=[_fault_flag(name, knob) for name, knob in knobs()])
 def emulate(
     run: Invocation,
     world: Annotated[Path, typer.Option("--world", help="World file (see 'domchat world schema').")],
@@ -27,45 +36,26 @@ def emulate(
     max_port: Annotated[int, typer.Option("--max-port", help="MAX emulator port (0: any free port).")] = 0,
     max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
     max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
-    gis_processing_delay: Annotated[float | None, typer.Option(help="Seconds until a GIS message is processed.")] = None,
-    gis_exp001000_share: Annotated[float | None, typer.Option(help="Share of GIS messages ending in EXP001000.")] = None,
-    gis_5xx_share: Annotated[float | None, typer.Option("--gis-5xx-share", help="Share of GIS POSTs answered 503.")] = None,
-    gis_slow_get_state: Annotated[float | None, typer.Option(help="Seconds a slow getState waits.")] = None,
-    gis_slow_get_state_share: Annotated[float | None, typer.Option(help="Share of getState calls that are slow.")] = None,
-    gis_truncated_share: Annotated[float | None, typer.Option(help="Share of GIS answers cut short.")] = None,
-    gis_schema_violation_share: Annotated[float | None, typer.Option(help="Share of GIS answers violating the XSD.")] = None,
-    gis_stuck_share: Annotated[float | None, typer.Option(help="Share of GIS messages never processed.")] = None,
-    gis_fault_seed: Annotated[int | None, typer.Option(help="Seed of the GIS fault draws.")] = None,
     max_rate_limit: Annotated[float, typer.Option(help="Requests per second the MAX emulator allows per token.")] = 30.0,
+    **faults: float | None,
 ) -> None:
     """Run both emulators in the foreground; prints one JSON line with their base URLs once ready.
 
-    Fault options override the world file's `faults` section (see docs/emulators.md)."""
+    The GIS fault options override the world file's `faults` section (see docs/emulators.md)."""
     from domchat.emulators.gis import GisFaults
     from domchat.emulators.run import run_emulators
     from domchat.emulators.world import load as load_world
 
     if max_token_file is not None:
         max_token = max_token_file.read_text(encoding="utf-8").strip()
-    faults = GisFaults.from_world(
-        load_world(world),
-        processing_delay=gis_processing_delay,
-        exp001000_share=gis_exp001000_share,
-        http_5xx_share=gis_5xx_share,
-        slow_get_state=gis_slow_get_state,
-        slow_get_state_share=gis_slow_get_state_share,
-        truncated_share=gis_truncated_share,
-        schema_violation_share=gis_schema_violation_share,
-        stuck_share=gis_stuck_share,
-        seed=gis_fault_seed,
-    )
+    gis_faults = GisFaults.from_world(load_world(world), **faults)
     run_emulators(
         world,
         gis_port=gis_port,
         max_port=max_port,
         max_token=max_token,
         schemas_dir=app_mod.schemas_dir(run.config),
-        gis_faults=faults,
+        gis_faults=gis_faults,
         max_rate_limit=max_rate_limit,
     )
 

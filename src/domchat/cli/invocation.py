@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,14 +120,18 @@ def reported_errors() -> Iterator[None]:
 Command = Callable[..., None]
 
 
-def command(group: typer.Typer, *shared: str, name: str | None = None, panel: str | None = None) -> Callable[[Command], Command]:
+def command(
+    group: typer.Typer, *shared: str, name: str | None = None, panel: str | None = None, extra: Sequence[inspect.Parameter] = ()
+) -> Callable[[Command], Command]:
     """Register `fn(run: Invocation, **its own options)` on `group` with the `shared` options added
-    to its own, their values collected in the `Invocation`, and errors reported as one line."""
+    to its own, their values collected in the `Invocation`, and errors reported as one line.
+    `extra` options, made from definitions elsewhere, reach `fn` through its `**kwargs`."""
 
     def register(fn: Command) -> Command:
         hints = typing.get_type_hints(fn, include_extras=True)
-        own = list(inspect.signature(fn).parameters.values())[1:]
+        own = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.kind is not inspect.Parameter.VAR_KEYWORD]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own]
+        params += extra
         params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=_SHARED[k][0], default=_SHARED[k][1]) for k in shared]
         params.append(inspect.Parameter("typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
