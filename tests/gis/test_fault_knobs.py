@@ -24,7 +24,12 @@ def test_the_world_schema_has_every_knob_from_its_definition_only() -> None:
     properties = worlds.schema()["$defs"]["faults"]["properties"]
     for name, knob in knobs():
         assert properties[knob.key]["description"] == knob.help, name
-    assert properties["gis_5xx_share"] == {"type": "number", "minimum": 0, "maximum": 1, "description": properties["gis_5xx_share"]["description"]}
+    assert properties["gis_5xx_share"] == {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": properties["gis_5xx_share"]["description"],
+    }
     assert properties["gis_fault_seed"]["type"] == "integer"
     static = resources.files("domchat.emulators").joinpath("world.schema.json").read_text(encoding="utf-8")
     assert '"gis_' not in static  # written nowhere else
