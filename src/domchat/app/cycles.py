@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -89,13 +88,16 @@ def daemon(app: App, stop: threading.Event) -> None:
             notify.stopping()
 
 
-def _wait(stop: threading.Event, seconds: float) -> bool:
-    """`stop.wait(seconds)` that reports the loop alive at least every `notify.IDLE_SLICE` (or half the watchdog)."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if stop.wait(min(left, notify.watchdog_interval() or notify.IDLE_SLICE)):
+def _wait(app: App, stop: threading.Event, seconds: float) -> bool:
+    """`app.clock.sleep(seconds, stop)` in slices, reporting the loop alive after each
+    (`notify.IDLE_SLICE`, or half the systemd watchdog); True if `stop` was set."""
+    left = seconds
+    while left > 0:
+        step = min(left, notify.watchdog_interval() or notify.IDLE_SLICE)
+        if app.clock.sleep(step, stop):
             return True
         notify.alive()
+        left -= step
     return False
 
 
@@ -108,7 +110,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
             app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
         )
         delay = (wake.at - app.clock.now()).total_seconds()
-        if delay > 0 and _wait(stop, delay):
+        if delay > 0 and _wait(app, stop, delay):
             return
         notify.alive()
         try:

@@ -66,7 +66,7 @@ def refresh_state(app: App, conflicts: int | None = None) -> None:
     except SQLAlchemyError as e:
         log.warning("metrics: database state not read", error=type(e).__name__)
         return
-    age = (datetime.now(UTC) - _utc(oldest)).total_seconds() if oldest is not None else 0.0
+    age = (app.clock.wall() - _utc(oldest)).total_seconds() if oldest is not None else 0.0
     metrics.set_state(
         metrics.State(
             pending=pending,
@@ -85,7 +85,7 @@ def refresh_state(app: App, conflicts: int | None = None) -> None:
 
 
 def _remember_pull(app: App) -> None:
-    at = datetime.now(UTC)
+    at = app.clock.wall()
     try:
         with transaction(app.db) as s:
             repo.set_bookmark(s, PULLED, at.isoformat(), at)
@@ -108,7 +108,7 @@ def _write_textfile(app: App) -> None:
 
 def record_verify(app: App, verdict: Verdict) -> None:
     """Remember this verify for the metrics (the daemon's, and the textfile of later runs)."""
-    at = datetime.now(UTC)
+    at = app.clock.wall()
     with transaction(app.db) as s:
         repo.set_bookmark(s, VERIFIED, json.dumps({"at": at.isoformat(), "ok": verdict.ok, "events": verdict.events}), at)
     metrics.audit_verified(verdict.ok, at=at.timestamp())
