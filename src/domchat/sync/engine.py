@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Domain, MemberState, Policy
@@ -221,7 +222,8 @@ class Syncer:
     def _phase(self, report: CycleReport, name: str) -> Iterator[None]:
         """Run one phase: an error ends that phase only (as failed), never the cycle."""
         try:
-            yield
+            with metrics.phase(name):
+                yield
         except (SafetyFuse, LeaseLost):
             raise
         except Exception as e:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.errors import DomchatError, LeaseLost, LockBusy
 from domchat.storage.db import transaction
@@ -93,6 +94,7 @@ class Lease:
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
             if row is None or row.holder != self.holder or row.generation != self.generation:
+                metrics.lease_lost()
                 raise LeaseLost(f"lost the lease on {self.name}")
             row.expires_at = now + self.ttl
             s.add(row)
@@ -111,6 +113,7 @@ class Lease:
         self.check()
         row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update(read=True)).first()
         if row is None or row.holder != self.holder or row.generation != self.generation or row.expires_at <= self.clock.wall():
+            metrics.lease_lost()
             raise LeaseLost(f"lost the lease on {self.name}: this write is refused")
 
     def release(self) -> None:
