@@ -111,6 +111,8 @@ def test_a_house_gis_refuses_degrades_the_pull_and_every_chat_still_gets_its_cha
     assert run.status == "degraded" and run.finished_at is not None
     assert json.loads(run.phases) == {"updates": "ok", "pull": "degraded", "plan": "ok", "execute": "ok"}
     assert _wrong_admins(stage, NOON) == {}
+    status = runner.invoke(cli, ["status", "--config", str(stage.config)]).stdout
+    assert "last cycle: degraded (pull degraded): cycle degraded: pull: house" in status
 
 
 def test_persistent_exp001000_fails_the_pull_and_the_handover_still_happens(stage: Stage) -> None:

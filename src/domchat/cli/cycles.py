@@ -144,7 +144,15 @@ def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
     last = doc["last_successful_cycle"]
     yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
     yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
+    latest = doc["last_cycle"]
+    if latest is not None and latest["status"] != "ok":
+        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v != "ok")
+        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
     yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    if doc["retrying_actions"] or doc["failed_actions"]:
+        yield f"actions being retried: {doc['retrying_actions']}; given up: {len(doc['failed_actions'])}"
+    for a in doc["failed_actions"]:
+        yield f"  failed {a['kind']} in chat {a['chat_id']}: {a['error']}"
     yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
 
 

@@ -227,6 +227,8 @@ class ActionRow(SQLModel, table=True):
     """Execution order: the plan's order (rights taken before given, members added before they are
     made admins). Instants cannot order them: a planning `--now` gives every action the same one."""
     run_id: str = Field(index=True, max_length=36)
+    lane: int = Field(default=3, sa_column=Column(Integer(), nullable=False, server_default="3"))
+    """The executor takes the lowest lane waiting first (`Action.lane`), then `ordinal`."""
     kind: str = Field(max_length=32)
     chat_id: int = _big(nullable=False, index=True)
     building: str = Field(max_length=36)

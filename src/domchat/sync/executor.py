@@ -135,7 +135,7 @@ class Executor:
                     continue  # reported once is enough while the drift lasts
                 elif row.status != "pending":
                     row.created_at, row.finished_at, row.error, row.attempts = now, None, None, 0
-                row.run_id, row.status, row.ordinal = self.run_id, "pending", ordinal
+                row.run_id, row.status, row.ordinal, row.lane = self.run_id, "pending", ordinal, a.lane()
                 ordinal += 1
                 row.user_id = getattr(a, "user_id", None)
                 row.payload = json.dumps(a.payload(), ensure_ascii=False, sort_keys=True)
@@ -146,7 +146,8 @@ class Executor:
 
     def pending(self) -> list[ActionRow]:
         with Session(self.db) as s:
-            return list(s.exec(select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.ordinal))))
+            query = select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.lane), col(ActionRow.ordinal))
+            return list(s.exec(query))
 
     # Effects
 

@@ -1,4 +1,4 @@
-"""Engine: retries of single actions, run outcome per phase, lease generations (fencing).
+"""Engine: retries of single actions, lanes, run outcome per phase, lease generations (fencing).
 
 Revision ID: 0002_engine
 Revises: 0001
@@ -19,6 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table("action", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("not_before", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("lane", sa.Integer(), nullable=False, server_default="3"))
     with op.batch_alter_table("run", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phases", sa.Text(), nullable=False, server_default="{}"))
         batch_op.add_column(sa.Column("error", sa.Text(), nullable=True))
@@ -33,5 +34,6 @@ def downgrade() -> None:
         batch_op.drop_column("error")
         batch_op.drop_column("phases")
     with op.batch_alter_table("action", schema=None) as batch_op:
+        batch_op.drop_column("lane")
         batch_op.drop_column("not_before")
         batch_op.drop_column("attempts")
