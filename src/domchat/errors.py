@@ -21,6 +21,10 @@ class ConfigError(DomchatError):
         self.problem = problem
 
 
+class InputError(DomchatError):
+    """A file or value given to a command is invalid: names the file, row and field."""
+
+
 class WorldError(DomchatError):
     """An emulator world file is invalid."""
 

@@ -371,18 +371,18 @@ class Settings:
         if self.region.hoas_file is None:
             return []
         rows = []
-        with self.region.hoas_file.open(encoding="utf-8-sig", newline="") as f:
-            for n, row in enumerate(csv.DictReader(f), start=2):
-                ogrn, fias, address = (row.get(k, "") or "" for k in ("ogrn", "fias_guid", "address"))
-                if _ogrns([ogrn.strip()]) or len(fias.strip()) != 36 or not address.strip():
-                    raise ConfigError("region.hoas_file", f"line {n}: expected ogrn,fias_guid,address with a valid OGRN and FIAS GUID")
-                rows.append((ogrn.strip(), fias.strip().lower(), address.strip()))
+        text = read_text("region.hoas_file", self.region.hoas_file, encoding="utf-8-sig")
+        for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+            ogrn, fias, address = (row.get(k, "") or "" for k in ("ogrn", "fias_guid", "address"))
+            if _ogrns([ogrn.strip()]) or len(fias.strip()) != 36 or not address.strip():
+                raise ConfigError("region.hoas_file", f"line {n}: expected ogrn,fias_guid,address with a valid OGRN and FIAS GUID")
+            rows.append((ogrn.strip(), fias.strip().lower(), address.strip()))
         return rows
 
     def all_licensees(self) -> list[str]:
         extra: list[str] = []
         if self.region.licensees_file is not None:
-            lines = self.region.licensees_file.read_text(encoding="utf-8").splitlines()
+            lines = read_text("region.licensees_file", self.region.licensees_file).splitlines()
             extra = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
             problem = _ogrns(extra)
             if problem:
@@ -392,15 +392,22 @@ class Settings:
 
 def _secret(key: str, path: Path | None, var: str, env: Mapping[str, str], *, required: bool) -> Secret:
     if path is not None:
-        try:
-            return Secret(path.read_text(encoding="utf-8").strip())
-        except OSError as e:
-            raise ConfigError(key, f"cannot read {path}: {e.strerror}") from None
+        return Secret(read_text(key, path).strip())
     if var in env:
         return Secret(env[var])
     if required:
         raise ConfigError(key, f"missing: set it to a file holding the secret, or set {var}")
     return Secret("")
+
+
+def read_text(key: str, path: Path, encoding: str = "utf-8") -> str:
+    """The text of a file a setting (or an option) names; an unreadable or non-UTF-8 one is named by its key."""
+    try:
+        return path.read_text(encoding=encoding)
+    except OSError as e:
+        raise ConfigError(key, f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(key, f"{path}: not UTF-8 text (byte {e.start})") from None
 
 
 def redact_url(url: str) -> str:
@@ -420,12 +427,10 @@ def load(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:
         path = Path(env["DOMCHAT_CONFIG"])
     if path is None:
         return _finish(Settings(), base=Path.cwd())
+    if not path.exists():
+        raise ConfigError("--config", f"no such file: {path}")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("--config", f"no such file: {path}") from None
-    except OSError as e:
-        raise ConfigError("--config", f"cannot read {path}: {e.strerror}") from None
+        raw = tomllib.loads(read_text("--config", path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("--config", f"not valid TOML: {e}") from None
     settings = from_mapping(raw, base=path.parent.resolve())

@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -23,6 +23,7 @@ from domchat.errors import (
     ConfigError,
     DomchatError,
     GisUnavailable,
+    InputError,
     LockBusy,
     MaxUnavailable,
     SafetyFuse,
@@ -33,6 +34,7 @@ from domchat.errors import (
 _EXIT = (
     (ConfigError, 2),
     (WorldError, 2),
+    (InputError, 2),
     (GisUnavailable, 3),
     (MaxUnavailable, 3),
     (StorageError, 3),
@@ -72,6 +74,17 @@ def instant(option: str, value: str) -> datetime:
     if not EARLIEST <= t < LATEST:
         raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
     return t
+
+
+def day(option: str, value: str) -> date:
+    """A date (YYYY-MM-DD) given on the command line."""
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(option, f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not EARLIEST.date() <= d < LATEST.date():
+        raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return d
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +9,7 @@ import typer
 
 from domchat import app as app_mod
 from domchat.cli.invocation import Invocation, command, instant
+from domchat.cli.present import output
 from domchat.errors import AuditBroken, ConfigError
 
 config = typer.Typer(no_args_is_help=True, help="Configuration.")
@@ -98,7 +97,7 @@ def audit_export(
         raise ConfigError("--format", "must be jsonl or csv")
     flt = _filter(building, org, since, until)
     a = run.app()
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
+    with output(out) as f:
         n = app_mod.export_audit(a, flt, fmt, f)
     run.out.summary(f"{n} events exported")
 
