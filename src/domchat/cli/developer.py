@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from domchat import app as app_mod
-from domchat.cli.invocation import Invocation, command, day
+from domchat.cli.invocation import Invocation, command, day, option
 from domchat.cli.present import as_json, output
 from domchat.emulators.gis.faults import Knob, knobs
 from domchat.settings import read_text
@@ -24,9 +24,8 @@ world = typer.Typer(no_args_is_help=True, help="Emulator worlds.")
 
 
 def _fault_flag(name: str, knob: Knob) -> inspect.Parameter:
-    option = typer.Option(knob.flag, help=knob.help, show_default=False)
-    annotation = Annotated[int | None, option] if knob.kind is int else Annotated[float | None, option]
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    flag = typer.Option(knob.flag, help=knob.help, show_default=False)
+    return option(name, Annotated[int | None, flag] if knob.kind is int else Annotated[float | None, flag])
 
 
 @command(commands, "config", panel=PANEL, extra=[_fault_flag(name, knob) for name, knob in knobs()])

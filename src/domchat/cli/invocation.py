@@ -133,6 +133,11 @@ def reported_errors() -> Iterator[None]:
 Command = Callable[..., None]
 
 
+def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    """An option for `command(extra=…)`, made from a definition that lives elsewhere."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
 def command(
     group: typer.Typer, *shared: str, name: str | None = None, panel: str | None = None, extra: Sequence[inspect.Parameter] = ()
 ) -> Callable[[Command], Command]:
@@ -145,7 +150,7 @@ def command(
         own = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.kind is not inspect.Parameter.VAR_KEYWORD]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own]
         params += extra
-        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=_SHARED[k][0], default=_SHARED[k][1]) for k in shared]
+        params += [option(k, *_SHARED[k]) for k in shared]
         params.append(inspect.Parameter("typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
         @functools.wraps(fn)
