@@ -123,6 +123,13 @@ def test_world_generate_with_a_bad_out_or_today(tmp_path: Path) -> None:
     out = str(tmp_path / "w.json")
     assert _refused(*base, "--out", out, "--today", "2025-13-45") == "config: --today: not a date (YYYY-MM-DD): '2025-13-45'"
     assert _refused(*base, "--out", out, "--today", "9999-12-31") == "config: --today: '9999-12-31' is outside 2000–2099"
+    assert _refused(*base, "--out", out, "--charter-share", "5") == "config: --charter-share: must be between 0 and 1, got 5.0"
+
+
+def test_invitation_days_beyond_ten_years_are_refused(config: Path) -> None:
+    args = ["invitations", "issue", "--building", GRANT["fias_house_guid"], "--premises", "1", "-c", str(config)]
+    assert _refused(*args, "--days", "999999999") == "config: --days: must be between 1 and 3650, got 999999999"
+    assert _refused(*args, "--days", "0") == "config: --days: must be between 1 and 3650, got 0"
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from domchat import app as app_mod
 from domchat.cli.invocation import Invocation, command, day, option
 from domchat.cli.present import as_json, output
 from domchat.emulators.gis.faults import Knob, knobs
+from domchat.errors import ConfigError
 from domchat.settings import read_text
 
 PANEL = "Developer commands"
@@ -72,6 +73,8 @@ def world_generate(
     """Generate a world deterministically from a seed (streams: any size fits in memory)."""
     from domchat.emulators.world import GeneratorOptions, WorldGenerator
 
+    if not 0 <= charter_share <= 1:
+        raise ConfigError("--charter-share", f"must be between 0 and 1, got {charter_share}")
     first = day("--today", today) if today else datetime.now(UTC).date()
     with output(out) as f:
         WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=first, charter_share=charter_share)).write(f)

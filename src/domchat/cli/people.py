@@ -119,6 +119,8 @@ def invitations_issue(
     days: Annotated[int, typer.Option("--days", help="Days the right lasts (building-local).")] = 30,
 ) -> None:
     """A personal invitation for a tenant without guest access (asked for by the managing organisation)."""
+    if not 1 <= days <= 3650:
+        raise ConfigError("--days", f"must be between 1 and 3650, got {days}")
     inv = app_mod.issue_invitation(run.app(), building, premises, days, run.operator_name())
     run.out.line(
         f"{inv['link']}  (grant {inv['grant_id']}, {inv['address']}, premises {inv['premises']}, link valid until {inv['expires_at']})"
