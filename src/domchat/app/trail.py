@@ -7,6 +7,7 @@ from typing import IO, Any
 
 from sqlmodel import Session
 
+from domchat.app import monitoring
 from domchat.app.wiring import App
 from domchat.storage import audit
 from domchat.storage.tables import (
@@ -22,7 +23,9 @@ def audit_rows(app: App, flt: audit.AuditFilter) -> Iterator[AuditRow]:
 
 def audit_verify(app: App) -> audit.Verdict:
     with Session(app.ready_db()) as s:
-        return audit.verify(audit.query(s), s.get(AuditHeadRow, 1))
+        verdict = audit.verify(audit.query(s), s.get(AuditHeadRow, 1))
+    monitoring.record_verify(app, verdict)
+    return verdict
 
 
 def audit_events(app: App, flt: audit.AuditFilter) -> Iterator[dict[str, Any]]:

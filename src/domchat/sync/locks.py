@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.errors import LockBusy
 from domchat.storage.db import transaction
@@ -72,6 +73,7 @@ class Lease:
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
             if row is None or row.holder != self.holder:
+                metrics.lease_lost()
                 raise LockBusy(f"lost the lease on {self.name}")
             row.expires_at = now + self.ttl
             s.add(row)
