@@ -45,6 +45,12 @@ class ConfigError(DomchatError):
         super().__init__(f"config: {key}: {problem}", key=key, problem=problem)
 
 
+class InputError(DomchatError):
+    """A file or value given to a command is invalid: names the file, row and field."""
+
+    exit_code = 2
+
+
 class WorldError(DomchatError):
     """An emulator world file is invalid."""
 

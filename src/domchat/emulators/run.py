@@ -10,13 +10,14 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from domchat.emulators import world as worlds
 from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.emulators.max import MaxEmulator
-from domchat.errors import WorldError
+from domchat.errors import ConfigError, WorldError
 
 
 def run_emulators(
@@ -42,9 +43,9 @@ def run_emulators(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    gis_url = gis.start(host, gis_port)
+    gis_url = _listen("--gis-port", gis.start, host, gis_port)
     try:
-        max_url = bot.start(host, max_port)
+        max_url = _listen("--max-port", bot.start, host, max_port)
         try:
             sys.stdout.write(json.dumps({"gis": gis_url, "max": max_url}) + "\n")
             sys.stdout.flush()
@@ -53,3 +54,10 @@ def run_emulators(
             bot.stop()
     finally:
         gis.stop()
+
+
+def _listen(option: str, start: Callable[[str, int], str], host: str, port: int) -> str:
+    try:
+        return start(host, port)
+    except OSError as e:
+        raise ConfigError(option, f"cannot listen on {host}:{port}: {e.strerror}") from None
