@@ -104,7 +104,8 @@ class _Fetched:
 def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[Hoa] = ()) -> PullReport:
     report = PullReport(licensees=len(licensees))
     try:
-        got = _fetch(ctx, licensees, hoas)
+        with ctx.gis.budget():
+            got = _fetch(ctx, licensees, hoas)
     except GisError as e:
         report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
