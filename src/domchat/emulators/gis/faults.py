@@ -20,6 +20,8 @@ WORLD_KEYS = {
     "truncated_share": "gis_truncated_share",
     "schema_violation_share": "gis_schema_violation_share",
     "stuck_share": "gis_stuck_share",
+    "trickle_share": "gis_trickle_share",
+    "trickle_interval": "gis_trickle_interval",
     "seed": "gis_fault_seed",
 }
 
@@ -44,6 +46,10 @@ class GisFaults:
     """Processed answers that carry an element the XSD does not allow."""
     stuck_share: float = 0.0
     """Messages that never leave state 2 (the client must re-send after its deadline)."""
+    trickle_share: float = 0.0
+    """Answers sent one byte at a time, `trickle_interval` apart (the client's answer deadline must end them)."""
+    trickle_interval: float = 2.0
+    """Seconds between the bytes of a trickled answer."""
     seed: int = 0
     """Seed of the draws, so that a run is repeatable."""
 
@@ -52,7 +58,7 @@ class GisFaults:
             v = getattr(self, f.name)
             if f.name.endswith("_share") and not 0 <= v <= 1:
                 raise WorldError(f"fault {f.name} must be between 0 and 1, got {v}")
-            if f.name in ("slow_get_state", "processing_delay") and v is not None and v < 0:
+            if f.name in ("slow_get_state", "processing_delay", "trickle_interval") and v is not None and v < 0:
                 raise WorldError(f"fault {f.name} must not be negative, got {v}")
 
     @classmethod

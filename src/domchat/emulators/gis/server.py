@@ -296,7 +296,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, answer, operation, guid, state = owner.handle_post(url.path, self.headers.get("SOAPAction"), body)
         owner._record(LoggedExchange("POST", url.path, operation, guid, body, status, answer, state))
+        if owner._dice.roll(owner.faults.trickle_share):
+            self._trickle(status, answer, owner.faults.trickle_interval)
+            return
         self._send(status, answer, "text/xml; charset=utf-8", truncate=owner._dice.roll(owner.faults.truncated_share))
+
+    def _trickle(self, status: int, body: bytes, interval: float) -> None:
+        """The whole answer, one byte every `interval` seconds, until sent or the client hangs up."""
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        for i in range(len(body)):
+            time.sleep(interval)
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
 
     def _send(self, status: int, body: bytes, ctype: str, *, truncate: bool) -> None:
         self.send_response(status)
