@@ -330,6 +330,7 @@ def emulate(
     gis_stuck_share: Annotated[float | None, typer.Option(help="Share of GIS messages never processed.")] = None,
     gis_fault_seed: Annotated[int | None, typer.Option(help="Seed of the GIS fault draws.")] = None,
     max_rate_limit: Annotated[float, typer.Option(help="Requests per second the MAX emulator allows per token.")] = 30.0,
+    only: Annotated[str | None, typer.Option("--only", help="Serve only 'gis' or 'max' (to run each in its own process).")] = None,
 ) -> None:
     """Run both emulators in the foreground; prints one JSON line with their base URLs once ready.
 
@@ -360,6 +361,7 @@ def emulate(
         schemas_dir=app_mod.schemas_dir(config),
         gis_faults=faults,
         max_rate_limit=max_rate_limit,
+        only=only,
     )
 
 
