@@ -21,6 +21,7 @@ from lxml import etree
 
 from domchat.errors import GisBadAnswer
 from domchat.gis_client import GisClient
+from domchat.gis_client import replies
 from domchat.gis_client.replies import Where, read
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import HOUSE_MANAGEMENT
@@ -233,3 +234,13 @@ def test_fuzzed_answers_are_read_or_refused_never_otherwise(prolog: list[bytes],
     assert tree.getroottree().docinfo.internalDTD is None
     assert _SCHEMA.validate(tree)
     assert reply.ack_guid is not None
+
+
+def test_reading_in_tiny_chunks_gives_the_same_records(client: GisClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What closes outside a record is swept after every chunk: records that span many chunks,
+    among elements swept around them, still come out whole."""
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    whole = client.actual_licenses(ogrns, world["region"]["code"])
+    monkeypatch.setattr(replies, "_CHUNK", 7)
+    assert client.actual_licenses(ogrns, world["region"]["code"]) == whole
+    assert sum(len(lic.houses) for lic in whole) > 0

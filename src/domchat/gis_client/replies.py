@@ -32,6 +32,7 @@ _ACK = f"{{{BASE_NS}}}Ack"
 _MESSAGE_GUID = f"{{{BASE_NS}}}MessageGUID"
 _REQUEST_STATE = f"{{{BASE_NS}}}RequestState"
 _ERROR_MESSAGE = f"{{{BASE_NS}}}ErrorMessage"
+_ENVELOPE = f"{{{SOAP_ENV_NS}}}Envelope"
 _FAULT = f"{{{SOAP_ENV_NS}}}Fault"
 _BASE_FAULT = f"{{{BASE_NS}}}Fault"
 _FAULT_TEXTS = frozenset({"faultcode", "faultstring"})
@@ -86,6 +87,7 @@ def read(
     reader = _Reader(state_result, records or {}, drop)
     parser = etree.XMLPullParser(
         events=("start", "end"),
+        tag=reader.tags,
         schema=schema,
         encoding="utf-8",  # whatever the (skipped) declaration says: `_skip_prolog` refused others
         # No DTD ever reaches the parser, so no entity is declared; never an external one anyway.
@@ -108,9 +110,10 @@ def read(
             chunk = source.read(_CHUNK)
         try:
             parser.close()
-        except etree.XMLSyntaxError:
-            if reader.closed:
-                raise
+        except etree.XMLSyntaxError as e:
+            cause = _cause(e)
+            if reader.closed or cause.startswith("schema-invalid"):
+                raise GisBadAnswer(f"GIS {where}: {cause}") from None
             raise GisBadAnswer(f"GIS {where}: truncated answer: it ends before its root element closes") from None
         reader.take(parser.read_events())
     except etree.XMLSyntaxError as e:
@@ -123,7 +126,11 @@ def read(
 
 
 class _Reader(Generic[T]):
-    """Turns parser events into a `Reply`, releasing each element once it has closed."""
+    """Turns parser events into a `Reply`, releasing every element once it has closed.
+
+    Events come only for the elements read (so the rest costs no Python per element); what
+    closes among the others is swept after each chunk: the open elements are the chain of
+    last children from the root, so every earlier child has closed and is dropped."""
 
     def __init__(self, state_result: str, decoders: Mapping[str, RecordDecoder[T]], drop: frozenset[str]) -> None:
         self.reply: Reply[T] = Reply()
@@ -134,20 +141,22 @@ class _Reader(Generic[T]):
         self._drop = drop
         # Elements read whole once they close; everything inside them waits for that.
         self._keep = frozenset({*decoders, _ACK, _BASE_FAULT, _ERROR_MESSAGE})
+        self.tags = sorted({*self._keep, *drop, _ENVELOPE, _REQUEST_STATE, _MESSAGE_GUID, _FAULT, *_FAULT_TEXTS})
+        """The elements the parser reports."""
         self._open: etree._Element | None = None
         """The kept element being read, if any."""
-        self._depth = 0
+        self._root: etree._Element | None = None
         self._fault_parts: dict[str, str] = {}
 
     def take(self, events: Iterable[tuple[str, Any]]) -> None:
         for event, el in events:
             if event == "start":
-                self._depth += 1
+                if self._root is None:
+                    self._root = el.getroottree().getroot()
                 if self._open is None and el.tag in self._keep:
                     self._open = el
                 continue
-            self._depth -= 1
-            if self._depth == 0:
+            if el is self._root:
                 self.closed = True
             if self._open is not None and el is not self._open:
                 if el.tag in self._drop:
@@ -156,6 +165,15 @@ class _Reader(Generic[T]):
             self._open = None
             self._handle(el)
             _release(el)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        el = self._root
+        while el is not None and el is not self._open:
+            count = len(el)
+            if count > 1:
+                del el[:-1]
+            el = el[-1] if count else None
 
     def _handle(self, el: etree._Element) -> None:
         tag = el.tag
