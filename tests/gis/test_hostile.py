@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from domchat.errors import GisBadAnswer
-from domchat.gis_client import GisClient
-from domchat.gis_client import replies
+from domchat.gis_client import GisClient, replies
 from domchat.gis_client.replies import Where, read
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import HOUSE_MANAGEMENT
