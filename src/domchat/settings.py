@@ -217,7 +217,11 @@ class GisSettings(_Section):
     message_deadline: float = field(default=7200.0, metadata=_check(_positive))
     """Seconds after which a message still not processed is re-sent as a new message."""
     timeout: float = field(default=120.0, metadata=_check(_positive))
-    """Seconds for one HTTP exchange."""
+    """Seconds one read of the socket may wait (connecting, or the next bytes of an answer)."""
+    answer_deadline: float = field(default=900.0, metadata=_check(_positive))
+    """Seconds one exchange may take from the request to the answer's last byte, however slowly it trickles in."""
+    pull_budget: float = field(default=21600.0, metadata=_check(_positive))
+    """Seconds a whole pull (every message, poll, re-send and retry) may take before it fails and the stored snapshot stays."""
     max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
     """Largest answer accepted; bigger ones fail as hostile."""
     pull_contracts: bool = True

@@ -119,7 +119,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
     organisations or grants it fails to give, are left as stored and named in `problems`."""
     report = PullReport(licensees=len(licensees))
     try:
-        got = _fetch(ctx, licensees, hoas, report)
+        with ctx.gis.budget():
+            got = _fetch(ctx, licensees, hoas, report)
     except GisError as e:
         with transaction(ctx.db) as s:
             append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
