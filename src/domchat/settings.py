@@ -254,6 +254,12 @@ class ChatSettings:
     """Days a resident's personal invitation link stays valid."""
     invitation_webhook_url: str = ""
     """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
+    guess_limit_per_user: int = field(default=10, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links one MAX user may send in a guess window; beyond it the bot is silent to them."""
+    guess_limit_global: int = field(default=100, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links from everyone together in a guess window; beyond it none is accepted."""
+    guess_window: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds the guess limits count over; the counts start afresh after it."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +274,14 @@ class SyncSettings:
     """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
     """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    checkpoint_key_file: Path | None = None
+    """Ed25519 private key (PEM, made by 'domchat audit keygen') that signs checkpoints of the audit chain's head; none: no checkpoints."""
+    checkpoint_file: Path | None = None
+    """File each signed checkpoint is appended to as a JSON line (required with checkpoint_key_file)."""
 
 
 @dataclass(frozen=True)
@@ -290,6 +304,7 @@ class Settings:
     chats: ChatSettings = field(default_factory=ChatSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 
@@ -467,6 +482,7 @@ def _finish(s: Settings, base: Path) -> Settings:
         ("max.token_file", s.max.token_file),
         ("max.ca_bundle", s.max.ca_bundle),
         ("max.webhook_secret_file", s.max.webhook_secret_file),
+        ("audit.checkpoint_key_file", s.audit.checkpoint_key_file),
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")
@@ -476,6 +492,8 @@ def _finish(s: Settings, base: Path) -> Settings:
         raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
     if gis.signer == "command" and not gis.signer_command:
         raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
+    if s.audit.checkpoint_key_file is not None and s.audit.checkpoint_file is None:
+        raise ConfigError("audit.checkpoint_file", "required with audit.checkpoint_key_file")
     if "add_admins" in s.chats.staff_permissions:
         raise ConfigError("chats.staff_permissions", "staff never get add_admins (least privilege)")
     return dataclasses.replace(s, gis=gis)

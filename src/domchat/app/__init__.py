@@ -13,7 +13,8 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
-from domchat.app.trail import audit_rows, audit_verify
+from domchat.app.trail import VerifyReport, audit_rows, audit_verify, checkpoint
+from domchat.app.trail import keygen as audit_keygen
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, upgrade_db
 from domchat.sync.engine import CycleReport
 
@@ -21,9 +22,12 @@ __all__ = [
     "App",
     "CycleReport",
     "PlanView",
+    "VerifyReport",
+    "audit_keygen",
     "audit_rows",
     "audit_verify",
     "check_config",
+    "checkpoint",
     "clients",
     "conflicts",
     "daemon",

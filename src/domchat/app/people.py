@@ -10,6 +10,7 @@ from typing import Any
 import requests
 from sqlmodel import Session, col, select
 
+from domchat.app.trail import checkpointed
 from domchat.app.wiring import App
 from domchat.domain.model import Building
 from domchat.errors import ConfigError, DomchatError
@@ -34,6 +35,7 @@ def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, *
     audit.append(s, audit.AuditEvent(actor=operator, trigger=trigger, action=action, outcome="done", **kw), now)
 
 
+@checkpointed
 def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
     """Buildings without a chat, each with a fresh one-time binding code (earlier codes stop working)."""
     engine = app.ready_db()
@@ -59,6 +61,7 @@ def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
     return out
 
 
+@checkpointed
 def org_invite(app: App, ogrn: str, operator: str) -> str:
     """A personal enrolment deep link for one staff member of `ogrn`."""
     engine = app.ready_db()
@@ -77,6 +80,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
     return f"https://max.ru/{username}?start={token}"
 
 
+@checkpointed
 def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
     """Grants from a CSV/JSON file; the whole file is checked before anything is stored."""
     records = read_grants(path)
@@ -85,6 +89,7 @@ def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
         return grants.apply(s, records, source="file", actor=operator, trigger="cli:grants-import", run_id="", now=now)
 
 
+@checkpointed
 def export_invitations(app: App, operator: str, *, everyone: bool = False) -> list[dict[str, str]]:
     """A personal link for each grant in force whose resident has not joined yet.
 
@@ -146,6 +151,7 @@ def _deliver(app: App, invitations: list[dict[str, str]]) -> None:
                 raise DomchatError(f"invitation webhook {url} failed for grant {inv['grant_id']}: {type(e).__name__}") from None
 
 
+@checkpointed
 def issue_invitation(app: App, building: str, premises: str, days: int, operator: str) -> dict[str, str]:
     """A personal invitation for a tenant without guest access, valid `days` building-local days."""
     now = app.clock.now()
@@ -187,6 +193,7 @@ def staff_list(app: App, ogrn: str | None = None) -> list[dict[str, Any]]:
         ]
 
 
+@checkpointed
 def staff_revoke(app: App, ogrn: str, user_id: int, operator: str) -> None:
     """The user is no longer staff of `ogrn`: the next cycle takes their rights away."""
     now = app.clock.now()
