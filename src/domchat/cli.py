@@ -38,6 +38,7 @@ from domchat.errors import (
     WorldError,
 )
 from domchat.storage import audit
+from domchat.storage.files import atomic_private
 from domchat.sync.engine import CycleReport
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Keeps a region's house chats in MAX in step with GIS ZhKH.")
@@ -603,19 +604,38 @@ def audit_export(
     if out is None:
         n = writer(app_mod.audit_rows(a, flt), sys.stdout)
     else:
-        with out.open("w", encoding="utf-8", newline="") as f:
+        with atomic_private(out) as f:
             n = writer(app_mod.audit_rows(a, flt), f)
     typer.echo(f"{n} events exported", err=True)
 
 
 @audit_cli.command("verify")
 @_reports_errors
-def audit_verify(config: ConfigOpt = None) -> None:
-    """Verify the hash chain; names the first broken link."""
-    verdict = app_mod.audit_verify(_open(config))
+def audit_verify(
+    config: ConfigOpt = None,
+    checkpoints: Annotated[
+        Path | None, typer.Option("--checkpoints", help="Signed checkpoints to hold the chain to: a checkpoint file or domchat's log.")
+    ] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The public key that signed the checkpoints (PEM).")] = None,
+) -> None:
+    """Verify the hash chain (and, given checkpoints, that it still holds each); names the first broken link."""
+    report = app_mod.audit_verify(_open(config), checkpoints, public_key)
+    verdict = report.verdict
+    typer.echo(f"audit head: event {report.head_seq}, hash {report.head_hash}")
     if not verdict.ok:
         raise AuditBroken(f"audit chain broken at event {verdict.broken_at}: {verdict.why} ({verdict.events} events verified before it)")
-    typer.echo(f"audit chain ok: {verdict.events} events")
+    held = f"; {report.checkpoints} signed checkpoints hold, the newest vouches for event {report.vouched}" if report.checkpoints else ""
+    typer.echo(f"audit chain ok: {verdict.events} events{held}")
+
+
+@audit_cli.command("keygen")
+@_reports_errors
+def audit_keygen(
+    out: Annotated[Path, typer.Option("--out", help="Private key file to create (0600); the public key goes to FILE.pub.")],
+) -> None:
+    """Make the Ed25519 key pair that signs audit checkpoints (set audit.checkpoint_key_file to the private key)."""
+    public, key_id = app_mod.audit_keygen(out)
+    typer.echo(f"checkpoint key {key_id}: private key {out}, public key {public} (give the public key to auditors)")
 
 
 def main() -> None:
