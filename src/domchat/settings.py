@@ -217,6 +217,12 @@ class MaxSettings:
     """Path the webhook receiver answers on; other paths get 404."""
     webhook_answer_within: float = field(default=25.0, metadata=_check(lambda v: None if 0 < v < 30 else "must be between 0 and 30"))
     """Seconds the receiver waits for updates to be stored before answering 503 (the platform waits 30)."""
+    webhook_read_timeout: float = field(default=10.0, metadata=_check(_positive))
+    """Seconds the webhook receiver waits for each read from a connection (an idle keep-alive connection is closed after it)."""
+    webhook_request_deadline: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds a request may take to arrive whole at the webhook receiver (a slow drip is cut off)."""
+    webhook_max_connections: int = field(default=64, metadata=_check(_positive))
+    """Open connections the webhook receiver serves at once; more are answered 503 at once."""
 
 
 @dataclass(frozen=True)

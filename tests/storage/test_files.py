@@ -40,6 +40,7 @@ def test_an_atomic_export_is_private_and_whole_or_absent(tmp_path: Path, open_um
     with files.atomic_private(target) as out:
         out.write("one\n")
     assert target.read_text() == "one\n" and _mode(target) == 0o600
+
     def fail_midway() -> None:
         with files.atomic_private(target) as out:
             out.write("two, half")
