@@ -7,7 +7,6 @@ service unreachable, 4 a safety fuse or lock, 5 audit chain broken, 1 anything e
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import signal
@@ -29,6 +28,7 @@ from domchat.domain.plan import Plan
 from domchat.errors import (
     AuditBroken,
     ConfigError,
+    DeliveryFailed,
     DomchatError,
     GisUnavailable,
     LockBusy,
@@ -81,6 +81,7 @@ _EXIT = (
     (StorageError, 3),
     (SafetyFuse, 4),
     (LockBusy, 4),
+    (DeliveryFailed, 3),
     (AuditBroken, 5),
 )
 
@@ -486,16 +487,10 @@ def invitations_export(
     operator: OperatorOpt = None,
 ) -> None:
     """Personal invitation links for residents, for delivery through the authority's channels."""
-    if fmt not in ("csv", "json"):
-        raise ConfigError("--format", "must be csv or json")
-    rows = app_mod.export_invitations(_open(config), app_mod.operator_name(operator), everyone=everyone)
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
-        if fmt == "json":
-            f.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-        else:
-            w = csv.DictWriter(f, fieldnames=["grant_id", "building", "address", "premises", "person_ref", "link", "expires_at"])
-            w.writeheader()
-            w.writerows(rows)
+    a = _open(config)
+    rows = app_mod.export_invitations(
+        a, app_mod.operator_name(operator), everyone=everyone, fmt=fmt, out=out, stream=None if out else sys.stdout
+    )
     typer.echo(f"{len(rows)} invitations", err=True)
 
 

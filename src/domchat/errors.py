@@ -84,3 +84,7 @@ class SafetyFuse(DomchatError):
 
 class AuditBroken(DomchatError):
     """The audit hash chain does not verify."""
+
+
+class DeliveryFailed(DomchatError):
+    """Something issued could not be handed over (an unreachable delivery webhook); it is kept for the next try."""

@@ -192,6 +192,8 @@ class ResidentInviteRow(SQLModel, table=True):
     """active, used or superseded."""
     used_at: datetime | None = _utc(nullable=True)
     used_by: int | None = _big(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+    """When the link was handed over (written out, accepted by the delivery webhook, or queued to staff); None: seen by nobody."""
 
 
 class RefusalRow(SQLModel, table=True):

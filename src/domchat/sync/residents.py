@@ -23,14 +23,24 @@ from domchat.sync.handling import Context, audit, notice
 PRIVACY = "add.participant.privacy"
 
 
-def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: str) -> str:
-    """A fresh personal link token for a grant; earlier unused links of the grant stop working."""
+def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: str, *, delivered: bool = False) -> str:
+    """A fresh personal link token for a grant; earlier unused links of the grant stop working.
+
+    `delivered`: the link is handed over in the same transaction (a queued message), not later.
+    """
     for old in s.exec(select(ResidentInviteRow).where(ResidentInviteRow.grant_id == grant_id, ResidentInviteRow.status == "active")):
         old.status = "superseded"
         s.add(old)
     token = tokens.new_link_token(tokens.RESIDENT_PREFIX)
     s.add(
-        ResidentInviteRow(token_hash=tokens.digest(token), grant_id=grant_id, created_at=now, expires_at=now + ttl, created_by=created_by)
+        ResidentInviteRow(
+            token_hash=tokens.digest(token),
+            grant_id=grant_id,
+            created_at=now,
+            expires_at=now + ttl,
+            created_by=created_by,
+            delivered_at=now if delivered else None,
+        )
     )
     return token
 
@@ -82,7 +92,7 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
     if s.get(GrantRow, grant.grant_id) is not None:
         return  # this very request was handled already
     s.add(grant)
-    token = issue(s, grant.grant_id, ctx.clock.now(), timedelta(days=ctx.invite_ttl_days), f"staff:{sender}")
+    token = issue(s, grant.grant_id, ctx.clock.now(), timedelta(days=ctx.invite_ttl_days), f"staff:{sender}", delivered=True)
     audit(
         ctx,
         s,

@@ -3,6 +3,8 @@
 * `audit_event` and `audit_head` refuse TRUNCATE (PostgreSQL; SQLite has none), `audit_head`
   refuses DELETE, and `audit_head` may only move forward onto an event that exists: its `seq`
   grows by exactly the number of events appended since, and its `hash` is that event's.
+* `resident_invite.delivered_at`: a link counts as handed over only once written out or
+  accepted; the ones nobody saw are issued anew by the next export.
 * `guess_counter`: wrong binding codes and unknown deep-link payloads, per user and in all,
   within a window (see `domchat.sync.guessing`).
 
@@ -29,6 +31,9 @@ _HEAD_MOVES_BADLY = (
 
 
 def upgrade() -> None:
+    op.add_column("resident_invite", sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
+    # Links issued before were shown when issued: they count as delivered.
+    op.execute("UPDATE resident_invite SET delivered_at = created_at")
     op.create_table(
         "guess_counter",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -77,3 +82,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS audit_head_forward")
         op.execute("DROP TRIGGER IF EXISTS audit_head_no_delete")
     op.drop_table("guess_counter")
+    with op.batch_alter_table("resident_invite", schema=None) as batch_op:
+        batch_op.drop_column("delivered_at")
