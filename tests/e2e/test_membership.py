@@ -354,3 +354,60 @@ def test_a_delivery_webhook_that_is_down_loses_no_invitation(stage: Stage) -> No
         inbox.shutdown()
         inbox.server_close()
     _resident_joins(stage, 70013, delivered[0]["link"])
+
+
+# Guessing limits across the bot
+
+
+def _limits(stage: Stage, per_user: int, total: int) -> None:
+    with stage.config.open("a", encoding="utf-8") as f:
+        f.write(f"[chats]\nguess_limit_per_user = {per_user}\nguess_limit_global = {total}\n")
+
+
+def _wrong_code(n: int) -> str:
+    return f"ABCD-EFGH-JKMN-{n:04d}"
+
+
+def test_one_user_guessing_across_many_chats_is_stopped_and_ignored(stage: Stage) -> None:
+    _limits(stage, per_user=3, total=100)
+    stage.sync()
+    (row,) = app_mod.pending_chats(stage.app(), "tester")[:1]
+    guesser = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
+    chats = [stage.new_chat(guesser) for _ in range(3)]  # 3 chats × 2 guesses: within the per-chat limit of 5
+    for n, chat in enumerate(chats * 2):
+        stage.act("POST", f"/chats/{chat}/messages", as_user=guesser, text=_wrong_code(n))
+    stage.act("POST", f"/chats/{chats[0]}/messages", as_user=guesser, text=row["code"])  # right code, too late: not heard
+    stage.sync()
+    answers = [t for c in chats for t in _bot_texts(stage, c) if "Код не принят" in t]
+    assert len(answers) == 3
+    refused = [e for e in _events(stage, action="chat.bind") if e.user_id == guesser]
+    assert [e.outcome for e in refused] == ["refused"] * 3
+    (alert,) = _events(stage, action="guess.limit")
+    assert (alert.outcome, alert.user_id) == ("alert", guesser) and "4 wrong binding codes or unknown links" in alert.reason
+    with Session(stage.app().db) as s:
+        assert s.get(BindingRow, row["building"]) is None
+    # Another user is still heard, and the same user again once the window has passed.
+    stage.act("POST", f"/chats/{chats[1]}/messages", as_user=guesser, text=_wrong_code(99))
+    stage.sync(now=NOON + timedelta(days=1, minutes=1), pull=False)
+    assert sum("Код не принят" in t for t in _bot_texts(stage, chats[1])) == 2
+
+
+def test_a_storm_of_unknown_links_silences_the_bot_but_valid_links_still_work(stage: Stage) -> None:
+    _limits(stage, per_user=10, total=4)
+    stage.sync()
+    users = list(range(71000, 71006))
+    for user in users:
+        stage.act("POST", "/users", user_id=user, first_name="Некто")
+    for i, user in enumerate(users):
+        prefix = "s-" if i % 2 else "r-"  # enrolment and invitation payloads count together
+        stage.act("POST", "/start", user_id=user, payload=f"{prefix}guess{i:020d}")
+    org = stage.world["organisations"][0]
+    staff = next(iter(stage.staff_of(org["ogrn"])))
+    link = app_mod.org_invite(stage.app(), org["ogrn"], "tester")
+    stage.act("POST", "/start", user_id=staff, payload=link.split("start=", 1)[1])
+    stage.sync()
+    answered = [u for u in users if stage.act("GET", f"/dialogs/{u}")["messages"]]
+    assert answered == users[:4]
+    assert [e.outcome for e in _events(stage) if e.action in ("staff.enrol", "resident.join")] == ["refused"] * 4 + ["done"]
+    (alert,) = _events(stage, action="guess.limit")
+    assert alert.outcome == "alert" and alert.user_id is None and "everyone together" in alert.reason

@@ -28,6 +28,7 @@ from domchat.storage import db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")
@@ -133,6 +134,7 @@ class App:
             poll_updates=not s.max.webhook_url,
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
+            guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
 
 

@@ -28,6 +28,7 @@ from domchat.storage.tables import RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
 from domchat.sync.executor import Executor, Outcome
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
 from domchat.sync.ports import ChatPlatform, GisSource
 
@@ -55,6 +56,7 @@ class EngineConfig:
     resident_invite_ttl_days: int = 60
     poll_updates: bool = True
     """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
+    guess_limits: GuessLimits = field(default_factory=GuessLimits)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class Syncer:
             actor=run.actor,
             bot_username=self.cfg.bot_username,
             invite_ttl_days=self.cfg.resident_invite_ttl_days,
+            guess_limits=self.cfg.guess_limits,
         )
         if self.cfg.poll_updates:
             updates.fetch(self.db, self.platform, self.clock)

@@ -18,7 +18,7 @@ from domchat.domain.model import Building, Manager, manager_on
 from domchat.storage import repo
 from domchat.storage.tables import BindingRow, BuildingRow, GrantRow, PeriodRow, RefusalRow, ResidentInviteRow, ResidentRow, StaffRow
 from domchat.sync import tokens
-from domchat.sync.handling import Context, audit, notice
+from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
 
 PRIVACY = "add.participant.privacy"
 
@@ -113,6 +113,8 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
 
 def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
     now = ctx.clock.now()
+    if not guess_heard(ctx, s, user_id):
+        return
     invite = s.get(ResidentInviteRow, tokens.digest(payload))
     grant = s.get(GrantRow, invite.grant_id) if invite is not None else None
     refusal = ""
@@ -122,6 +124,8 @@ def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, u
         refusal, why = "expired_link", f"invitation expired at {invite.expires_at.isoformat()}"
     elif grant.status != "active":
         refusal, why = "grant_ended", f"grant {grant.grant_id} is {grant.status}"
+    if refusal == "unknown_link" and not guess_wrong(ctx, s, "an invitation link", user_id):
+        return
     if refusal:
         building = grant.building if grant is not None else None
         audit(ctx, s, "resident.join", "refused", building=building, user_id=user_id, reason=why)
