@@ -411,3 +411,20 @@ def test_a_storm_of_unknown_links_silences_the_bot_but_valid_links_still_work(st
     assert [e.outcome for e in _events(stage) if e.action in ("staff.enrol", "resident.join")] == ["refused"] * 4 + ["done"]
     (alert,) = _events(stage, action="guess.limit")
     assert alert.outcome == "alert" and alert.user_id is None and "everyone together" in alert.reason
+
+
+# The trail is anchored as it grows
+
+
+def test_every_cycle_and_command_that_records_events_is_checkpointed(stage: Stage) -> None:
+    public, _ = app_mod.audit_keygen(stage.tmp / "checkpoint.key")
+    cps = stage.tmp / "checkpoints.jsonl"
+    with stage.config.open("a", encoding="utf-8") as f:
+        f.write(f'[audit]\ncheckpoint_key_file = "{stage.tmp / "checkpoint.key"}"\ncheckpoint_file = "{cps}"\n')
+    stage.sync()
+    app_mod.pending_chats(stage.app(), "tester")
+    stage.sync()  # nothing new happened: no new checkpoint
+    seqs = [json.loads(line)["seq"] for line in cps.read_text(encoding="utf-8").splitlines()]
+    head = app_mod.audit_verify(stage.app(), cps, public)
+    assert len(seqs) == 2 and seqs[0] < seqs[1] == head.head_seq == head.vouched
+    assert head.verdict.ok and head.checkpoints == 2
