@@ -306,10 +306,10 @@ def test_an_export_interrupted_midway_leaves_no_partial_file_and_loses_no_invita
         f.write("grant_id,building\n" + invitations[0]["grant_id"])
         raise KeyboardInterrupt  # the operator's Ctrl-C, or a kill, mid-write
 
-    monkeypatch.setattr(people, "_write_invitations", crash)
-    with pytest.raises(KeyboardInterrupt):
-        app_mod.export_invitations(stage.app(), "tester", out=target)
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(people, "_write_invitations", crash)
+        with pytest.raises(KeyboardInterrupt):
+            app_mod.export_invitations(stage.app(), "tester", out=target)
     assert not target.exists() and list(stage.tmp.glob(".links.csv.*")) == []
     (inv,) = app_mod.export_invitations(stage.app(), "tester", out=target)
     assert inv["link"] in target.read_text(encoding="utf-8")
