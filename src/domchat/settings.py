@@ -301,6 +301,25 @@ class LoggingSettings:
     """JSON lines (for journald) or a console format for people."""
 
 
+def _listen(v: str) -> str | None:
+    if v == "":
+        return None
+    host, sep, port = v.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        return "must be host:port (e.g. 127.0.0.1:9464), or empty for none"
+    return None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str = field(default="127.0.0.1:9464", metadata=_check(_listen))
+    """Where the daemon serves /metrics, /healthz and /readyz (host:port; loopback by default); empty for none."""
+    textfile: Path | None = None
+    """File `sync --once` writes its metrics to, for node_exporter's textfile collector (a `*.prom` file in its folder)."""
+    stale_after: float = field(default=900.0, metadata=_check(_positive))
+    """Seconds without progress of the daemon's loop after which /healthz answers 503."""
+
+
 @dataclass(frozen=True)
 class Settings:
     region: RegionSettings = field(default_factory=RegionSettings)
@@ -311,6 +330,7 @@ class Settings:
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 
@@ -492,9 +512,17 @@ def _finish(s: Settings, base: Path) -> Settings:
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")
+    if s.metrics.textfile is not None and not s.metrics.textfile.parent.is_dir():
+        raise ConfigError("metrics.textfile", f"no such folder: {s.metrics.textfile.parent}")
     if s.chats.templates_dir is not None and not s.chats.templates_dir.is_dir():
         raise ConfigError("chats.templates_dir", f"no such folder: {s.chats.templates_dir}")
     if not (gis.schemas_dir / "lib" / "hcs-base.xsd").is_file():
+        if s.gis.schemas_dir == Path(DEFAULT_SCHEMAS_DIR) and not os.environ.get(SCHEMAS_ENV):
+            raise ConfigError(
+                "gis.schemas_dir",
+                f"the GIS ZhKH integration package is not at the default {gis.schemas_dir}: "
+                f"set gis.schemas_dir in the config, or {SCHEMAS_ENV}, to the unpacked folder (the one holding lib/)",
+            )
         raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
     if gis.signer == "command" and not gis.signer_command:
         raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
@@ -510,11 +538,15 @@ SCHEMAS_ENV = "DOMCHAT_GIS_SCHEMAS_DIR"
 
 def default_schemas_dir(env: Mapping[str, str] = os.environ) -> Path:
     """The package used when `gis.schemas_dir` is not set: $DOMCHAT_GIS_SCHEMAS_DIR, else
-    `../shared/reference/gis-zhkh/14.4.0.1` from the working directory, else from the checkout."""
+    `../shared/reference/gis-zhkh/14.4.0.1` from the working directory, else, when running from
+    a source checkout, from the checkout. An installed wheel has no checkout: its files sit in
+    the virtual environment, where no package is to be looked for."""
     if env.get(SCHEMAS_ENV):
         return Path(env[SCHEMAS_ENV]).resolve()
     here = Path(DEFAULT_SCHEMAS_DIR)
     if (here / "lib" / "hcs-base.xsd").is_file():
         return here.resolve()
     checkout = Path(__file__).resolve().parents[2]
-    return (checkout / DEFAULT_SCHEMAS_DIR).resolve()
+    if (checkout / "pyproject.toml").is_file() and (checkout / "src" / "domchat").is_dir():
+        return (checkout / DEFAULT_SCHEMAS_DIR).resolve()
+    return here.resolve()

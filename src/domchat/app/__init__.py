@@ -1,7 +1,10 @@
 """Use cases: what the CLI (and the demo) can ask domchat to do, one function each.
 
-`cli.py` only parses arguments, calls one of these and presents the result.
+The `domchat` command only parses arguments, calls one of these and presents the result; the
+types it needs to name are re-exported here so that it imports nothing below this package.
 """
+
+from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
 from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
 from domchat.app.people import (
@@ -13,16 +16,22 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
-from domchat.app.trail import VerifyReport, audit_rows, audit_verify, checkpoint
+from domchat.app.trail import VerifyReport, audit_events, audit_rows, audit_verify, checkpoint, export_audit, export_audit_to
 from domchat.app.trail import keygen as audit_keygen
-from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, upgrade_db
+from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
+from domchat.domain.plan import Plan
+from domchat.storage.audit import AuditFilter
 from domchat.sync.engine import CycleReport
 
 __all__ = [
     "App",
+    "AuditFilter",
     "CycleReport",
+    "DatabaseFailure",
+    "Plan",
     "PlanView",
     "VerifyReport",
+    "audit_events",
     "audit_keygen",
     "audit_rows",
     "audit_verify",
@@ -31,6 +40,8 @@ __all__ = [
     "clients",
     "conflicts",
     "daemon",
+    "export_audit",
+    "export_audit_to",
     "export_invitations",
     "import_grants",
     "issue_invitation",
@@ -44,6 +55,7 @@ __all__ = [
     "schemas_dir",
     "staff_list",
     "staff_revoke",
+    "start",
     "status",
     "sync_once",
     "upgrade_db",

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from domchat import metrics, notify
+from domchat.app import monitoring
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, clients, log
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
@@ -41,7 +43,7 @@ def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
 @checkpointed
 def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
     with clients(app, with_gis=pull) as (gis, platform):
-        return _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force)
+        return monitoring.observed(app, lambda: _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
 @checkpointed
@@ -74,7 +76,35 @@ def _select(domain: Domain, now: datetime, building: str | None, org: str | None
 
 
 def daemon(app: App, stop: threading.Event) -> None:
-    """Cycle until `stop`: scheduled pulls, local midnights, and updates in between."""
+    """Cycle until `stop`: scheduled pulls, local midnights, and updates in between.
+
+    Under systemd (Type=notify) it reports READY once the database is current, pings the
+    watchdog while it turns, and says STOPPING on the way out; /metrics, /healthz and /readyz
+    are served on `metrics.listen` meanwhile."""
+    app.ready_db()
+    with monitoring.serving(app) as health, notify.on_alive(health.beat):
+        monitoring.refresh_state(app)
+        notify.ready("cycling")
+        try:
+            _cycle_until(app, stop, health)
+        finally:
+            notify.stopping()
+
+
+def _wait(app: App, stop: threading.Event, seconds: float) -> bool:
+    """`app.clock.sleep(seconds, stop)` in slices, reporting the loop alive after each
+    (`notify.IDLE_SLICE`, or half the systemd watchdog); True if `stop` was set."""
+    left = seconds
+    while left > 0:
+        step = min(left, notify.watchdog_interval() or notify.IDLE_SLICE)
+        if app.clock.sleep(step, stop):
+            return True
+        notify.alive()
+        left -= step
+    return False
+
+
+def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> None:
     s = app.settings.sync
     last_pull: datetime | None = None
     next_boundary: datetime | None = None
@@ -83,16 +113,21 @@ def daemon(app: App, stop: threading.Event) -> None:
             app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
         )
         delay = (wake.at - app.clock.now()).total_seconds()
-        if delay > 0 and stop.wait(delay):
+        if delay > 0 and _wait(app, stop, delay):
             return
+        notify.alive()
         try:
             report = sync_once(app, trigger=wake.reason, pull=wake.pull)
         except (LockBusy, GisUnavailable, MaxUnavailable, StorageError) as e:
             log.warning("cycle skipped", error=str(e), retry_in=s.updates_interval)
+            health.set_ready(*monitoring.readiness(e))
             continue
         except SafetyFuse as e:
             log.error("cycle stopped by the safety fuse; an operator must check and run 'domchat sync --once --force'", error=str(e))
+            health.set_ready(*monitoring.readiness(e))
             continue
+        health.set_ready(*monitoring.readiness(None))
+        notify.alive()
         if wake.pull and report.pull is not None and report.pull.ok:
             last_pull = report.now
         elif wake.pull and last_pull is None:
@@ -211,6 +246,10 @@ def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[
             value = repo.get_bookmark(s, updates.MARKER)
         return int(value) if value else None
 
+    def announce(where: str) -> None:
+        ready(where)
+        notify.ready(f"receiving updates: {where}")
+
     platform = app.max()
     try:
         max_receive(
@@ -221,7 +260,7 @@ def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[
             load_marker=load_marker,
             stop=stop,
             webhook_secret=app.settings.max_webhook_secret(),
-            ready=ready,
+            ready=announce,
         )
     finally:
         platform.close()

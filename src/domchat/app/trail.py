@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from domchat.app import monitoring
 from domchat.app.wiring import App
 from domchat.errors import AuditBroken, ConfigError, DomchatError
 from domchat.storage import audit, checkpoints
+from domchat.storage.files import atomic_private
 from domchat.storage.tables import AuditHeadRow, AuditRow
 
 log = structlog.get_logger("domchat.audit")
@@ -67,7 +69,29 @@ def audit_verify(app: App, checkpoint_source: Path | None = None, public_key: Pa
     head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, audit.GENESIS)
     if public is not None and verdict.ok:
         verdict = checkpoints.hold(cps, public, hashes, verdict.events)
+    monitoring.record_verify(app, verdict)
     return VerifyReport(verdict, head_seq, head_hash, len(cps), max(wanted, default=0))
+
+
+def audit_events(app: App, flt: audit.AuditFilter) -> Iterator[dict[str, Any]]:
+    """The events matching `flt`, oldest first, as plain documents (every field and hash)."""
+    for row in audit_rows(app, flt):
+        yield audit.as_dict(row)
+
+
+def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str]) -> int:
+    """Write the events matching `flt` to `out` as JSON lines or CSV; returns how many."""
+    writer = audit.export_jsonl if fmt == "jsonl" else audit.export_csv
+    return writer(audit_rows(app, flt), out)
+
+
+def export_audit_to(app: App, flt: audit.AuditFilter, fmt: str, path: Path) -> int:
+    """`export_audit` into `path`, whole or not at all (a temporary file flushed and renamed), mode 0600."""
+    try:
+        with atomic_private(path) as out:
+            return export_audit(app, flt, fmt, out)
+    except OSError as e:
+        raise ConfigError("--out", f"cannot write {path}: {e.strerror}") from None
 
 
 def keygen(out: Path) -> tuple[Path, str]:

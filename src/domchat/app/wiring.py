@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from domchat import logs, notify
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.domain import templates as templates_mod
@@ -66,7 +68,7 @@ class App:
         return templates_mod.load(self.settings.chats.templates_dir)
 
     def gis(self) -> GisClient:
-        return GisClient(self.settings.gis, password=self.settings.gis_password())
+        return GisClient(self.settings.gis, password=self.settings.gis_password(), sleep=notify.sleep)
 
     def max(self) -> MaxClient:
         token = self.settings.max_token()
@@ -75,7 +77,7 @@ class App:
             # Several instances may share the token: they share its rate through the database.
             name = "max:" + hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
             limiter = DatabaseRateLimiter(self.ready_db(), name, client_rate(replace(self.settings.max, rate_share=1.0)))
-        return MaxClient(self.settings.max, token, limiter=limiter)
+        return MaxClient(self.settings.max, token, limiter=limiter, sleep=notify.sleep)
 
     def policy(self, bot_user_id: int) -> Policy:
         c = self.settings.chats
@@ -141,6 +143,13 @@ class App:
 def open_app(config: Path | None, now: datetime | None = None) -> App:
     s = settings_mod.load(config)
     return App(settings=s, clock=FixedClock(now) if now is not None else SystemClock())
+
+
+def start(config: Path | None, now: datetime | None = None, log_stream: TextIO | None = None) -> App:
+    """`open_app`, logging as the config says to `log_stream` (else stderr, keeping stdout for output)."""
+    app = open_app(config, now)
+    logs.configure(app.settings.logging.level, json=app.settings.logging.json, stream=log_stream)
+    return app
 
 
 @contextmanager

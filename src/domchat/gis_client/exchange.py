@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 from lxml import etree
 
+from domchat import metrics
 from domchat.errors import (
     GisAccessDenied,
     GisBadAnswer,
@@ -145,6 +146,7 @@ class Exchange:
             code, message = reply.fault
             if code == TRANSFER_ERROR:
                 return self._resend(job, resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault")
             return JobResult(job.key, fault=self._fault(code, message, job, where))
         if not reply.ack_guid:
             raise GisBadAnswer(f"GIS {where}: the answer carries no AckRequest")
@@ -158,10 +160,12 @@ class Exchange:
         where = Where(op.service.name, op.name, flight.guid)
         reply = self._exchange(get_state(op.service), {"MessageGUID": flight.guid}, where, records=job.records, drop=job.drop)
         flight.polls += 1
+        metrics.gis_poll(op.name)
         if reply.fault is not None:
             code, message = reply.fault
             if code == TRANSFER_ERROR:
                 return self._resend(job, flight.resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault")
             return JobResult(job.key, fault=self._fault(code, message, job, where))
         if reply.state != 3:
             if self._now() - flight.sent_at > self.settings.message_deadline:
@@ -171,17 +175,23 @@ class Exchange:
             return flight
         if (reply.state_guid or "").lower() != flight.guid.lower():
             raise GisBadAnswer(f"GIS {where}: getState answered for MessageGUID={reply.state_guid}")
+        turnaround = self._now() - flight.sent_at
         if reply.error is not None:
             code, message = reply.error
             if code == EMPTY:
+                metrics.gis_message(op.name, "empty", turnaround)
                 return JobResult(job.key)
             if code == TRANSFER_ERROR:
                 return self._resend(job, flight.resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault", turnaround)
             return JobResult(job.key, fault=self._fault(code, message, job, where))
+        metrics.gis_message(op.name, "ok", turnaround)
         return JobResult(job.key, reply.records, message_guid=flight.guid)
 
     def _resend(self, job: Job[T], resends: int, where: Where, why: str) -> _InFlight[T] | JobResult[T]:
-        if resends >= self.settings.max_resends:
+        gave_up = resends >= self.settings.max_resends
+        metrics.gis_message(where.operation, "gave_up" if gave_up else "resent")
+        if gave_up:
             if why.startswith(TRANSFER_ERROR):
                 fault: GisError = GisFault(
                     TRANSFER_ERROR,

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from domchat import metrics
 from domchat.storage.tables import BindingCodeRow, BindingRow, BuildingRow, CodeAttemptRow
 from domchat.sync import tokens
 from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
@@ -60,11 +61,13 @@ def bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, 
         return
     attempts = s.get(CodeAttemptRow, chat_id)
     if attempts is not None and attempts.failures >= ctx.code_attempts:
+        metrics.code_rejected("too_many")
         audit(ctx, s, "chat.bind", "refused", chat_id=chat_id, user_id=sender, reason=f"{attempts.failures} wrong codes in this chat")
         return
     code_row = s.get(BindingCodeRow, tokens.digest(code))
     verdict = _judge(ctx, s, chat_id, code_row, facts, now)
     if isinstance(verdict, _Refusal):
+        metrics.code_rejected(verdict.reason_key)
         if verdict.reason_key in ("unknown_code", "expired_code"):
             attempts = attempts or CodeAttemptRow(chat_id=chat_id, failures=0, last_at=now)
             attempts.failures += 1
