@@ -201,7 +201,7 @@ def _story(workdir: Path, config: Path, world: dict[str, Any], em: Emulators, to
     for r in events[-6:]:
         say(f"  audit #{r.seq} {r.action} user {r.user_id} at {r.at}: {r.reason[:110]}")
 
-    verdict = app_mod.audit_verify(later)
+    verdict = app_mod.audit_verify(later).verdict
     export = workdir / "audit.jsonl"
     with export.open("w", encoding="utf-8") as f:
         audit.export_jsonl(app_mod.audit_rows(later, audit.AuditFilter()), f)

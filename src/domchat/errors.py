@@ -154,3 +154,9 @@ class CycleFailed(DomchatError):
 def exit_code(e: DomchatError) -> int:
     """The exit code a command ends with on `e` (README: 1 other, 2 input, 3 unreachable, 4 fuse or lock, 5 audit)."""
     return e.exit_code_of_run if isinstance(e, CycleFailed) else e.exit_code
+
+
+class DeliveryFailed(DomchatError):
+    """Something issued could not be handed over (an unreachable delivery webhook); it is kept for the next try."""
+
+    exit_code = 3

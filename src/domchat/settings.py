@@ -274,6 +274,12 @@ class MaxSettings(_Section):
     """Path the webhook receiver answers on; other paths get 404."""
     webhook_answer_within: float = field(default=25.0, metadata=_check(lambda v: None if 0 < v < 30 else "must be between 0 and 30"))
     """Seconds the receiver waits for updates to be stored before answering 503 (the platform waits 30)."""
+    webhook_read_timeout: float = field(default=10.0, metadata=_check(_positive))
+    """Seconds the webhook receiver waits for each read from a connection (an idle keep-alive connection is closed after it)."""
+    webhook_request_deadline: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds a request may take to arrive whole at the webhook receiver (a slow drip is cut off)."""
+    webhook_max_connections: int = field(default=64, metadata=_check(_positive))
+    """Open connections the webhook receiver serves at once; more are answered 503 at once."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -311,6 +317,12 @@ class ChatSettings(_Section):
     """Days a resident's personal invitation link stays valid."""
     invitation_webhook_url: str = ""
     """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
+    guess_limit_per_user: int = field(default=10, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links one MAX user may send in a guess window; beyond it the bot is silent to them."""
+    guess_limit_global: int = field(default=100, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links from everyone together in a guess window; beyond it none is accepted."""
+    guess_window: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds the guess limits count over; the counts start afresh after it."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -333,6 +345,14 @@ class SyncSettings(_Section):
     """Longest wait before retrying a failed action (a longer `Retry-After` is honoured)."""
     lease_ttl: float = field(default=600.0, metadata=_check(_positive))
     """Seconds a region's lease lasts unless renewed (renewed every third of it while a cycle runs)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class AuditSettings(_Section):
+    checkpoint_key_file: Path | None = None
+    """Ed25519 private key (PEM, made by 'domchat audit keygen') that signs checkpoints of the audit chain's head; none: no checkpoints."""
+    checkpoint_file: Path | None = None
+    """File each signed checkpoint is appended to as a JSON line (required with checkpoint_key_file)."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -374,6 +394,7 @@ class Settings:
     chats: ChatSettings = field(default_factory=ChatSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
@@ -533,6 +554,7 @@ def _finish(s: Settings, base: Path) -> Settings:
         ("max.token_file", s.max.token_file),
         ("max.ca_bundle", s.max.ca_bundle),
         ("max.webhook_secret_file", s.max.webhook_secret_file),
+        ("audit.checkpoint_key_file", s.audit.checkpoint_key_file),
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")
@@ -550,6 +572,8 @@ def _finish(s: Settings, base: Path) -> Settings:
         raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
     if gis.signer == "command" and not gis.signer_command:
         raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
+    if s.audit.checkpoint_key_file is not None and s.audit.checkpoint_file is None:
+        raise ConfigError("audit.checkpoint_file", "required with audit.checkpoint_key_file")
     if "add_admins" in s.chats.staff_permissions:
         raise ConfigError("chats.staff_permissions", "staff never get add_admins (least privilege)")
     return dataclasses.replace(s, gis=gis)

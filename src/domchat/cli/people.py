@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -104,10 +105,10 @@ def invitations_export(
     out: OutOpt = None,
 ) -> None:
     """Personal invitation links for residents, for delivery through the authority's channels."""
-    if fmt not in ("csv", "json"):
-        raise ConfigError("--format", "must be csv or json")
-    rows = app_mod.export_invitations(run.app(), run.operator_name(), everyone=everyone)
-    table(rows, ["grant_id", "building", "address", "premises", "person_ref", "link", "expires_at"], fmt, out)
+    # A link counts as delivered only once written out: the use case writes, then marks.
+    rows = app_mod.export_invitations(
+        run.app(), run.operator_name(), everyone=everyone, fmt=fmt, out=out, stream=None if out else sys.stdout
+    )
     run.out.summary(f"{len(rows)} invitations")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +10,6 @@ import typer
 
 from domchat import app as app_mod
 from domchat.cli.invocation import Invocation, command, instant, option
-from domchat.cli.present import output
 from domchat.errors import AuditBroken, ConfigError
 
 config = typer.Typer(no_args_is_help=True, help="Configuration.")
@@ -77,15 +77,33 @@ def audit_export(
         raise ConfigError("--format", "must be jsonl or csv")
     flt = _filter(**filters)
     a = run.app()
-    with output(out) as f:
-        n = app_mod.export_audit(a, flt, fmt, f)
+    n = app_mod.export_audit_to(a, flt, fmt, out) if out else app_mod.export_audit(a, flt, fmt, sys.stdout)
     run.out.summary(f"{n} events exported")
 
 
 @command(audit, "config", name="verify")
-def audit_verify(run: Invocation) -> None:
-    """Verify the hash chain; names the first broken link."""
-    verdict = app_mod.audit_verify(run.app())
+def audit_verify(
+    run: Invocation,
+    checkpoints: Annotated[
+        Path | None, typer.Option("--checkpoints", help="Signed checkpoints to hold the chain to: a checkpoint file or domchat's log.")
+    ] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The public key that signed the checkpoints (PEM).")] = None,
+) -> None:
+    """Verify the hash chain (and, given checkpoints, that it still holds each); names the first broken link."""
+    report = app_mod.audit_verify(run.app(), checkpoints, public_key)
+    verdict = report.verdict
+    run.out.line(f"audit head: event {report.head_seq}, hash {report.head_hash}")
     if not verdict.ok:
         raise AuditBroken(f"audit chain broken at event {verdict.broken_at}: {verdict.why} ({verdict.events} events verified before it)")
-    run.out.line(f"audit chain ok: {verdict.events} events")
+    held = f"; {report.checkpoints} signed checkpoints hold, the newest vouches for event {report.vouched}" if report.checkpoints else ""
+    run.out.line(f"audit chain ok: {verdict.events} events{held}")
+
+
+@command(audit, name="keygen")
+def audit_keygen(
+    run: Invocation,
+    out: Annotated[Path, typer.Option("--out", help="Private key file to create (0600); the public key goes to FILE.pub.")],
+) -> None:
+    """Make the Ed25519 key pair that signs audit checkpoints (set audit.checkpoint_key_file to the private key)."""
+    public, key_id = app_mod.audit_keygen(out)
+    run.out.line(f"checkpoint key {key_id}: private key {out}, public key {public} (give the public key to auditors)")
