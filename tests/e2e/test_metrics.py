@@ -10,6 +10,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from domchat import app as app_mod
 from domchat import metrics
-from support.stage import Stage
+from support.stage import NOON, Stage
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -75,6 +78,36 @@ def test_a_cycle_is_counted_in_every_area(stage: Stage) -> None:
     assert _value(after, "domchat_conflicts") == len(report.conflicts)
     assert _value(after, "domchat_audit_chain_length") > 0
     assert _value(after, "domchat_actions_pending") == 0
+
+
+def test_a_handover_at_local_midnight_is_measured_from_midnight(stage: Stage) -> None:
+    stage.sync()
+    stage.enrol_all_staff()
+    stage.bind_all()
+    stage.sync()
+    changing = [
+        b for b in stage.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
+    ]
+    b = min(changing, key=lambda x: x["management"][1]["start"])
+    switch = date.fromisoformat(b["management"][1]["start"])
+    midnight = datetime.combine(switch, clock_time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    stage.sync(now=midnight - timedelta(seconds=1), pull=False)
+    before = _samples(metrics.exposition().decode())
+    stage.sync(now=midnight + timedelta(seconds=2), pull=False)
+    after = _samples(metrics.exposition().decode())
+
+    def grew(name: str, **labels: str) -> float:
+        return _total(after, name, **labels) - _total(before, name, **labels)
+
+    granted = grew("domchat_actions_total", kind="grant_admin", outcome="done")
+    assert granted >= len(stage.staff_of(b["management"][1]["ogrn"]))
+    handovers = grew("domchat_handover_lag_seconds_count")
+    assert handovers >= granted
+    assert grew("domchat_handover_lag_seconds_sum") == pytest.approx(2.0 * handovers)  # planned at midnight + 2 s
+    assert grew("domchat_handover_lag_seconds_bucket", le="5.0") == handovers
+    for phase in ("updates", "read", "plan", "execute"):
+        assert grew("domchat_cycle_phase_seconds_count", phase=phase) == 1
+    assert grew("domchat_cycle_phase_seconds_count", phase="pull") == 0  # this cycle did not pull
 
 
 def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
