@@ -117,15 +117,16 @@ def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
         f.write(f'[metrics]\ntextfile = "{textfile}"\n')
     env = {**os.environ, "DOMCHAT_CONFIG": str(stage.config)}
     done = subprocess.run(
-        [sys.executable, "-m", "domchat", "sync", "--once"], env=env, capture_output=True, text=True, check=False, timeout=300
-    )
+        [sys.executable, "-m", "domchat", "sync", "--once"], env=env, umask=0o077, capture_output=True, text=True, check=False, timeout=300
+    )  # the units' umask
     assert done.returncode == 0, done.stderr
     samples = _samples(textfile.read_text(encoding="utf-8"))
     # A fresh process: the file holds exactly this run's counts.
     assert _value(samples, "domchat_cycles_total", outcome="ok") == 1
     assert _total(samples, "domchat_gis_messages_total", outcome="ok") > 0
     assert _value(samples, "domchat_buildings", chat="unbound") == len(stage.world["buildings"])
-    assert not list(textfile.parent.glob("*.tmp*"))  # written whole, then renamed into place
+    assert [p.name for p in textfile.parent.iterdir()] == ["domchat.prom"]  # written whole, then renamed into place
+    assert textfile.stat().st_mode & 0o777 == 0o644  # the collector runs as another user
 
     verify = subprocess.run(
         [sys.executable, "-m", "domchat", "audit", "verify"], env=env, capture_output=True, text=True, check=False, timeout=120
