@@ -10,10 +10,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -21,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from domchat import app as app_mod
 from domchat import metrics
-from support.stage import NOON, Stage
+from support.stage import Stage
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -81,16 +79,8 @@ def test_a_cycle_is_counted_in_every_area(stage: Stage) -> None:
 
 
 def test_a_handover_at_local_midnight_is_measured_from_midnight(stage: Stage) -> None:
-    stage.sync()
-    stage.enrol_all_staff()
-    stage.bind_all()
-    stage.sync()
-    changing = [
-        b for b in stage.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
-    ]
-    b = min(changing, key=lambda x: x["management"][1]["start"])
-    switch = date.fromisoformat(b["management"][1]["start"])
-    midnight = datetime.combine(switch, clock_time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    stage.running()
+    b, midnight = stage.next_handover()
     stage.sync(now=midnight - timedelta(seconds=1), pull=False)
     before = _samples(metrics.exposition().decode())
     stage.sync(now=midnight + timedelta(seconds=2), pull=False)
