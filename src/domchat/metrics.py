@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,18 +117,14 @@ def cycle_ended(outcome: str) -> None:
     LAST_CYCLE.labels(outcome=outcome).set_to_current_time()
 
 
-class Laps:
-    """Phases of a cycle timed one after the other: each `lap(name)` records the time since the
-    previous lap (or the start) as that phase's duration."""
-
-    def __init__(self, monotonic: Callable[[], float]) -> None:
-        self._now = monotonic
-        self._last = monotonic()
-
-    def __call__(self, phase: str) -> None:
-        now = self._now()
-        PHASE_SECONDS.labels(phase=phase).observe(max(now - self._last, 0.0))
-        self._last = now
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Time one phase of a cycle (updates, pull, read, plan, execute)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        PHASE_SECONDS.labels(phase=name).observe(time.monotonic() - started)
 
 
 def action_done(kind: str, outcome: str, lag: float | None = None) -> None:

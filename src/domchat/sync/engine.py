@@ -13,7 +13,6 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Domain, MemberState, Policy
@@ -166,7 +165,6 @@ class Syncer:
 
     def _cycle(self, report: CycleReport, run: _Run, pull: bool, scope: Scope) -> None:
         now = report.now
-        lap = metrics.Laps(self.clock.monotonic)
         ctx = handling.Context(
             db=self.db,
             platform=self.platform,
@@ -183,7 +181,6 @@ class Syncer:
         if self.cfg.poll_updates:
             updates.fetch(self.db, self.platform, self.clock)
         report.updates = updates.process(ctx, self.parse_update)
-        lap("updates")
 
         reconcile = scope.buildings is None and self._due(CHATS_READ)
         if pull and self.gis is not None:
@@ -202,7 +199,6 @@ class Syncer:
                 pull_contracts=self.cfg.pull_contracts,
             )
             report.pull = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
-            lap("pull")
 
         executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
@@ -218,10 +214,8 @@ class Syncer:
                 repo.set_bookmark(s, CHATS_READ, self.clock.wall().isoformat(), now)
         with Session(self.db) as s:
             actual = repo.load_actual(s)
-        lap("read")
 
         result = plan(domain, actual, now, self.cfg.policy, self.cfg.templates)
-        lap("plan")
         report.planned = len(result.actions)
         report.next_change = result.next_change
         report.inactive = list(result.inactive)
@@ -236,7 +230,6 @@ class Syncer:
             self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
             outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat))
         report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
-        lap("execute")
 
     def _refusals(self, ctx: handling.Context, refused: list[tuple[int, int, str]], buildings: dict[int, str]) -> None:
         """Remember who the platform would not add; residents get the chat's join link instead."""
