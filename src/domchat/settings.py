@@ -217,7 +217,11 @@ class GisSettings(_Section):
     message_deadline: float = field(default=7200.0, metadata=_check(_positive))
     """Seconds after which a message still not processed is re-sent as a new message."""
     timeout: float = field(default=120.0, metadata=_check(_positive))
-    """Seconds for one HTTP exchange."""
+    """Seconds one read of the socket may wait (connecting, or the next bytes of an answer)."""
+    answer_deadline: float = field(default=900.0, metadata=_check(_positive))
+    """Seconds one exchange may take from the request to the answer's last byte, however slowly it trickles in."""
+    pull_budget: float = field(default=21600.0, metadata=_check(_positive))
+    """Seconds a whole pull (every message, poll, re-send and retry) may take before it fails and the stored snapshot stays."""
     max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
     """Largest answer accepted; bigger ones fail as hostile."""
     pull_contracts: bool = True
@@ -321,6 +325,14 @@ class SyncSettings(_Section):
     """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
     """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
+    action_attempts: int = field(default=6, metadata=_check(_positive))
+    """Calls an action may fail before it is given up as failed (audited, logged, in `status`)."""
+    action_backoff: float = field(default=60.0, metadata=_check(_positive))
+    """Seconds before the first retry of a failed action; doubled each time, with jitter."""
+    action_backoff_cap: float = field(default=3600.0, metadata=_check(_positive))
+    """Longest wait before retrying a failed action (a longer `Retry-After` is honoured)."""
+    lease_ttl: float = field(default=600.0, metadata=_check(_positive))
+    """Seconds a region's lease lasts unless renewed (renewed every third of it while a cycle runs)."""
 
 
 @dataclass(frozen=True, config=_STRICT)

@@ -14,7 +14,7 @@ import typer
 
 from domchat import app as app_mod
 from domchat.cli.invocation import Invocation, command, day, instant
-from domchat.errors import ConfigError
+from domchat.errors import ConfigError, CycleFailed
 
 commands = typer.Typer()
 
@@ -35,9 +35,9 @@ def sync(
     actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
     report = app_mod.sync_once(run.app(), force=force, actor=actor, trigger=trigger)
     run.out.show(report.as_dict(), lambda _: [_report_line(report)])
-    if report.pull is not None and report.pull.failure is not None:
-        # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
-        raise report.pull.failure
+    if report.status != "ok":
+        # Everything that could go on did; cron still has to hear about the rest.
+        raise CycleFailed(report.error, exit_code_of_run=report.exit_code)
 
 
 def _report_line(report: app_mod.CycleReport) -> str:
@@ -142,7 +142,15 @@ def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
     last = doc["last_successful_cycle"]
     yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
     yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
+    latest = doc["last_cycle"]
+    if latest is not None and latest["status"] != "ok":
+        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v != "ok")
+        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
     yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    if doc["retrying_actions"] or doc["failed_actions"]:
+        yield f"actions being retried: {doc['retrying_actions']}; given up: {len(doc['failed_actions'])}"
+    for a in doc["failed_actions"]:
+        yield f"  failed {a['kind']} in chat {a['chat_id']}: {a['error']}"
     yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
 
 

@@ -38,6 +38,7 @@ def emulate(
     max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
     max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
     max_rate_limit: Annotated[float, typer.Option(help="Requests per second the MAX emulator allows per token.")] = 30.0,
+    only: Annotated[str | None, typer.Option("--only", help="Serve only 'gis' or 'max' (to run each in its own process).")] = None,
     **faults: float | None,
 ) -> None:
     """Run both emulators in the foreground; prints one JSON line with their base URLs once ready.
@@ -58,6 +59,7 @@ def emulate(
         schemas_dir=app_mod.schemas_dir(run.config),
         gis_faults=gis_faults,
         max_rate_limit=max_rate_limit,
+        only=only,
     )
 
 

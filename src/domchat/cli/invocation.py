@@ -18,30 +18,7 @@ import typer
 
 from domchat import app as app_mod
 from domchat.cli.present import Presenter
-from domchat.errors import (
-    AuditBroken,
-    ConfigError,
-    DomchatError,
-    GisUnavailable,
-    InputError,
-    LockBusy,
-    MaxUnavailable,
-    SafetyFuse,
-    StorageError,
-    WorldError,
-)
-
-_EXIT = (
-    (ConfigError, 2),
-    (WorldError, 2),
-    (InputError, 2),
-    (GisUnavailable, 3),
-    (MaxUnavailable, 3),
-    (StorageError, 3),
-    (SafetyFuse, 4),
-    (LockBusy, 4),
-    (AuditBroken, 5),
-)
+from domchat.errors import ConfigError, DomchatError, exit_code
 
 # Instants outside these years are typing errors, and would overflow date arithmetic further on.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -120,7 +97,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except DomchatError as e:
-        code = next((c for cls, c in _EXIT if isinstance(e, cls)), 1)
+        code = exit_code(e)
         typer.echo(f"domchat: error: {e}", err=True)
         raise typer.Exit(code) from None
     except app_mod.DatabaseFailure as e:
