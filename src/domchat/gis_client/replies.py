@@ -113,6 +113,7 @@ def read(
         chunk = _skip_prolog(source, where)
         while chunk:
             parser.feed(chunk)
+            _stop_at_first_error(parser, where, source.tell())
             reader.take(parser.read_events())
             chunk = source.read(_CHUNK)
         try:
@@ -214,6 +215,18 @@ class _Reader(Generic[T]):
                 self._fault_parts[str(tag)] = (el.text or "").strip()
         elif tag == _FAULT:
             reply.fault = _fault(self._fault_parts)
+
+
+def _stop_at_first_error(parser: etree.XMLPullParser, where: Where, fed: int) -> None:
+    """libxml2's validator notes a schema violation and lets the parse go on (lxml raises only
+    at the end): look after each chunk, so that the rest of the answer is not read."""
+    log: Iterable[Any] = parser.feed_error_log
+    error = next((e for e in log if e.level >= etree.ErrorLevels.ERROR), None)
+    if error is not None:
+        kind = "schema-invalid" if error.domain == etree.ErrorDomains.SCHEMASV else "malformed"
+        # The streaming validator knows no line: say how far the answer had been read.
+        at = f"line {error.line}" if error.line else f"within its first {fed} bytes"
+        raise GisBadAnswer(f"GIS {where}: {kind} answer: {_one_line(error.message)} ({at})")
 
 
 def _cause(e: etree.XMLSyntaxError) -> str:
