@@ -13,13 +13,14 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from domchat.emulators import world as worlds
 from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.emulators.max import MaxEmulator
-from domchat.errors import WorldError
+from domchat.errors import ConfigError, WorldError
 
 
 def run_emulators(
@@ -50,12 +51,19 @@ def run_emulators(
         urls: dict[str, str] = {}
         if only != "max":
             gis = GisEmulator(world, schemas_dir, faults=gis_faults or GisFaults.from_world(world))
-            urls["gis"] = gis.start(host, gis_port)
+            urls["gis"] = _listen("--gis-port", gis.start, host, gis_port)
             running.callback(gis.stop)
         if only != "gis":
             bot = MaxEmulator(world, max_token, rate_limit=max_rate_limit)
-            urls["max"] = bot.start(host, max_port)
+            urls["max"] = _listen("--max-port", bot.start, host, max_port)
             running.callback(bot.stop)
         sys.stdout.write(json.dumps(urls) + "\n")
         sys.stdout.flush()
         stop.wait()
+
+
+def _listen(option: str, start: Callable[[str, int], str], host: str, port: int) -> str:
+    try:
+        return start(host, port)
+    except OSError as e:
+        raise ConfigError(option, f"cannot listen on {host}:{port}: {e.strerror}") from None
