@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -215,3 +216,31 @@ def test_budget_left_over_does_not_touch_later_calls(emulator: GisEmulator, make
     with client.budget(30.0):
         assert client.house_data([_house(world)])
     assert client.house_data([_house(world)])
+
+
+def test_trickling_status_line_ends_at_the_answer_deadline(make_client: Any) -> None:
+    """The deadline also covers the wait for the status line and headers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client: GisClient = make_client(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0, answer_deadline=1.0, transport_attempts=1)
+    try:
+        with pytest.raises(GisUnavailable) as e:
+            client.house_data(["00000000-0000-4000-8000-000000000001"])
+        assert "answer not complete within gis.answer_deadline=1 s" in str(e.value)
+    finally:
+        stop.set()
+        server.close()
