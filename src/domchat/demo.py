@@ -163,7 +163,7 @@ def _story(workdir: Path, config: Path, world: dict[str, Any], em: Emulators, to
             link = app_mod.org_invite(app, org["ogrn"], "demo-operator")
             em.act("POST", "/start", user_id=user, payload=link.split("start=", 1)[1])
             staff += 1
-    codes = app_mod.pending_chats(app, "demo-operator")
+    codes = app_mod.issue_binding_codes(app, "demo-operator")
     chats: dict[str, int] = {}
     for row in codes:
         chat = em.act("POST", "/chats", as_user=authority, title="Чат дома")

@@ -69,7 +69,7 @@ def _invite(stage: Stage, user: int, privacy: bool = False) -> tuple[str, int]:
 
 def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(stage: Stage) -> None:
     stage.sync()
-    row = app_mod.pending_chats(stage.app(), "tester")[0]
+    row = app_mod.issue_binding_codes(stage.app(), "tester")[0]
     outsider = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
     rogue = stage.new_chat(outsider)
     stage.act("POST", f"/chats/{rogue}/messages", as_user=outsider, text=row["code"])
@@ -87,7 +87,7 @@ def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(s
 
 def test_used_and_expired_codes_are_refused_and_guessing_is_stopped(stage: Stage) -> None:
     stage.sync()
-    first, second = app_mod.pending_chats(stage.app(), "tester")[:2]
+    first, second = app_mod.issue_binding_codes(stage.app(), "tester")[:2]
     a = stage.new_chat(stage.authority)
     stage.act("POST", f"/chats/{a}/messages", as_user=stage.authority, text=first["code"])
     stage.sync()

@@ -10,6 +10,7 @@ from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_upd
 from domchat.app.people import (
     export_invitations,
     import_grants,
+    issue_binding_codes,
     issue_invitation,
     org_invite,
     pending_chats,
@@ -44,6 +45,7 @@ __all__ = [
     "export_audit_to",
     "export_invitations",
     "import_grants",
+    "issue_binding_codes",
     "issue_invitation",
     "open_app",
     "operator_name",

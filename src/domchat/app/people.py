@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, log
@@ -22,6 +22,7 @@ from domchat.storage import audit
 from domchat.storage.db import transaction
 from domchat.storage.files import atomic_private
 from domchat.storage.tables import (
+    BindingCodeRow,
     BindingRow,
     BuildingRow,
     GrantRow,
@@ -38,26 +39,51 @@ def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, *
     audit.append(s, audit.AuditEvent(actor=operator, trigger=trigger, action=action, outcome="done", **kw), now)
 
 
+def _unbound(s: Session, building: str | None = None) -> list[BuildingRow]:
+    """Active buildings without a chat (only `building`, when given), by address."""
+    bound = set(s.exec(select(BindingRow.building)))
+    query = select(BuildingRow).where(BuildingRow.state == "active").order_by(col(BuildingRow.address))
+    if building is not None:
+        query = query.where(BuildingRow.fias_guid == building.lower())
+    return [b for b in s.exec(query) if b.fias_guid not in bound]
+
+
+def pending_chats(app: App) -> list[dict[str, str]]:
+    """Buildings without a chat, with the expiry of their active binding code ("" when none);
+    changes nothing (the codes themselves are not kept, only their hashes)."""
+    now = app.clock.now()
+    with Session(app.ready_db()) as s:
+        codes = s.exec(
+            select(BindingCodeRow.building, func.max(BindingCodeRow.expires_at))
+            .where(BindingCodeRow.status == "active", col(BindingCodeRow.expires_at) > now)
+            .group_by(BindingCodeRow.building)
+        )
+        expiry = {b: at.isoformat() for b, at in codes}
+        return [{"building": b.fias_guid, "address": b.address, "code_expires_at": expiry.get(b.fias_guid, "")} for b in _unbound(s)]
+
+
 @checkpointed
-def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
-    """Buildings without a chat, each with a fresh one-time binding code (earlier codes stop working)."""
+def issue_binding_codes(app: App, operator: str, building: str | None = None) -> list[dict[str, str]]:
+    """A fresh one-time binding code for each building without a chat, or only `building`;
+    earlier codes of those buildings stop working. Audited."""
     engine = app.ready_db()
     now = app.clock.now()
     ttl = timedelta(days=app.settings.chats.binding_code_ttl_days)
     out = []
     with transaction(engine) as s:
-        bound = set(s.exec(select(BindingRow.building)))
-        for b in s.exec(select(BuildingRow).where(BuildingRow.state == "active").order_by(col(BuildingRow.address))):
-            if b.fias_guid in bound:
-                continue
+        targets = _unbound(s, building)
+        if building is not None and not targets:
+            raise DomchatError(f"no building {building.lower()} without a chat: unknown, inactive or already bound")
+        for b in targets:
             code = binding.issue_code(s, b.fias_guid, now, ttl)
             out.append({"building": b.fias_guid, "address": b.address, "code": code, "expires_at": (now + ttl).isoformat()})
         _done(
             s,
             operator,
-            "cli:chats-pending",
+            "cli:chats-codes-issue",
             "chat.codes_issued",
             now,
+            building=building.lower() if building else None,
             after={"buildings": len(out)},
             reason="binding codes issued (only their hashes are kept)",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Text, TypeDecorator
+from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -240,6 +240,8 @@ class ActionRow(SQLModel, table=True):
     """Execution order: the plan's order (rights taken before given, members added before they are
     made admins). Instants cannot order them: a planning `--now` gives every action the same one."""
     run_id: str = Field(index=True, max_length=36)
+    lane: int = Field(default=3, sa_column=Column(Integer(), nullable=False, server_default="3"))
+    """The executor takes the lowest lane waiting first (`Action.lane`), then `ordinal`."""
     kind: str = Field(max_length=32)
     chat_id: int = _big(nullable=False, index=True)
     building: str = Field(max_length=36)
@@ -253,6 +255,10 @@ class ActionRow(SQLModel, table=True):
     """When a call to MAX was first attempted (wall clock): a pending action with it set may already have taken effect."""
     finished_at: datetime | None = _utc(nullable=True)
     error: str | None = _text(nullable=True)
+    attempts: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
+    """Calls that failed so far; at `sync.action_attempts` the action is given up as failed."""
+    not_before: datetime | None = _utc(nullable=True)
+    """After a failed call: not retried before this instant (wall clock, backoff with jitter)."""
 
 
 class AuditRow(SQLModel, table=True):
@@ -295,7 +301,12 @@ class RunRow(SQLModel, table=True):
     actor: str = Field(max_length=128)
     trigger: str = Field(max_length=64)
     status: str = Field(default="running", max_length=16)
+    """running, then ok, degraded, failed or stopped (the safety fuse): the worst of `phases`."""
     summary: str = _text(nullable=False, default="{}")
+    phases: str = Field(default="{}", sa_column=Column(Text(), nullable=False, server_default="{}"))
+    """JSON: each phase (updates, pull, plan, execute) → ok, degraded, failed or skipped."""
+    error: str | None = _text(nullable=True)
+    """The one line that says what went wrong, when the run is not ok."""
 
 
 class BookmarkRow(SQLModel, table=True):
@@ -310,6 +321,8 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=128)
     holder: str = Field(max_length=128)
     expires_at: datetime = _utc(nullable=False)
+    generation: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
+    """Raised by every acquisition: the fencing token each effect's write is checked against."""
 
 
 class RateRow(SQLModel, table=True):

@@ -68,6 +68,7 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
             reason=a.reason,
             created_at=ctx.clock.now(),
             ordinal=repo.next_ordinal(s),
+            lane=a.lane(),
         )
     )
 

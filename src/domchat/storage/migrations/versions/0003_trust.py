@@ -8,8 +8,8 @@
 * `guess_counter`: wrong binding codes and unknown deep-link payloads, per user and in all,
   within a window (see `domchat.sync.guessing`).
 
-Revision ID: 0002_trust
-Revises: 0001
+Revision ID: 0003_trust
+Revises: 0002_engine
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_trust"
-down_revision = "0001"
+revision = "0003_trust"
+down_revision = "0002_engine"
 branch_labels = None
 depends_on = None
 
