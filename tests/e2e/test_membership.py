@@ -371,7 +371,7 @@ def _wrong_code(n: int) -> str:
 def test_one_user_guessing_across_many_chats_is_stopped_and_ignored(stage: Stage) -> None:
     _limits(stage, per_user=3, total=100)
     stage.sync()
-    (row,) = app_mod.pending_chats(stage.app(), "tester")[:1]
+    (row,) = app_mod.issue_binding_codes(stage.app(), "tester")[:1]
     guesser = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
     chats = [stage.new_chat(guesser) for _ in range(3)]  # 3 chats × 2 guesses: within the per-chat limit of 5
     for n, chat in enumerate(chats * 2):
@@ -422,7 +422,7 @@ def test_every_cycle_and_command_that_records_events_is_checkpointed(stage: Stag
     with stage.config.open("a", encoding="utf-8") as f:
         f.write(f'[audit]\ncheckpoint_key_file = "{stage.tmp / "checkpoint.key"}"\ncheckpoint_file = "{cps}"\n')
     stage.sync()
-    app_mod.pending_chats(stage.app(), "tester")
+    app_mod.issue_binding_codes(stage.app(), "tester")
     stage.sync()  # nothing new happened: no new checkpoint
     seqs = [json.loads(line)["seq"] for line in cps.read_text(encoding="utf-8").splitlines()]
     head = app_mod.audit_verify(stage.app(), cps, public)
