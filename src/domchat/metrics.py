@@ -112,7 +112,8 @@ def gis_poll(operation: str) -> None:
 
 
 def cycle_ended(outcome: str) -> None:
-    """`outcome`: ok, pull_failed, failed, stopped (safety fuse), busy (lease held elsewhere), unavailable."""
+    """`outcome`: ok, degraded (a phase partly failed), pull_failed, failed, stopped (safety fuse),
+    busy (lease held elsewhere), unavailable."""
     CYCLES.labels(outcome=outcome).inc()
     LAST_CYCLE.labels(outcome=outcome).set_to_current_time()
 

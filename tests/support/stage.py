@@ -81,7 +81,7 @@ class Stage:
         return int(chat["chat_id"])
 
     def bind_all(self, now: datetime = NOON) -> None:
-        for row in app_mod.pending_chats(self.app(now), "tester"):
+        for row in app_mod.issue_binding_codes(self.app(now), "tester"):
             chat_id = self.new_chat(self.authority)
             self.act("POST", f"/chats/{chat_id}/messages", as_user=self.authority, text=f"код {row['code']}")
             self.chats[row["building"]] = chat_id

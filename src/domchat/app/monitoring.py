@@ -32,7 +32,7 @@ def observed(app: App, run: Callable[[], CycleReport]) -> CycleReport:
     report: CycleReport | None = None
     try:
         report = run()
-        outcome = "ok" if report.pull is None or report.pull.ok else "pull_failed"
+        outcome = "pull_failed" if report.phases.get("pull") == "failed" else report.status
         return report
     except LockBusy:
         outcome = "busy"
