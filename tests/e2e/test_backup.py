@@ -20,7 +20,7 @@ from support.stage import Stage
 
 
 def _facts(app: app_mod.App) -> tuple[int, int]:
-    verdict = app_mod.audit_verify(app)
+    verdict = app_mod.audit_verify(app).verdict
     assert verdict.ok
     return verdict.events, app_mod.status(app)["buildings"]
 

@@ -95,6 +95,8 @@ def test_a_handover_at_local_midnight_is_measured_from_midnight(stage: Stage) ->
     assert handovers >= granted
     assert grew("domchat_handover_lag_seconds_sum") == pytest.approx(2.0 * handovers)  # planned at midnight + 2 s
     assert grew("domchat_handover_lag_seconds_bucket", le="5.0") == handovers
+    for phase in ("updates", "plan", "execute"):
+        assert grew("domchat_cycle_phase_seconds_count", phase=phase) == 1
 
 
 def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
