@@ -205,7 +205,8 @@ def test_pull_budget_ends_the_wait_for_processing(start_emulator: Any, make_clie
     """A message GIS takes long to process is not waited for beyond the budget."""
     emu: GisEmulator = start_emulator(world, processing_delay=600.0)
     client: GisClient = make_client(emu.base_url, poll_schedule=[0.05, 0.2])
-    with pytest.raises(BudgetSpent) as e, client.budget(0.5):
+    # The budget outlasts sending the request on a loaded machine; processing never ends.
+    with pytest.raises(BudgetSpent) as e, client.budget(3.0):
         client.house_data([_house(world)])
     assert "ran out with 1 messages unanswered" in str(e.value)
     assert f"house FIASHouseGuid={_house(world)}" in str(e.value)
