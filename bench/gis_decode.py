@@ -9,6 +9,10 @@ It builds a world, starts the GIS emulator, asks it for every licence of the reg
 `exportActualLicenseState` message (each licence with thousands of houses, as a large region's
 answer is), captures the answer's bytes, and then decodes them in a fresh process per method so
 that each peak RSS is its own. Figures are printed side by side, with ratios.
+
+A second table gives what the real client spends refusing a hostile answer of 25 and 100 MB
+that is invalid only at its end (`tests/support/bloated_answer.py`, each in a fresh process),
+beside the figures measured before the reader released every element (commit dd72915).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +52,7 @@ SCHEMAS = next(
     Path("../shared/reference/gis-zhkh/14.4.0.1"),
 )
 LIC = "http://dom.gosuslugi.ru/schema/integration/licenses/"
-METHODS = ("lxml", "domchat", "zeep")
+METHODS = ("lxml", "domchat", "batches", "zeep")
 
 
 def capture(buildings: int, per_org: int, out: Path) -> int:
@@ -78,8 +83,11 @@ def decode(method: str, path: Path) -> dict[str, Any]:
         start = time.perf_counter()
         root = etree.fromstring(data, etree.XMLParser(huge_tree=True))
         found = sum(1 for _ in root.iter(f"{{{LIC}}}LicenseHouses"))
-    elif method == "domchat":
+    elif method in ("domchat", "batches"):
         schema = EnvelopeSchemas(SCHEMAS).for_service(LICENSES)
+        # "batches": each licence is handed over as decoded and dropped (as a pull does with
+        # `actual_licenses(batches=…)`), so only the reading itself is measured.
+        seen: list[int] = []
         start = time.perf_counter()
         with tempfile.TemporaryFile() as spool:  # the client reads answers from a spool like this one
             spool.write(data)
@@ -91,8 +99,9 @@ def decode(method: str, path: Path) -> dict[str, Any]:
                 state_result=f"{{{LIC}}}getStateResult",
                 records={f"{{{LIC}}}exportActualLicenseStateResult": decoders.actual_license},
                 drop=frozenset({f"{{{LIC}}}LicenseRegistryEntries"}),
+                sink=(lambda lic: seen.append(len(lic.houses))) if method == "batches" else None,
             )
-        found = sum(len(lic.houses) for lic in reply.records)
+        found = sum(seen) + sum(len(lic.houses) for lic in reply.records)
     else:
         client = zeep.Client(str(SCHEMAS / "licenses/hcs-licenses-service-async.wsdl"), settings=zeep.Settings(xml_huge_tree=True))
         operation = client.service._binding.get("getState")
@@ -114,9 +123,49 @@ def _vm(key: str) -> float:
     return 0.0
 
 
+HOSTILE_MB = (25, 100)
+HOSTILE_BEFORE_MB = {25: 268, 100: 1064}
+"""Peak RSS growth refusing the same answers before every element was released (dd72915)."""
+
+
+def hostile(mb: int) -> dict[str, Any]:
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent / "src")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "support.bloated_answer", "--mb", str(mb)], capture_output=True, text=True, env=env, check=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def hostile_table() -> Table:
+    rows = []
+    for mb in HOSTILE_MB:
+        r = hostile(mb)
+        rows.append(
+            {"mb": r["answer_mb"], "before": HOSTILE_BEFORE_MB[mb], "after": r["growth_mb"], "refused": "yes" if r["error"] else "NO"}
+        )
+    return table(
+        "GIS ZhKH hostile answer: a Fault whose detail holds millions of small elements, schema-invalid only at its end",
+        [
+            ("mb", "answer MB", ".0f"),
+            ("before", "RSS growth before MB", ".0f"),
+            ("after", "RSS growth now MB", ".1f"),
+            ("refused", "refused", ""),
+        ],
+        rows,
+        ["peak RSS growth (/proc VmHWM) of the real client refusing it over loopback HTTP; fresh process per size."],
+    )
+
+
 SIZES = {"quick": 6_000, "region": 60_000, "country": 300_000}
 """Buildings in the world whose licences are asked for in one message (3,000 per licensee by default)."""
-LABELS = {"lxml": "bare lxml parse (tree only)", "domchat": "domchat streaming + XSD", "zeep": "zeep deserialize"}
+LABELS = {
+    "lxml": "bare lxml parse (tree only)",
+    "domchat": "domchat streaming + XSD",
+    "batches": "domchat, records handed over in batches",
+    "zeep": "zeep deserialize",
+}
 
 
 def measure(buildings: int, per_org: int) -> dict[str, Any]:
@@ -173,7 +222,7 @@ def tables(m: dict[str, Any]) -> list[Table]:
 
 def run(scale: str) -> list[Table]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    return tables(measure(SIZES[scale], 3_000))
+    return [*tables(measure(SIZES[scale], 3_000)), hostile_table()]
 
 
 def main() -> None:
@@ -187,6 +236,7 @@ def main() -> None:
         return
     m = measure(args.buildings, args.per_org)
     print(render(tables(m)[0]))
+    print(render(hostile_table()))
     res = m["results"]
     print(
         f"domchat vs zeep: {res['zeep']['seconds'] / res['domchat']['seconds']:.1f}x faster, "

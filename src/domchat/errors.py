@@ -45,6 +45,12 @@ class ConfigError(DomchatError):
         super().__init__(f"config: {key}: {problem}", key=key, problem=problem)
 
 
+class InputError(DomchatError):
+    """A file or value given to a command is invalid: names the file, row and field."""
+
+    exit_code = 2
+
+
 class WorldError(DomchatError):
     """An emulator world file is invalid."""
 
@@ -148,3 +154,9 @@ class CycleFailed(DomchatError):
 def exit_code(e: DomchatError) -> int:
     """The exit code a command ends with on `e` (README: 1 other, 2 input, 3 unreachable, 4 fuse or lock, 5 audit)."""
     return e.exit_code_of_run if isinstance(e, CycleFailed) else e.exit_code
+
+
+class DeliveryFailed(DomchatError):
+    """Something issued could not be handed over (an unreachable delivery webhook); it is kept for the next try."""
+
+    exit_code = 3

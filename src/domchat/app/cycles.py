@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from domchat import metrics, notify
 from domchat.app import monitoring
+from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, clients, log
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
 from domchat.domain.plan import Plan, plan
@@ -40,11 +41,13 @@ def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
     return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update)
 
 
+@checkpointed
 def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
     with clients(app, with_gis=pull) as (gis, platform):
         return monitoring.observed(app, lambda: _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
+@checkpointed
 def resync(
     app: App, *, operator: str, building: str | None = None, org: str | None = None, dry_run: bool = False, force: bool = False
 ) -> CycleReport | Plan:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from domchat import metrics
 from domchat.app.wiring import App, log
-from domchat.errors import ConfigError, DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
+from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
 from domchat.storage import repo
 from domchat.storage.audit import Verdict
 from domchat.storage.db import transaction
@@ -121,6 +121,9 @@ def record_verify(app: App, verdict: Verdict) -> None:
 def serving(app: App) -> Iterator[metrics.Health]:
     """The daemon's /metrics, /healthz and /readyz on `metrics.listen`, for as long as the block runs."""
     health = metrics.Health(app.settings.metrics.stale_after)
+    # The daemon found its database current before serving: ready until a cycle says otherwise
+    # (a first pull of a large region takes hours and is not "not ready").
+    health.set_ready(True, "started")
     listen = app.settings.metrics.listen
     if not listen:
         yield health
@@ -129,7 +132,11 @@ def serving(app: App) -> Iterator[metrics.Health]:
     try:
         server = metrics.MetricsServer(host.strip("[]"), int(port), health)
     except OSError as e:
-        raise ConfigError("metrics.listen", f"cannot listen on {listen}: {e.strerror}") from None
+        # The daemon's work matters more than its metrics: it runs on, and the scrape failing
+        # (alert DomchatDaemonDown) tells the operator.
+        log.error("metrics: cannot listen; /metrics, /healthz and /readyz are not served", address=listen, error=e.strerror)
+        yield health
+        return
     server.start()
     log.info("metrics served", address=f"{server.address[0]}:{server.address[1]}")
     try:

@@ -31,6 +31,7 @@ from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
 from domchat.sync.executor import RetryPolicy
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")
@@ -140,6 +141,7 @@ class App:
                 s.sync.action_attempts, timedelta(seconds=s.sync.action_backoff), timedelta(seconds=s.sync.action_backoff_cap)
             ),
             lease_ttl=timedelta(seconds=s.sync.lease_ttl),
+            guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
 
 

@@ -6,14 +6,14 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from domchat import app as app_mod
-from domchat.cli.invocation import Invocation, command, instant
+from domchat.cli.invocation import Invocation, command, day, instant
 from domchat.errors import ConfigError, CycleFailed
 
 commands = typer.Typer()
@@ -117,11 +117,9 @@ def _plan_lines(doc: dict[str, Any], *, with_managers: bool) -> Iterator[str]:
 
 def _at(value: str) -> datetime:
     """A bare date means 06:00 UTC that day: every Russian zone (UTC+2 to UTC+12) is then in it."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
+    if len(value) != len("2026-01-01"):
         return instant("--at", value)
-    return instant("--at", datetime.combine(day, time(6, 0), tzinfo=UTC).isoformat())
+    return datetime.combine(day("--at", value), time(6, 0), tzinfo=UTC)
 
 
 def _action_docs(p: app_mod.Plan) -> list[dict[str, Any]]:

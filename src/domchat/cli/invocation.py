@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -51,6 +51,17 @@ def instant(option: str, value: str) -> datetime:
     if not EARLIEST <= t < LATEST:
         raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
     return t
+
+
+def day(option: str, value: str) -> date:
+    """A date (YYYY-MM-DD) given on the command line."""
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(option, f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not EARLIEST.date() <= d < LATEST.date():
+        raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return d
 
 
 @dataclass
@@ -99,6 +110,11 @@ def reported_errors() -> Iterator[None]:
 Command = Callable[..., None]
 
 
+def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    """An option for `command(extra=…)`, made from a definition that lives elsewhere."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
 def command(
     group: typer.Typer, *shared: str, name: str | None = None, panel: str | None = None, extra: Sequence[inspect.Parameter] = ()
 ) -> Callable[[Command], Command]:
@@ -111,7 +127,7 @@ def command(
         own = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.kind is not inspect.Parameter.VAR_KEYWORD]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own]
         params += extra
-        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=_SHARED[k][0], default=_SHARED[k][1]) for k in shared]
+        params += [option(k, *_SHARED[k]) for k in shared]
         params.append(inspect.Parameter("typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
         @functools.wraps(fn)

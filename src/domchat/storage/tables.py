@@ -116,6 +116,17 @@ class CodeAttemptRow(SQLModel, table=True):
     last_at: datetime = _utc(nullable=False)
 
 
+class GuessCounterRow(SQLModel, table=True):
+    """Wrong binding codes and unknown deep-link payloads in the current window: per user (`user:ID`) and in all (`all`)."""
+
+    __tablename__ = "guess_counter"
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = _utc(nullable=False)
+    failures: int = 0
+    alerted: bool = False
+    """The crossing of the limit in this window is audited once."""
+
+
 class StaffRow(SQLModel, table=True):
     __tablename__ = "staff_account"
     org: str = Field(primary_key=True, max_length=15)
@@ -181,6 +192,8 @@ class ResidentInviteRow(SQLModel, table=True):
     """active, used or superseded."""
     used_at: datetime | None = _utc(nullable=True)
     used_by: int | None = _big(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+    """When the link was handed over (written out, accepted by the delivery webhook, or queued to staff); None: seen by nobody."""
 
 
 class RefusalRow(SQLModel, table=True):

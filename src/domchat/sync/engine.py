@@ -31,6 +31,7 @@ from domchat.storage.tables import RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
 from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPolicy
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
 from domchat.sync.ports import ChatPlatform, GisSource
 
@@ -60,6 +61,7 @@ class EngineConfig:
     """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease_ttl: timedelta = timedelta(minutes=10)
+    guess_limits: GuessLimits = field(default_factory=GuessLimits)
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,7 @@ class Syncer:
             actor=run.actor,
             bot_username=self.cfg.bot_username,
             invite_ttl_days=self.cfg.resident_invite_ttl_days,
+            guess_limits=self.cfg.guess_limits,
         )
         with self._phase(report, "updates"):
             if self.cfg.poll_updates:

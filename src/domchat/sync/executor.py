@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import KINDS, Action, GrantAdmin, ReportDrift, from_stored
 from domchat.domain.model import ActualChat
@@ -248,6 +249,8 @@ class Executor:
             record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
         log.info("action", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome)
+        lag = (now - datetime.fromisoformat(action.due)).total_seconds() if action.due and not failed else None
+        metrics.action_done(action.kind, effect.outcome, lag)
         if failed:
             out.failed += 1
             log.warning("action failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.errors import GisError
-from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
 from domchat.mapping import periods as periodmap
 from domchat.storage import repo
@@ -119,7 +119,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
     organisations or grants it fails to give, are left as stored and named in `problems`."""
     report = PullReport(licensees=len(licensees))
     try:
-        got = _fetch(ctx, licensees, hoas, report)
+        with ctx.gis.budget():
+            got = _fetch(ctx, licensees, hoas, report)
     except GisError as e:
         with transaction(ctx.db) as s:
             append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
@@ -134,9 +135,19 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
 
 
 def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: PullReport) -> _Fetched:
-    licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
-    licence, skipped = periodmap.licence_periods(licences)
-    addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
+    # The register comes in batches, each turned into periods and dropped: never held whole.
+    licence: list[ManagementPeriod] = []
+    skipped: list[periodmap.Skipped] = []
+    addresses: dict[str, str] = {}
+
+    def take(batch: list[ActualLicense]) -> None:
+        periods, skips = periodmap.licence_periods(batch)
+        licence.extend(periods)
+        skipped.extend(skips)
+        addresses.update((h.fias_house_guid.lower(), h.house_address) for lic in batch for h in lic.houses)
+
+    if licensees:
+        ctx.gis.actual_licenses(licensees, ctx.region, batches=take)
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
