@@ -127,10 +127,10 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
         log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
         raise
     with transaction(ctx.db) as s:
-        ctx.fence(s)
         for problem in report.problems:
             append(s, _event(ctx, "gis.pull", "partial", reason=f"{problem}; the stored state of it stays"), now)
         _store(ctx, s, got, licensees, hoas, now, report)
+        ctx.fence(s)  # last, so that the lease row is locked only for the commit
     return report
 
 
