@@ -295,3 +295,100 @@ def due_reminders(
         else:
             found.extend(reminders_on(b.fias_guid, own, day, rules))
     return found, without
+
+
+# --- Owners' general meetings (ОСС) ---------------------------------------------------------
+
+
+class MeetingForm(enum.StrEnum):
+    ABSENTEE = "absentee"
+    """Decisions are handed in over a period (`AVoting`, and `EVoting` through an information system)."""
+    IN_PERSON = "in_person"
+    """Owners meet (`Meeting`)."""
+    MIXED = "mixed"
+    """Owners meet, and decisions are handed in over a period too (`MeetingAVoting`)."""
+
+
+OUTCOME_FOR = timedelta(days=30)
+"""A protocol is announced only within this many days of its date: a first run over a region
+does not announce every meeting of past years."""
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """An owners' general meeting of one building, as its GIS message announces it."""
+
+    guid: str
+    """`MessageGUID`."""
+    building: str
+    annual: bool
+    form: MeetingForm
+    decisions_from: date | None
+    decisions_until: date
+    """The last local day decisions are taken; the meeting's own day for an in-person one."""
+    meeting_at: datetime | None
+    """Building-local (naive) date and time of the in-person part."""
+    meeting_place: str | None
+    resolution_place: str | None
+    agenda: tuple[str, ...]
+    cancelled: bool = False
+
+    def open_on(self, day: date) -> bool:
+        """Whether owners may still vote on local `day` (the card pins the announcement meanwhile)."""
+        return not self.cancelled and day <= self.decisions_until
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingOutcome:
+    """The protocol of an owners' general meeting."""
+
+    guid: str
+    """`VotingProtocolGUID`."""
+    building: str
+    number: str | None
+    protocol_date: date
+    eligible: bool
+    """The meeting had a quorum."""
+    decisions: tuple[tuple[str, bool | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message about a meeting or a handover: posted from `day` on, no later than `until`."""
+
+    building: str
+    kind: NoticeKind
+    ident: str
+    """The meeting's message GUID, the protocol's GUID, or the new manager and start day."""
+    day: date
+    until: date
+
+    @property
+    def key(self) -> str:
+        return notice_key(self.building, self.kind, self.ident)
+
+
+def meeting_notices(meeting: Meeting, day: date, rules: NoticeRules) -> tuple[Notice, ...]:
+    """What a house hears about a meeting on local `day`: the announcement from the first day the
+    meeting is known until decisions end, and a reminder `meeting_days_before_end` before then."""
+    if not meeting.open_on(day):
+        return ()
+    found = [Notice(meeting.building, NoticeKind.MEETING, meeting.guid, day, meeting.decisions_until)]
+    first = meeting.decisions_from or meeting.decisions_until
+    remind = _before(meeting.decisions_until, rules.meeting_days_before_end, rules, not_before=first - timedelta(days=1))
+    if remind == day:
+        found.append(Notice(meeting.building, NoticeKind.MEETING_REMINDER, meeting.guid, day, meeting.decisions_until))
+    return tuple(found)
+
+
+def outcome_notice(outcome: MeetingOutcome, day: date) -> Notice | None:
+    """The announcement of a protocol, while it is recent."""
+    until = outcome.protocol_date + OUTCOME_FOR
+    if not outcome.protocol_date <= day <= until:
+        return None
+    return Notice(outcome.building, NoticeKind.MEETING_OUTCOME, outcome.guid, day, until)
+
+
+def handover_notice(building: str, org: str, start: date) -> Notice:
+    """The announcement of a new manager, on the day it takes over (and that day only)."""
+    return Notice(building, NoticeKind.HANDOVER, f"{org}/{start.isoformat()}", start, start)

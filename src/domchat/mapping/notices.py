@@ -1,4 +1,5 @@
-"""`DateDetails` of contracts and charters → the deadlines reminders are computed from. Pure.
+"""GIS records → what notices are computed from: `DateDetails` of contracts and charters, and
+owners' meetings (`exportVotingMessage`, `exportVotingProtocol`). Pure.
 
 Rules (docs/notices.md, "From GIS"): a day outside 1–31 is not a day (the export schema types
 it as any byte); a meter-reading window needs both ends; a window whose end comes before its
@@ -11,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from domchat.domain.model import Basis, ManagementPeriod
-from domchat.domain.notices import Deadlines, MonthDay, Period
-from domchat.gis_client.types import CAChDocument, DateDetails, DayOfMonth
+from domchat.domain.notices import Deadlines, Meeting, MeetingForm, MeetingOutcome, MonthDay, Period
+from domchat.gis_client.types import CAChDocument, DateDetails, DayOfMonth, VotingMessage, VotingProtocol
 
-__all__ = ["DatesSkipped", "deadlines", "deadlines_by_building", "deadlines_by_version"]
+__all__ = ["DatesSkipped", "deadlines", "deadlines_by_building", "deadlines_by_version", "meeting", "outcome"]
 
 _LONGEST = Period(2026, 1)
 """A 31-day month followed by a 28-day one: the month a consistent window fits in best."""
@@ -91,3 +92,54 @@ def deadlines_by_building(claims: Iterable[ManagementPeriod], by_version: Mappin
     for (building, org), p in sorted(latest.items()):
         out.setdefault(building, {})[org] = by_version[p.source_ids[0].lower()]
     return out
+
+
+# --- Owners' meetings ------------------------------------------------------------------------
+
+_FORMS = {
+    "AVoting": MeetingForm.ABSENTEE,
+    "EVoting": MeetingForm.ABSENTEE,
+    "Meeting": MeetingForm.IN_PERSON,
+    "MeetingAVoting": MeetingForm.MIXED,
+}
+_CANCELLED = frozenset({"MeetingCancelled", "Cancelled"})
+
+
+def meeting(building: str, msg: VotingMessage) -> Meeting | DatesSkipped:
+    """The meeting a `VotingMessage` announces for `building`, or why it cannot be announced."""
+    ident = f"voting message {msg.message_guid}"
+    form = _FORMS.get(msg.form)
+    if form is None:
+        return DatesSkipped(ident, msg.form, "unknown form of the meeting")
+    until = msg.decisions_until if form is not MeetingForm.IN_PERSON else (msg.meeting_at.date() if msg.meeting_at else None)
+    if until is None:
+        return DatesSkipped(ident, msg.form, "no day on which decisions end")
+    if msg.decisions_from is not None and msg.decisions_from > until:
+        return DatesSkipped(ident, msg.form, f"decisions end ({until}) before they start ({msg.decisions_from})")
+    return Meeting(
+        guid=msg.message_guid,
+        building=building,
+        annual=msg.annual,
+        form=form,
+        decisions_from=msg.decisions_from,
+        decisions_until=until,
+        meeting_at=msg.meeting_at.replace(tzinfo=None) if msg.meeting_at else None,
+        meeting_place=msg.meeting_place,
+        resolution_place=msg.resolution_place,
+        agenda=msg.agenda,
+        cancelled=msg.status in _CANCELLED,
+    )
+
+
+def outcome(building: str, protocol: VotingProtocol) -> MeetingOutcome | None:
+    """The outcome a protocol records; None while it is not posted (or once annulled)."""
+    if protocol.status != "Posted":
+        return None
+    return MeetingOutcome(
+        guid=protocol.protocol_guid,
+        building=building,
+        number=protocol.number,
+        protocol_date=protocol.protocol_date,
+        eligible=protocol.eligible,
+        decisions=protocol.decisions,
+    )
