@@ -94,18 +94,6 @@ def test_never_touches_bot_or_owner() -> None:
     assert all(BOT not in getattr(a, "user_ids", ()) for a in p.actions)
 
 
-def test_legacy_permission_names_and_automatic_can_call_are_not_drift() -> None:
-    d = domain((period(ORG_A, date(2020, 1, 1)),), staff={ORG_A: frozenset({STAFF_A[0]})})
-    now = datetime(2026, 11, 22, tzinfo=UTC)
-    chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, now, POLICY, TEMPLATES).actions)
-    members = dict(chat.members)
-    members[STAFF_A[0]] = MemberState(
-        is_admin=True, permissions=frozenset({"read_all_messages", "post_edit_delete_message", "pin_message", "can_call"})
-    )
-    p = plan(d, {CHAT: ActualChat(CHAT, chat.title, chat.pinned_text, AUTH, members)}, now, POLICY, TEMPLATES)
-    assert p.actions == ()
-
-
 def test_bot_removed_chat_is_inactive_not_planned() -> None:
     d = domain((period(ORG_A, date(2020, 1, 1)),))
     gone = ActualChat(CHAT, None, None, None, {}, active=False)

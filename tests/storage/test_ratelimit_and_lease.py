@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
+from domchat.clock import SystemClock, VirtualClock
 from domchat.errors import LockBusy
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.locks import Lease
@@ -59,15 +60,15 @@ def test_pause_holds_everyone(engine: Engine) -> None:
 
 
 def test_lease_is_exclusive_until_released_or_expired(engine: Engine) -> None:
-    first = Lease(engine, "region:86")
-    second = Lease(engine, "region:86")
+    first = Lease(engine, "region:86", SystemClock())
+    second = Lease(engine, "region:86", SystemClock())
     first.acquire()
     with pytest.raises(LockBusy, match="another domchat"):
         second.acquire()
     first.release()
     second.acquire()
     second.release()
-    short = Lease(engine, "region:86", ttl=timedelta(seconds=-1))  # already expired when taken
+    short = Lease(engine, "region:86", SystemClock(), ttl=timedelta(seconds=-1))  # already expired when taken
     short.acquire()
     first.acquire()  # an expired lease does not block
     with pytest.raises(LockBusy, match="lost the lease"):
@@ -79,7 +80,18 @@ def test_lease_of_a_dead_process_on_this_host_is_taken_over(engine: Engine) -> N
     import sys
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    ghost = Lease(engine, "region:86")
+    ghost = Lease(engine, "region:86", SystemClock())
     ghost.holder = ghost.holder.split(":")[0] + f":{dead.stdout.strip()}:ghost"
     ghost.acquire()
-    Lease(engine, "region:86").acquire()  # no LockBusy: the holder's process is gone
+    Lease(engine, "region:86", SystemClock()).acquire()  # no LockBusy: the holder's process is gone
+
+
+def test_lease_time_is_the_injected_clocks_wall_time(engine: Engine) -> None:
+    clock = VirtualClock(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))
+    first = Lease(engine, "region:86", clock, ttl=timedelta(minutes=10))
+    first.acquire()
+    clock.sleep(9 * 60)
+    with pytest.raises(LockBusy, match="until 2026-11-30 21:10:00Z"):
+        Lease(engine, "region:86", clock).acquire()
+    clock.sleep(60)
+    Lease(engine, "region:86", clock).acquire()  # ten virtual minutes later the lease has expired

@@ -1,7 +1,10 @@
 """Use cases: what the CLI (and the demo) can ask domchat to do, one function each.
 
-`cli.py` only parses arguments, calls one of these and presents the result.
+The `domchat` command only parses arguments, calls one of these and presents the result; the
+types it needs to name are re-exported here so that it imports nothing below this package.
 """
+
+from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
 from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
 from domchat.app.people import (
@@ -13,20 +16,27 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
-from domchat.app.trail import audit_rows, audit_verify
-from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, upgrade_db
+from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit
+from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
+from domchat.domain.plan import Plan
+from domchat.storage.audit import AuditFilter
 from domchat.sync.engine import CycleReport
 
 __all__ = [
     "App",
+    "AuditFilter",
     "CycleReport",
+    "DatabaseFailure",
+    "Plan",
     "PlanView",
+    "audit_events",
     "audit_rows",
     "audit_verify",
     "check_config",
     "clients",
     "conflicts",
     "daemon",
+    "export_audit",
     "export_invitations",
     "import_grants",
     "issue_invitation",
@@ -40,6 +50,7 @@ __all__ = [
     "schemas_dir",
     "staff_list",
     "staff_revoke",
+    "start",
     "status",
     "sync_once",
     "upgrade_db",

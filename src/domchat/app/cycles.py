@@ -80,7 +80,7 @@ def daemon(app: App, stop: threading.Event) -> None:
             app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
         )
         delay = (wake.at - app.clock.now()).total_seconds()
-        if delay > 0 and stop.wait(delay):
+        if delay > 0 and app.clock.sleep(delay, stop):
             return
         try:
             report = sync_once(app, trigger=wake.reason, pull=wake.pull)

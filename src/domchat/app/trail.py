@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import IO, Any
 
 from sqlmodel import Session
 
@@ -22,3 +23,15 @@ def audit_rows(app: App, flt: audit.AuditFilter) -> Iterator[AuditRow]:
 def audit_verify(app: App) -> audit.Verdict:
     with Session(app.ready_db()) as s:
         return audit.verify(audit.query(s), s.get(AuditHeadRow, 1))
+
+
+def audit_events(app: App, flt: audit.AuditFilter) -> Iterator[dict[str, Any]]:
+    """The events matching `flt`, oldest first, as plain documents (every field and hash)."""
+    for row in audit_rows(app, flt):
+        yield audit.as_dict(row)
+
+
+def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str]) -> int:
+    """Write the events matching `flt` to `out` as JSON lines or CSV; returns how many."""
+    writer = audit.export_jsonl if fmt == "jsonl" else audit.export_csv
+    return writer(audit_rows(app, flt), out)

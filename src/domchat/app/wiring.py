@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from domchat import logs
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.domain import templates as templates_mod
@@ -139,6 +141,13 @@ class App:
 def open_app(config: Path | None, now: datetime | None = None) -> App:
     s = settings_mod.load(config)
     return App(settings=s, clock=FixedClock(now) if now is not None else SystemClock())
+
+
+def start(config: Path | None, now: datetime | None = None, log_stream: TextIO | None = None) -> App:
+    """`open_app`, logging as the config says to `log_stream` (else stderr, keeping stdout for output)."""
+    app = open_app(config, now)
+    logs.configure(app.settings.logging.level, json=app.settings.logging.json, stream=log_stream)
+    return app
 
 
 @contextmanager

@@ -2,6 +2,12 @@
 
 The key identifies *what* is done (kind, chat, user, rights, text), never *why* or *when*, so
 that after a crash the same remaining work gets the same key and is resumed, not repeated.
+
+Each kind is one class here holding its data and `observed`, the pure check whether a chat
+already shows its effect (the planner asks it before planning a change, the executor when it
+settles work an interruption left pending). Its effect through MAX is one `case` of the single
+exhaustive `match` in `sync/effects.py`. A new kind joins the `Action` union; mypy then flags
+every place that must handle it (`observed` on the union, `assert_never` in the effects).
 """
 
 from __future__ import annotations
@@ -10,9 +16,9 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
-from domchat.domain.model import ChatId, UserId
+from domchat.domain.model import ActualChat, ChatId, UserId
 
 _NOT_KEYED = ("reason", "org", "due")
 
@@ -48,6 +54,10 @@ class RevokeAdmin(_Base):
     org: str | None = None
     reason: str = ""
 
+    def observed(self, chat: ActualChat) -> bool:
+        m = chat.members.get(self.user_id)
+        return m is None or not m.is_admin
+
 
 @dataclass(frozen=True, slots=True)
 class RemoveMember(_Base):
@@ -57,12 +67,18 @@ class RemoveMember(_Base):
     org: str | None = None
     reason: str = ""
 
+    def observed(self, chat: ActualChat) -> bool:
+        return self.user_id not in chat.members
+
 
 @dataclass(frozen=True, slots=True)
 class AddMembers(_Base):
     kind: ClassVar[str] = "add_members"
     user_ids: tuple[UserId, ...] = ()
     reason: str = ""
+
+    def observed(self, chat: ActualChat) -> bool:
+        return all(u in chat.members for u in self.user_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +89,21 @@ class GrantAdmin(_Base):
     org: str | None = None
     reason: str = ""
 
+    def observed(self, chat: ActualChat) -> bool:
+        """Exactly these rights: the platform replaces an admin's set, so more is a change too.
+        Names are compared as the MAX adapter normalises them (`max_client/parse.py`)."""
+        m = chat.members.get(self.user_id)
+        return m is not None and m.is_admin and m.permissions == frozenset(self.permissions)
+
 
 @dataclass(frozen=True, slots=True)
 class SetTitle(_Base):
     kind: ClassVar[str] = "set_title"
     title: str = ""
     reason: str = ""
+
+    def observed(self, chat: ActualChat) -> bool:
+        return chat.title == self.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +114,9 @@ class PinCard(_Base):
     text: str = ""
     org: str | None = None
     reason: str = ""
+
+    def observed(self, chat: ActualChat) -> bool:
+        return chat.pinned_text == self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +129,10 @@ class SendNotice(_Base):
     ref: str = ""
     reason: str = ""
 
+    def observed(self, chat: ActualChat) -> bool:
+        """A chat's state does not show a message was sent; the executor looks for it instead."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class ReportDrift(_Base):
@@ -111,18 +143,22 @@ class ReportDrift(_Base):
     what: str = ""
     reason: str = ""
 
+    def observed(self, chat: ActualChat) -> bool:
+        return False
+
 
 Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift
 
-ORDER: tuple[type[_Base], ...] = (RevokeAdmin, RemoveMember, AddMembers, GrantAdmin, SetTitle, PinCard, SendNotice, ReportDrift)
-"""Within a chat: take rights away before giving new ones, so nobody holds both sets at once."""
+ORDER: tuple[type[Action], ...] = get_args(Action)
+"""The union's order is the execution order within a chat: rights taken away before new ones are
+given (nobody holds both sets at once), members added before they are made admins."""
 
-KINDS: dict[str, type[_Base]] = {cls.kind: cls for cls in ORDER}
+KINDS: dict[str, type[Action]] = {cls.kind: cls for cls in ORDER}
 
 
 def from_stored(kind: str, chat_id: ChatId, building: str, payload: dict[str, Any]) -> Action:
     """Rebuild an action from its stored form (JSON lists become tuples again)."""
     cls = KINDS[kind]
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in payload.items()}
-    action: Action = cls(chat_id=chat_id, building=building, **fields)  # type: ignore[assignment,arg-type]
+    action: Action = cls(chat_id=chat_id, building=building, **fields)  # type: ignore[arg-type]
     return action

@@ -54,10 +54,13 @@ def desired_chat(
     day = b.local_date(now)
     manager = manager_on(domain.periods.get(building, ()), day)
 
-    admins: dict[UserId, frozenset[Permission]] = {u: policy.authority_permissions for u in policy.authority_accounts}
+    # `can_call` is the platform's to give (every admin gets it), never ours to ask or check: the
+    # MAX adapter leaves it out of what it reports, so it is left out of what is wanted too.
+    authority, staff = policy.authority_permissions - {Permission.CAN_CALL}, policy.staff_permissions - {Permission.CAN_CALL}
+    admins: dict[UserId, frozenset[Permission]] = dict.fromkeys(policy.authority_accounts, authority)
     if isinstance(manager, Manager):
         for user in domain.staff.get(manager.org, frozenset()):
-            admins.setdefault(user, policy.staff_permissions)
+            admins.setdefault(user, staff)
     admins.pop(policy.bot_user_id, None)
 
     residents = {

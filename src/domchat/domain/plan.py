@@ -27,9 +27,6 @@ from domchat.domain.templates import Templates
 
 ADD_BATCH = 100  # the Bot API takes at most 100 user ids per call
 
-# Older names the platform may still report for rights it now calls otherwise.
-_LEGACY = {"post_edit_delete_message": "write", "edit_message": "edit", "delete_message": "delete"}
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -67,12 +64,6 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
     # buildings' new admins behind every earlier building's card. Per chat the order is kept.
     actions.sort(key=lambda a: ORDER.index(type(a)))
     return Plan(tuple(actions), domain.next_boundary(now), tuple(conflicts), tuple(inactive), tuple(unobserved))
-
-
-def normalise(permissions: frozenset[str], wanted: frozenset[str]) -> frozenset[str]:
-    """Rights as comparable with `wanted`: legacy names renamed, the automatic `can_call` ignored."""
-    renamed = frozenset(_LEGACY.get(p, p) for p in permissions)
-    return renamed if "can_call" in wanted else renamed - {"can_call"}
 
 
 def staff_index(domain: Domain) -> dict[UserId, list[str]]:
@@ -134,18 +125,20 @@ def diff(
         for user, perms in sorted(want.admins.items()):
             if user == chat.owner_id:
                 continue  # the owner's rights are the platform's, not ours to set
-            current = chat.members.get(user)
-            wanted = frozenset(p.value for p in perms)
-            if current is None or not current.is_admin or normalise(current.permissions, wanted) != wanted:
-                org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
-                why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
-                out.append(GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(wanted)), org=org, reason=why, due=due))
+            org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
+            why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
+            grant = GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(p.value for p in perms)), org=org, reason=why, due=due)
+            if not grant.observed(chat):
+                out.append(grant)
 
-    if chat.title != want.title:
-        out.append(SetTitle(cid, b, title=want.title, reason="title from the building's address"))
-    if not want.frozen and chat.pinned_text != want.card:
-        org = manager.org if isinstance(manager, Manager) else None
-        out.append(PinCard(cid, b, text=want.card, org=org, reason=f"building card; {why_manager}", due=due))
+    title = SetTitle(cid, b, title=want.title, reason="title from the building's address")
+    if not title.observed(chat):
+        out.append(title)
+    card = PinCard(
+        cid, b, text=want.card, org=manager.org if isinstance(manager, Manager) else None, reason=f"building card; {why_manager}", due=due
+    )
+    if not want.frozen and not card.observed(chat):
+        out.append(card)
     return sorted(out, key=lambda a: ORDER.index(type(a)))
 
 

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import jsonschema
 
+from domchat.emulators.gis import faults as gis_faults
 from domchat.errors import WorldError
 
 FORMAT = "domchat-world/1"
@@ -386,6 +387,7 @@ def schema() -> dict[str, Any]:
     """The JSON Schema of world files."""
     text = resources.files("domchat.emulators").joinpath("world.schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
+    loaded["$defs"]["faults"]["properties"].update(gis_faults.schema_properties())
     return loaded
 
 

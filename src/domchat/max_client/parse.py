@@ -7,7 +7,7 @@ kept as they come; only a missing identifier makes an answer unusable, and that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from domchat.errors import MaxError
@@ -52,10 +52,22 @@ def member(d: dict[str, Any]) -> ChatMember:
         is_bot=bool(d.get("is_bot", False)),
         is_owner=bool(d.get("is_owner", False)),
         is_admin=bool(d.get("is_admin", False)),
-        permissions=frozenset(d.get("permissions") or ()),
+        permissions=rights(d.get("permissions") or ()),
         join_time=d.get("join_time"),
         alias=d.get("alias"),
     )
+
+
+# Older names the platform may still report for rights it now calls otherwise.
+_LEGACY = {"post_edit_delete_message": "write", "edit_message": "edit", "delete_message": "delete"}
+AUTOMATIC = frozenset({"can_call"})
+"""Rights the platform gives every admin by itself: they say nothing about what was granted."""
+
+
+def rights(names: Iterable[str]) -> frozenset[str]:
+    """An admin's rights under their current names, without the automatic ones, so that they
+    compare equal to the rights domchat grants (the planner and the executor both compare)."""
+    return frozenset(_LEGACY.get(p, p) for p in names) - AUTOMATIC
 
 
 def members(d: dict[str, Any]) -> tuple[list[ChatMember], int | None]:

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -85,10 +85,6 @@ def _scoped(domain: Domain, scope: Scope) -> Domain:
     return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
 
 
-def _wall() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class CycleReport:
     run_id: str
@@ -144,7 +140,7 @@ class Syncer:
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
-        with Lease(self.db, f"region:{self.cfg.region}") as lease:
+        with Lease(self.db, f"region:{self.cfg.region}", self.clock) as lease:
             self._start_run(run_id, actor, trigger, now)
             status = "failed"
             try:
@@ -196,6 +192,7 @@ class Syncer:
                 run.run_id,
                 run.actor,
                 run.trigger,
+                self.clock,
                 run.force,
                 refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
                 pull_grants=self.cfg.pull_grants,
@@ -214,7 +211,7 @@ class Syncer:
         report.refreshed = self._refresh(sorted(to_read), now)
         if reconcile:
             with transaction(self.db) as s:
-                repo.set_bookmark(s, CHATS_READ, _wall().isoformat(), now)
+                repo.set_bookmark(s, CHATS_READ, self.clock.wall().isoformat(), now)
         with Session(self.db) as s:
             actual = repo.load_actual(s)
 
@@ -272,7 +269,7 @@ class Syncer:
         """Full re-reads follow the wall clock: planning `--now` in the future must not trigger one."""
         with Session(self.db) as s:
             last = repo.get_bookmark(s, bookmark)
-        return last is None or _wall() - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
+        return last is None or self.clock.wall() - datetime.fromisoformat(last) >= self.cfg.reconcile_interval
 
     # Safety
 

@@ -13,34 +13,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
-from domchat.domain.actions import (
-    KINDS,
-    Action,
-    AddMembers,
-    GrantAdmin,
-    PinCard,
-    RemoveMember,
-    ReportDrift,
-    RevokeAdmin,
-    SendNotice,
-    SetTitle,
-    from_stored,
-)
-from domchat.domain.model import ActualChat, MemberState
+from domchat.domain.actions import KINDS, Action, GrantAdmin, ReportDrift, from_stored
+from domchat.domain.model import ActualChat
 from domchat.errors import MaxApiError, MaxUnavailable
-from domchat.max_client.types import AdminGrant
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import ActionRow
 from domchat.sync.crash import crash_point
+from domchat.sync.effects import Effect, SentBefore, grant_together, perform, record
 from domchat.sync.ports import ChatPlatform
 
 log = structlog.get_logger("domchat.executor")
@@ -113,7 +101,7 @@ class Executor:
             blocked = [a for a in actions if isinstance(a, GrantAdmin) and (a.chat_id, a.user_id) in refused]
             for row, a in zip(batch, actions, strict=True):
                 if a in blocked:
-                    self._finish(row, a, _Effect("failed", "not a member: the platform refused to add this user"), out)
+                    self._finish(row, a, Effect("failed", "not a member: the platform refused to add this user"), out)
             todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked]
             if not todo:
                 continue
@@ -125,7 +113,7 @@ class Executor:
                 crash_point(kind, "after_call")
             except MaxApiError as e:
                 for row, a in todo:
-                    self._finish(row, a, _Effect("failed", str(e)), out)
+                    self._finish(row, a, Effect("failed", str(e)), out)
                 continue
             except MaxUnavailable:
                 raise  # leave this and the rest pending: the next cycle resumes them
@@ -144,11 +132,11 @@ class Executor:
                 stored = s.get(ActionRow, r.key)
                 assert stored is not None
                 if stored.attempted_at is None:
-                    stored.attempted_at = datetime.now(UTC)
+                    stored.attempted_at = self.clock.wall()
                     s.add(stored)
         return earlier
 
-    def _finish(self, row: ActionRow, action: Action, effect: _Effect, out: Outcome) -> None:
+    def _finish(self, row: ActionRow, action: Action, effect: Effect, out: Outcome) -> None:
         now = self.clock.now()
         failed = effect.outcome == "failed"
         with transaction(self.db) as s:
@@ -157,7 +145,7 @@ class Executor:
             stored.status = "failed" if failed else "done"
             stored.finished_at, stored.error = now, effect.note if failed else None
             s.add(stored)
-            _record(s, action.chat_id, effect, now)
+            record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
         log.info("action", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome)
         if failed:
@@ -186,53 +174,14 @@ class Executor:
             reason="; ".join(x for x in (str(reason), note, late) if x),
         )
 
-    def _effects(self, actions: list[Action], retried: datetime | None) -> list[_Effect]:
+    def _effects(self, actions: list[Action], retried: datetime | None) -> list[Effect]:
         grants = [a for a in actions if isinstance(a, GrantAdmin)]
         if len(grants) > 1:
-            # One call for all the chat's grants; each keeps its own row and audit event.
-            self.platform.grant_admins(grants[0].chat_id, [AdminGrant(a.user_id, frozenset(a.permissions)) for a in grants])
-            return [_Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions)))) for a in grants]
-        return [self._effect(a, retried) for a in actions]
-
-    def _effect(self, a: Action, retried: datetime | None) -> _Effect:
-        """One action's call. Sending is not idempotent: a retried send looks for its earlier effect."""
-        p = self.platform
-        if isinstance(a, RevokeAdmin):
-            p.revoke_admin(a.chat_id, a.user_id)
-            return _Effect(demoted=a.user_id)
-        if isinstance(a, RemoveMember):
-            p.remove_member(a.chat_id, a.user_id)
-            return _Effect(removed=a.user_id)
-        if isinstance(a, AddMembers):
-            result = p.add_members(a.chat_id, a.user_ids)
-            refused = [(a.chat_id, u, code) for code, users in result.failed_user_details for u in users]
-            failed = {u for _, u, _ in refused} | set(result.failed_user_ids)
-            refused += [(a.chat_id, u, "unknown") for u in sorted(failed - {u for _, u, _ in refused})]
-            added = tuple(u for u in a.user_ids if u not in failed)
-            if not failed:
-                return _Effect(added=added)
-            note = "refused: " + ", ".join(f"{u} ({c})" for _, u, c in refused)
-            # Per-user refusals (privacy) are the platform's answer, not a failure of the call.
-            return _Effect("partial" if added else "refused", note, added=added, refused=refused)
-        if isinstance(a, GrantAdmin):
-            p.grant_admin(a.chat_id, a.user_id, a.permissions)
-            return _Effect(member=(a.user_id, MemberState(is_admin=True, permissions=frozenset(a.permissions))))
-        if isinstance(a, SetTitle):
-            p.patch_chat(a.chat_id, title=a.title, notify=False)
-            return _Effect(title=a.title)
-        if isinstance(a, PinCard):
-            mid = (retried and self._sent_before(a.chat_id, a.text, retried)) or p.send_message(
-                chat_id=a.chat_id, text=a.text, notify=False
-            ).mid
-            p.patch_chat(a.chat_id, pin=mid, notify=False)
-            return _Effect(pinned=(mid, a.text))
-        if isinstance(a, SendNotice):
-            if not retried or self._sent_before(a.chat_id, a.text, retried) is None:
-                p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
-            return _Effect()
-        if isinstance(a, ReportDrift):
-            return _Effect("reported")
-        raise TypeError(f"unknown action {a!r}")  # pragma: no cover - the union is exhaustive
+            return grant_together(grants, self.platform)
+        sent_before: SentBefore | None = None
+        if retried is not None:
+            sent_before = lambda chat_id, text: self._sent_before(chat_id, text, retried)  # noqa: E731
+        return [perform(a, self.platform, sent_before) for a in actions]
 
     def _sent_before(self, chat_id: int, text: str, since: datetime) -> str | None:
         """The id of a message with `text` the bot already sent for this action, if any."""
@@ -258,7 +207,8 @@ class Executor:
             if row.key in planned_keys or not KINDS[row.kind].planned:
                 continue
             action = from_stored(row.kind, row.chat_id, row.building, json.loads(row.payload))
-            seen = observed(action, actual.get(row.chat_id))
+            chat = actual.get(row.chat_id)
+            seen = chat is not None and action.observed(chat)
             with transaction(self.db) as s:
                 stored = s.get(ActionRow, row.key)
                 if stored is None or stored.status != "pending":
@@ -298,54 +248,3 @@ def _batches(rows: Sequence[ActionRow]) -> Iterator[list[ActionRow]]:
         batch.append(row)
     if batch:
         yield batch
-
-
-@dataclass(frozen=True)
-class _Effect:
-    """What a call did, for the audit event and the stored view of the chat."""
-
-    outcome: str = "done"
-    note: str = ""
-    member: tuple[int, MemberState] | None = None
-    demoted: int | None = None
-    removed: int | None = None
-    added: tuple[int, ...] = ()
-    title: str | None = None
-    pinned: tuple[str, str] | None = None
-    refused: list[tuple[int, int, str]] = field(default_factory=list)
-
-
-def _record(s: Session, chat_id: int, e: _Effect, at: datetime) -> None:
-    """Keep the stored view of the chat in step with an effect that just happened."""
-    if e.member is not None:
-        repo.set_member(s, chat_id, *e.member)
-    if e.demoted is not None:
-        repo.demote(s, chat_id, e.demoted)
-    if e.removed is not None:
-        repo.set_member(s, chat_id, e.removed, None)
-    for user in e.added:
-        repo.add_member(s, chat_id, user)
-    if e.title is not None:
-        repo.set_chat_fields(s, chat_id, at, title=e.title)
-    if e.pinned is not None:
-        repo.set_chat_fields(s, chat_id, at, pinned_mid=e.pinned[0], pinned_text=e.pinned[1])
-
-
-def observed(a: Action, chat: ActualChat | None) -> bool:
-    """Whether `chat` already shows the effect of `a`."""
-    if chat is None:
-        return False
-    m = chat.members
-    if isinstance(a, RevokeAdmin):
-        return a.user_id not in m or not m[a.user_id].is_admin
-    if isinstance(a, RemoveMember):
-        return a.user_id not in m
-    if isinstance(a, AddMembers):
-        return all(u in m for u in a.user_ids)
-    if isinstance(a, GrantAdmin):
-        return a.user_id in m and m[a.user_id].is_admin and set(a.permissions) <= m[a.user_id].permissions
-    if isinstance(a, SetTitle):
-        return chat.title == a.title
-    if isinstance(a, PinCard):
-        return chat.pinned_text == a.text
-    return False

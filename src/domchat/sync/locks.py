@@ -3,7 +3,7 @@
 The same table serves SQLite (where BEGIN IMMEDIATE already serialises writers) and
 PostgreSQL (where several instances may share a region: a lease that is not renewed expires,
 so a crashed instance does not block the others for longer than its TTL). Leases run on the
-wall clock, never on the injected planning clock: `--now` in the future must not steal a lease.
+clock's `wall`, never its planning `now`: `--now` in the future must not steal a lease.
 """
 
 from __future__ import annotations
@@ -11,19 +11,16 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from domchat.clock import Clock
 from domchat.errors import LockBusy
 from domchat.storage.db import transaction
 from domchat.storage.tables import LeaseRow
-
-
-def _wall() -> datetime:
-    return datetime.now(UTC)
 
 
 def _alive(holder: str) -> bool:
@@ -43,8 +40,9 @@ def _alive(holder: str) -> bool:
 
 
 class Lease:
-    def __init__(self, db: Engine, name: str, ttl: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(self, db: Engine, name: str, clock: Clock, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.db = db
+        self.clock = clock
         self.name = name
         self.ttl = ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -57,7 +55,7 @@ class Lease:
             raise LockBusy(f"another domchat started a cycle for {self.name} at the same moment") from None
 
     def _acquire(self) -> None:
-        now = _wall()
+        now = self.clock.wall()
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
             if row is not None and row.holder != self.holder and row.expires_at > now and _alive(row.holder):
@@ -70,7 +68,7 @@ class Lease:
 
     def renew(self) -> None:
         """Extend the lease; fails if another holder took it over (this cycle must stop)."""
-        now = _wall()
+        now = self.clock.wall()
         with transaction(self.db) as s:
             row = s.exec(select(LeaseRow).where(LeaseRow.name == self.name).with_for_update()).first()
             if row is None or row.holder != self.holder:

@@ -14,12 +14,13 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.errors import GisError
 from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
@@ -75,6 +76,7 @@ class PullContext:
     run_id: str
     actor: str
     trigger: str
+    clock: Clock
     force: bool = False
     refresh_houses: bool = False
     """Re-read every building's house data and documents (the periodic full read), not only new ones."""
@@ -173,7 +175,7 @@ def _store(
             continue
         _save_building(ctx, s, fias, address, got.houses.get(fias), now, report)
     if ctx.refresh_houses:
-        repo.set_bookmark(s, HOUSES_READ, datetime.now(UTC).isoformat(), now)
+        repo.set_bookmark(s, HOUSES_READ, ctx.clock.wall().isoformat(), now)
     s.flush()
     crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
     if got.grants:

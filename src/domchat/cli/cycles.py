@@ -1,0 +1,183 @@
+"""Commands around sync cycles: sync, daemon, updates, plan, status, conflicts, resync."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from domchat import app as app_mod
+from domchat.cli.invocation import Invocation, command, instant
+from domchat.errors import ConfigError
+
+commands = typer.Typer()
+
+BuildingOpt = Annotated[str | None, typer.Option("--building", help="Only this building (FIAS GUID).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Go past the removal safety fuse (and, for sync, apply empty GIS answers).")]
+
+
+@command(commands, "config", "now", "json")
+def sync(
+    run: Invocation,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit (for cron).")] = False,
+    force: ForceOpt = False,
+    operator: Annotated[str | None, typer.Option("--operator", help="Record this cycle as an operator's (default: the daemon's).")] = None,
+) -> None:
+    """Run one sync cycle: updates, GIS pull, plan, execute, audit."""
+    if not once:
+        raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
+    actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
+    report = app_mod.sync_once(run.app(), force=force, actor=actor, trigger=trigger)
+    run.out.show(report.as_dict(), lambda _: [_report_line(report)])
+    if report.pull is not None and report.pull.failure is not None:
+        # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
+        raise report.pull.failure
+
+
+def _report_line(report: app_mod.CycleReport) -> str:
+    pull = report.pull
+    return (
+        f"cycle {report.run_id}: {report.updates} updates, "
+        + (f"GIS {'ok' if pull.ok else 'FAILED: ' + pull.error}, " if pull else "")
+        + f"{report.planned} actions planned, {report.done} done, {report.failed} failed, {report.reported} reported"
+        + (f", {len(report.conflicts)} conflicts" if report.conflicts else "")
+        + (f"; next boundary {report.next_change.isoformat()}" if report.next_change else "")
+    )
+
+
+@command(commands, "config")
+def daemon(run: Invocation) -> None:
+    """Keep running: pull on schedule, answer updates, act at building-local midnights."""
+    a = run.app(log_stream=sys.stdout)  # the daemon has no other output: its log goes to the journal
+    app_mod.daemon(a, _stop_on_signals())
+
+
+@command(commands, "config")
+def updates(
+    run: Invocation,
+    mode: Annotated[str, typer.Option("--mode", help="poll (long polling) or webhook (receiver + subscription).")] = "poll",
+) -> None:
+    """Receive MAX updates continuously and store them (each cycle handles what is stored)."""
+    if mode not in ("poll", "webhook"):
+        raise ConfigError("--mode", "must be poll or webhook")
+    a = run.app()
+    stop = _stop_on_signals()
+    app_mod.receive_updates(a, mode, stop, ready=lambda where: run.out.summary(f"receiving updates: {where}"))
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: the work in hand finishes, nothing new starts."""
+    stop = threading.Event()
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
+
+
+@command(commands, "config", "now", "json", name="plan")
+def plan_cmd(
+    run: Invocation,
+    at: Annotated[str | None, typer.Option("--at", help="A date (building-local 00:05 that day) or an instant.")] = None,
+    building: BuildingOpt = None,
+) -> None:
+    """Show what a cycle would do (now, or at a date), and why; changes nothing."""
+    a = run.app()
+    view = app_mod.plan_at(a, a.clock.now() if at is None else _at(at), building)
+    actions = _action_docs(view.plan)
+    doc = {
+        "at": view.at.isoformat(),
+        "actions": actions,
+        "managers": view.managers,
+        "next_change": view.plan.next_change,
+        "conflicts": [c.building for c in view.plan.conflicts],
+    }
+    run.out.show(doc, lambda d: _plan_lines(d, with_managers=building is not None))
+    if not run.json:
+        run.out.summary(f"{len(actions)} actions would run")
+
+
+def _plan_lines(doc: dict[str, Any], *, with_managers: bool) -> Iterator[str]:
+    yield f"plan at {doc['at']}: {len(doc['actions'])} actions"
+    yield from _action_lines(doc["actions"])
+    if with_managers:
+        for b, m in doc["managers"].items():
+            yield f"  manager of {b}: {m}"
+    if doc["next_change"]:
+        yield f"next change at {doc['next_change'].isoformat()}"
+
+
+def _at(value: str) -> datetime:
+    """A bare date means 06:00 UTC that day: every Russian zone (UTC+2 to UTC+12) is then in it."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return instant("--at", value)
+    return instant("--at", datetime.combine(day, time(6, 0), tzinfo=UTC).isoformat())
+
+
+def _action_docs(p: app_mod.Plan) -> list[dict[str, Any]]:
+    return [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+
+
+def _action_lines(actions: list[dict[str, Any]]) -> Iterator[str]:
+    for x in actions:
+        who = f" user {x['user_id']}" if "user_id" in x else ""
+        yield f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}"
+
+
+@command(commands, "config", "now", "json")
+def status(run: Invocation) -> None:
+    """Last cycle, pending actions, conflicts, next boundary."""
+    run.out.show(app_mod.status(run.app()), _status_lines)
+
+
+def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
+    last = doc["last_successful_cycle"]
+    yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
+    yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
+    yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
+
+
+@command(commands, "config", "now", "json")
+def conflicts(run: Invocation) -> None:
+    """Buildings two or more organisations claim on the same local day (admin rights frozen there)."""
+    found = app_mod.conflicts(run.app())
+    run.out.show(found, lambda docs: map(_conflict_line, docs))
+    run.out.summary(f"{len(found)} conflicts")
+
+
+def _conflict_line(c: dict[str, Any]) -> str:
+    claims = "; ".join(f"{p['org']} from {p['start']} ({p['basis']}: {', '.join(p['sources'])})" for p in c["claims"])
+    return f"{c['building']}  {c['address']}  on {c['day']}: {claims}"
+
+
+@command(commands, "config", "operator", "json")
+def resync(
+    run: Invocation,
+    building: Annotated[str | None, typer.Option("--building", help="One building (FIAS GUID).")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Every building an organisation (OGRN) manages or managed.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every building.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
+    if (building is not None) + (org is not None) + all_ != 1:
+        raise ConfigError("resync", "give exactly one of --building, --org, --all")
+    result = app_mod.resync(run.app(), operator=run.operator_name(), building=building, org=org, dry_run=dry_run, force=force)
+    if isinstance(result, app_mod.CycleReport):
+        run.out.show(result.as_dict(), lambda _: [_report_line(result)])
+        return
+    actions = _action_docs(result)
+    run.out.show(actions, _action_lines)
+    if not run.json:
+        run.out.summary(f"{len(actions)} actions would run")

@@ -1,0 +1,57 @@
+"""One output style for every command: with `--json` a JSON document (or one JSON line per record
+of a stream), else lines of text; summaries go to stderr so that stdout stays parseable; tables
+(CSV or JSON) go to a file or stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def as_json(doc: Any, *, indent: int | None = 2) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=indent, default=str)
+
+
+@dataclass(frozen=True)
+class Presenter:
+    as_json: bool
+
+    def show(self, doc: Any, lines: Callable[[Any], Iterable[str]]) -> None:
+        """One result: the document itself with `--json`, else the lines `lines` makes of it."""
+        if self.as_json:
+            typer.echo(as_json(doc))
+            return
+        for line in lines(doc):
+            typer.echo(line)
+
+    def each(self, records: Iterable[dict[str, Any]], line: Callable[[dict[str, Any]], str]) -> None:
+        """A stream of records, printed as they come: one JSON line each with `--json`, else one text line each."""
+        for r in records:
+            typer.echo(as_json(r, indent=None) if self.as_json else line(r))
+
+    @staticmethod
+    def line(text: str) -> None:
+        typer.echo(text)
+
+    @staticmethod
+    def summary(text: str) -> None:
+        typer.echo(text, err=True)
+
+
+def table(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str, out: Path | None = None) -> None:
+    """Rows as CSV (with a header) or as one JSON document, to `out` or stdout."""
+    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
+        if fmt == "json":
+            f.write(as_json(list(rows)) + "\n")
+            return
+        w = csv.DictWriter(f, fieldnames=list(fields))
+        w.writeheader()
+        w.writerows(rows)

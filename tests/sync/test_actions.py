@@ -1,0 +1,59 @@
+"""Action kinds: the planner and the executor agree on "already done", through the MAX adapter."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from sqlalchemy.engine import Engine
+
+from domchat.clock import FixedClock
+from domchat.domain.actions import ORDER, GrantAdmin, from_stored
+from domchat.domain.model import ActualChat, MemberState
+from domchat.domain.plan import plan
+from domchat.max_client import parse
+from domchat.storage.tables import ActionRow
+from domchat.sync.executor import Executor
+from support.domain import AUTH, CHAT, ORG_A, POLICY, STAFF_A, TEMPLATES, apply, domain, fresh_chat, period
+
+NOW = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def _as_reported(chat: ActualChat, user: int, names: list[str]) -> ActualChat:
+    """`chat` with `user`'s rights as the platform reports them (legacy names, `can_call`), read by the adapter."""
+    m = parse.member({"user_id": user, "is_admin": True, "permissions": names})
+    members = dict(chat.members) | {user: MemberState(is_admin=m.is_admin, permissions=m.permissions)}
+    return ActualChat(chat.chat_id, chat.title, chat.pinned_text, AUTH, members)
+
+
+def test_legacy_names_and_can_call_are_done_for_planner_and_executor(engine: Engine) -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),), staff={ORG_A: frozenset({STAFF_A[0]})})
+    first = plan(d, {CHAT: fresh_chat()}, NOW, POLICY, TEMPLATES).actions
+    grant = next(a for a in first if isinstance(a, GrantAdmin) and a.user_id == STAFF_A[0])
+    assert set(grant.permissions) == {"read_all_messages", "write", "pin_message"}
+    chat = _as_reported(
+        apply(fresh_chat(), first), STAFF_A[0], ["read_all_messages", "post_edit_delete_message", "pin_message", "can_call"]
+    )
+
+    assert plan(d, {CHAT: chat}, NOW, POLICY, TEMPLATES).actions == ()
+    # The executor settles the same grant, left pending by an interruption, as done from this chat.
+    ex = Executor(engine, platform=None, clock=FixedClock(NOW), run_id="r1", actor="t", trigger="t")  # type: ignore[arg-type]
+    (row,) = ex.persist([grant])
+    leftover = ActionRow(**{**row.model_dump(), "run_id": "r0"})
+    assert ex.settle([leftover], set(), {CHAT: chat}) == 1
+    assert [r.status for r in ex.pending()] == []
+
+
+def test_fewer_or_other_rights_are_not_done() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),), staff={ORG_A: frozenset({STAFF_A[0]})})
+    first = plan(d, {CHAT: fresh_chat()}, NOW, POLICY, TEMPLATES).actions
+    chat = _as_reported(apply(fresh_chat(), first), STAFF_A[0], ["read_all_messages", "pin_message", "add_admins"])
+    (again,) = plan(d, {CHAT: chat}, NOW, POLICY, TEMPLATES).actions
+    assert isinstance(again, GrantAdmin) and not again.observed(chat)
+
+
+def test_every_kind_is_ordered_and_comes_back_from_its_stored_form() -> None:
+    assert len({cls.kind for cls in ORDER}) == len(ORDER)
+    for cls in ORDER:
+        a = cls(CHAT, "b", due="2026-11-22T00:00:00+00:00")
+        assert from_stored(a.kind, a.chat_id, a.building, json.loads(json.dumps(a.payload()))) == a
