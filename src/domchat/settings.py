@@ -254,6 +254,24 @@ class ChatSettings:
     """Days a resident's personal invitation link stays valid."""
     invitation_webhook_url: str = ""
     """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
+    notices: bool = True
+    """Post deadline reminders, owners' meetings and handovers to the house chats (docs/notices.md)."""
+    notice_hour: int = field(default=10, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """Building-local hour from which a day's notices fall due."""
+    notice_window_minutes: int = field(default=120, metadata=_check(_positive))
+    """Minutes after `notice_hour` over which a day's notices are spread, building by building."""
+    quiet_from: int = field(default=21, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """Building-local hour from which nothing is posted…"""
+    quiet_until: int = field(default=9, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """…until this hour."""
+    metering_days_before_end: int = field(default=2, metadata=_check(_positive))
+    """Days before the meter-reading window's last day that the second reminder comes."""
+    payment_days_before: int = field(default=3, metadata=_check(_positive))
+    """Days before the payment deadline that its reminder comes."""
+    meeting_days_before_end: int = field(default=2, metadata=_check(_positive))
+    """Days before an owners' meeting stops taking decisions that its reminder comes."""
+    notices_per_cycle: int = field(default=1500, metadata=_check(_positive))
+    """Most notices a cycle sends, after everything else: the next cycle's rights changes wait no longer behind them."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -21,7 +21,8 @@ from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.domain import templates as templates_mod
 from domchat.domain.model import Permission, Policy
-from domchat.errors import DomchatError
+from domchat.domain.notices import NoticeRules
+from domchat.errors import ConfigError, DomchatError
 from domchat.gis_client.client import GisClient
 from domchat.max_client.client import MaxClient
 from domchat.max_client.ratelimit import client_rate
@@ -30,6 +31,7 @@ from domchat.storage import db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
+from domchat.sync.notices import NoticeConfig
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")
@@ -135,7 +137,24 @@ class App:
             poll_updates=not s.max.webhook_url,
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
+            notices=self.notice_config() if s.chats.notices else None,
         )
+
+    def notice_config(self) -> NoticeConfig:
+        c = self.settings.chats
+        rules = NoticeRules(
+            window_start=time(c.notice_hour),
+            window=timedelta(minutes=c.notice_window_minutes),
+            quiet_start=time(c.quiet_from),
+            quiet_end=time(c.quiet_until),
+            metering_days_before_end=c.metering_days_before_end,
+            payment_days_before=c.payment_days_before,
+            meeting_days_before_end=c.meeting_days_before_end,
+        )
+        problems = rules.problems()
+        if problems:
+            raise ConfigError("chats.notice_hour", "; ".join(problems))
+        return NoticeConfig(rules=rules, templates=self.templates(), batch=c.notices_per_cycle)
 
 
 def open_app(config: Path | None, now: datetime | None = None) -> App:

@@ -147,7 +147,27 @@ class ReportDrift(_Base):
         return False
 
 
-Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift
+@dataclass(frozen=True, slots=True)
+class PostNotice(_Base):
+    """A reminder or an announcement to the house (docs/notices.md): keyed by the notice alone, so
+    a reworded template never makes it a second message; it comes after every other kind."""
+
+    kind: ClassVar[str] = "post_notice"
+    planned: ClassVar[bool] = False
+    notice: str = ""
+    """The notice's key, `<kind>:<building>:<ident>` (`domain/notices.py`)."""
+    text: str = ""
+    reason: str = ""
+
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.kind}\n{self.notice}".encode()).hexdigest()
+
+    def observed(self, chat: ActualChat) -> bool:
+        """A chat's state does not show a message was sent; the executor looks for it instead."""
+        return False
+
+
+Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift | PostNotice
 
 ORDER: tuple[type[Action], ...] = get_args(Action)
 """The union's order is the execution order within a chat: rights taken away before new ones are

@@ -19,6 +19,7 @@ from domchat.domain.actions import (
     AddMembers,
     GrantAdmin,
     PinCard,
+    PostNotice,
     RemoveMember,
     ReportDrift,
     RevokeAdmin,
@@ -72,7 +73,7 @@ def perform(a: Action, p: ChatPlatform, sent_before: SentBefore | None) -> Effec
             mid = (sent_before and sent_before(a.chat_id, a.text)) or p.send_message(chat_id=a.chat_id, text=a.text, notify=False).mid
             p.patch_chat(a.chat_id, pin=mid, notify=False)
             return Effect(pinned=(mid, a.text))
-        case SendNotice():
+        case SendNotice() | PostNotice():
             if sent_before is None or sent_before(a.chat_id, a.text) is None:
                 p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
             return Effect()

@@ -26,6 +26,7 @@ from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import RunRow
 from domchat.sync import handling, residents, updates
+from domchat.sync import notices as notifying
 from domchat.sync import pull as pulling
 from domchat.sync.executor import Executor, Outcome
 from domchat.sync.locks import Lease
@@ -55,6 +56,8 @@ class EngineConfig:
     resident_invite_ttl_days: int = 60
     poll_updates: bool = True
     """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
+    notices: notifying.NoticeConfig | None = None
+    """Reminders and announcements to the houses, after everything else of a cycle; None: off."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class CycleReport:
     conflicts: list[str] = field(default_factory=list)
     inactive: list[int] = field(default_factory=list)
     next_change: datetime | None = None
+    notices: int = 0
+    """Notices to houses handed to MAX this cycle (docs/notices.md)."""
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -230,6 +235,10 @@ class Syncer:
             self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
             outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat))
         report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
+        if self.cfg.notices is not None and scope.buildings is None:
+            # The lowest lane: after the plan's rights changes and the answers to people.
+            gis = self.gis if pull else None
+            report.notices = notifying.cycle(self.db, executor, gis, now, self.clock.wall(), self.cfg.notices).released
 
     def _refusals(self, ctx: handling.Context, refused: list[tuple[int, int, str]], buildings: dict[int, str]) -> None:
         """Remember who the platform would not add; residents get the chat's join link instead."""

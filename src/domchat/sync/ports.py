@@ -10,7 +10,16 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from domchat.errors import GisError
-from domchat.gis_client.types import ActualLicense, BasicHouse, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import (
+    ActualLicense,
+    BasicHouse,
+    CAChDocument,
+    GuestGrantRecord,
+    HouseData,
+    OrgRecord,
+    VotingMessage,
+    VotingProtocol,
+)
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
@@ -28,6 +37,14 @@ class GisSource(Protocol):
     def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]: ...
 
     def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]: ...
+
+    def voting_messages(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingMessage]]: ...
+
+    def voting_protocols(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingProtocol]]: ...
 
 
 class ChatPlatform(Protocol):
