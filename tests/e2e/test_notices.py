@@ -1,0 +1,174 @@
+"""Notices end to end: reminders and owners' meetings reach the house chats once, at the right
+local hour, never in quiet hours, never in a conflict, and not twice after a crash.
+
+Five houses in four zones (Kaliningrad, Moscow, Novosibirsk, Kamchatka; the fifth, in Moscow,
+claimed by two organisations). Every contract's `DateDetails`: meter readings from the 20th to
+the 25th, bills by the 1st and payment by the 10th of the next month. Two houses have an owners'
+meeting taking decisions until Thursday 26 November and the protocol of an earlier one. Cycles
+run every hour of the building-local days 21–24 November 2026.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, select
+
+from domchat.storage import audit
+from domchat.storage.tables import ActionRow, NoticeRow
+from support.stage import NOON, Stage
+
+ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Asia/Novosibirsk", "Asia/Kamchatka", "Europe/Moscow")
+CONFLICT = 4
+MEETINGS = (1, 3)
+TYPICAL = {
+    "metering_start": {"day": 20, "next_month": False},
+    "metering_end": {"day": 25, "next_month": False},
+    "payment_document": {"day": 1, "next_month": True},
+    "payment": {"day": 10, "next_month": True},
+}
+
+
+def _arrange(world: dict[str, Any]) -> None:
+    uo = [o["ogrn"] for o in world["organisations"] if o["kind"] == "uo"]
+    for i, b in enumerate(world["buildings"]):
+        b["tz"], b["tz_code"] = ZONES[i], str(100 + i)
+        first = b["management"][0]
+        first.update(end=None, exclusion_entry_guid=None)
+        first["document"].update(terminate=None, status="Approved", state="Running", date_details=TYPICAL)
+        b["management"] = [first]
+        b["votings"] = []
+    for i in MEETINGS:
+        b = world["buildings"][i]
+        common = {"kind": "extra", "form": "absentee", "place": "двор", "resolution_place": "ящик совета дома", "agenda": ["Ремонт крыши"]}
+        b["votings"] = [
+            {**common, "message_guid": f"00000000-0000-4000-8000-00000000010{i}", "message_date": "2026-11-02", "start": "2026-11-16",
+             "end": "2026-11-26", "status": "Goes", "protocol": None},
+            {**common, "message_guid": f"00000000-0000-4000-8000-00000000020{i}", "message_date": "2026-10-01", "start": "2026-10-10",
+             "end": "2026-10-20", "status": "Finished",
+             "protocol": {"guid": f"00000000-0000-4000-8000-00000000030{i}", "number": "7", "date": "2026-11-18", "eligible": True,
+                          "results": [{"agree": 71.5, "against": 10.0, "abstain": 18.5, "made": True}]}},
+        ]  # fmt: skip
+    b = world["buildings"][CONFLICT]
+    other = next(o for o in uo if o != b["management"][0]["ogrn"])
+    b["management"].append(
+        {"ogrn": other, "basis": "licence", "start": "2025-01-01", "end": None, "entry_guid": "00000000-0000-4000-8000-000000000999",
+         "exclusion_entry_guid": None}
+    )  # fmt: skip
+
+
+pytestmark = pytest.mark.world(buildings=5, edit=_arrange)
+
+
+def _bot_messages(stage: Stage, chat: int) -> dict[str, str]:
+    bot = stage.world["bot"]["user_id"]
+    return {m["message_id"]: m["text"] for m in stage.chat_state(chat)["messages"] if m["sender_id"] == bot}
+
+
+def _hours(first: datetime, last: datetime) -> list[datetime]:
+    out, at = [], first
+    while at <= last:
+        out.append(at)
+        at += timedelta(hours=1)
+    return out
+
+
+def _kind(text: str) -> str:
+    for mark, kind in (("📟", "metering_opens"), ("показания приборов учёта за", "metering_closes"), ("💳", "payment_due"),
+                       ("🗳", "meeting"), ("решения по вопросам", "meeting_reminder"), ("📋", "meeting_outcome")):  # fmt: skip
+        if mark in text:
+            return kind
+    return "other"
+
+
+def test_each_notice_once_at_its_local_hour(stage: Stage) -> None:
+    stage.sync()
+    stage.enrol_all_staff()
+    stage.bind_all()
+    chats = [stage.chats[b["fias_guid"]] for b in stage.world["buildings"]]
+    seen = {c: set(_bot_messages(stage, c)) for c in chats}
+    posted: dict[int, list[tuple[str, datetime]]] = collections.defaultdict(list)
+    # Every hour from NOON (21 Nov, 09:00 UTC) to the end of 24 November in Kaliningrad.
+    for n, at in enumerate(_hours(NOON, datetime(2026, 11, 24, 22, tzinfo=UTC))):
+        stage.sync(at, pull=n == 0)
+        for c in chats:
+            now = _bot_messages(stage, c)
+            posted[c] += [(now[m], at) for m in now.keys() - seen[c]]
+            seen[c] = set(now)
+
+    for i, chat in enumerate(chats):
+        zone = ZONES[i]
+        kinds = collections.Counter(_kind(text) for text, _ in posted[chat])
+        expected = collections.Counter()
+        if i != CONFLICT:
+            expected["metering_closes"] = 1  # Monday 23 November, two days before the 25th
+        if i in MEETINGS:
+            expected.update({"meeting": 1, "meeting_outcome": 1, "meeting_reminder": 1})
+        assert {k: v for k, v in kinds.items() if k != "other"} == expected, f"{zone}: {posted[chat]}"
+        for text, at in posted[chat]:
+            local = at.astimezone(ZoneInfo(zone))
+            kind = _kind(text)
+            if kind == "other":
+                continue  # the card and the answer to the binding code are no notices
+            assert 9 <= local.hour < 21, f"{zone}: posted at {local} in quiet hours: {text[:40]}"
+            if kind == "metering_closes":
+                assert local.date() == date(2026, 11, 23) and 10 <= local.hour <= 12, (zone, local)
+            if kind == "meeting_reminder":
+                assert local.date() == date(2026, 11, 24) and 10 <= local.hour <= 12, (zone, local)
+            if kind == "meeting" and zone == "Asia/Kamchatka":
+                # Known at 21:00 local on the 21st: it waits for the morning.
+                assert (local.date(), local.hour) == (date(2026, 11, 22), 9), local
+
+    with Session(stage.app().db) as s:
+        notices = list(s.exec(select(NoticeRow)))
+        actions = {r.key: r for r in s.exec(select(ActionRow).where(ActionRow.kind == "post_notice"))}
+        events = list(audit.query(s))
+    assert all(n.status == "queued" for n in notices)
+    assert all(a.status == "done" for a in actions.values()) and len(actions) == len(notices)
+    assert not [n for n in notices if n.building == stage.world["buildings"][CONFLICT]["fias_guid"]]
+    assert sum(1 for e in events if e.action == "post_notice" and e.outcome == "done") == len(notices)
+    assert audit.verify(events).ok
+
+
+def _sync(stage: Stage, db_url: str, at: datetime, crash: str | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOMCHAT_DATABASE_URL": db_url}
+    env.pop("DOMCHAT_CRASH_AT", None)
+    if crash:
+        env["DOMCHAT_CRASH_AT"] = crash
+    cmd = [sys.executable, "-m", "domchat", "sync", "--once", "--now", at.isoformat(), "--config", str(stage.config)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("point", ["notice:after_persist", "post_notice:before_call", "post_notice:after_call", "post_notice:after_commit"])
+def test_a_crash_between_storing_and_sending_sends_nothing_twice(stage: Stage, db_url: str, point: str) -> None:
+    stage.sync()
+    stage.enrol_all_staff()
+    stage.bind_all()
+    stage.sync()
+    # 23 November, 09:30 UTC: 12:30 in Moscow, 16:30 in Novosibirsk — the closing reminders are due.
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    crashed = _sync(stage, db_url, at, point)
+    assert crashed.returncode == 137, f"the crash point {point} was never reached: {crashed.stderr[-500:]}"
+    resumed = _sync(stage, db_url, at + timedelta(minutes=5), None)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    for b in stage.world["buildings"]:
+        texts = collections.Counter(_bot_messages(stage, stage.chats[b["fias_guid"]]).values())
+        assert max(texts.values()) == 1, f"a message was sent twice: {texts}"
+    with Session(stage.app().db) as s:
+        pending = list(s.exec(select(ActionRow).where(ActionRow.status == "pending")))
+        closing = [n for n in s.exec(select(NoticeRow)) if n.kind == "metering_closes"]
+    assert pending == []
+    # Those due by then went out (once, above); Kaliningrad's may fall due after 11:35 local.
+    queued = [n for n in closing if n.status == "queued"]
+    assert len(queued) >= 3 and {n.status for n in closing} <= {"queued", "scheduled"}
+    for n in closing:
+        texts = _bot_messages(stage, n.chat_id).values()
+        assert (n.text in texts) == (n.status == "queued"), n.key
