@@ -11,6 +11,7 @@ run every hour of the building-local days 21–24 November 2026.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -20,11 +21,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from domchat.cli import cli
 from domchat.storage import audit
 from domchat.storage.tables import ActionRow, NoticeRow
 from support.stage import NOON, Stage
 
+runner = CliRunner()
 ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Asia/Novosibirsk", "Asia/Kamchatka", "Europe/Moscow")
 CONFLICT = 4
 MEETINGS = (1, 3)
@@ -172,3 +176,39 @@ def test_a_crash_between_storing_and_sending_sends_nothing_twice(stage: Stage, d
     for n in closing:
         texts = _bot_messages(stage, n.chat_id).values()
         assert (n.text in texts) == (n.status == "queued"), n.key
+
+
+def _cli(stage: Stage, *args: str, now: datetime = NOON) -> Any:
+    result = runner.invoke(cli, [*args, "--config", str(stage.config), "--now", now.isoformat()])  # type: ignore[arg-type]
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def test_plan_shows_notices_due_coverage_says_why_and_a_kind_turned_off_stays_off(stage: Stage) -> None:
+    stage.sync()
+    stage.enrol_all_staff()
+    stage.bind_all()
+    stage.sync()
+    moscow, conflict = (stage.world["buildings"][i]["fias_guid"] for i in (1, CONFLICT))
+
+    doc = json.loads(_cli(stage, "plan", "--at", "2026-11-23", "--json").stdout)
+    due = {(n["building"], n["kind"]) for n in doc["notices"]}
+    assert (moscow, "metering_closes") in due and not any(b == conflict for b, _ in due)
+    assert {n["state"] for n in doc["notices"] if n["kind"] == "metering_closes"} == {"new"}
+
+    coverage = json.loads(_cli(stage, "notices", "coverage", "--json").stdout)
+    assert coverage["bound"] == 5 and coverage["with_reminders"] == 4 and coverage["without"] == {"conflict": 1}
+
+    out = _cli(stage, "notices", "off", "--kind", "metering_closes", "--building", moscow, "--operator", "ГЖИ Иванова").stdout
+    assert "turned off" in out
+    assert "already off" in _cli(stage, "notices", "off", "--kind", "metering_closes", "--building", moscow).stdout
+    doc = json.loads(_cli(stage, "plan", "--at", "2026-11-23", "--json").stdout)
+    assert (moscow, "metering_closes") not in {(n["building"], n["kind"]) for n in doc["notices"]}
+    stage.sync(datetime(2026, 11, 23, 10, tzinfo=UTC), pull=False)  # 13:00 in Moscow
+    assert not any("принимаются до 25 ноября" in t for t in _bot_messages(stage, stage.chats[moscow]).values())
+
+    bad = runner.invoke(cli, ["notices", "off", "--kind", "spam", "--config", str(stage.config)])  # type: ignore[arg-type]
+    assert bad.exit_code == 2 and "unknown kind 'spam'" in bad.stderr
+    with Session(stage.app().db) as s:
+        events = [e for e in audit.query(s) if e.action == "notices.off"]
+    assert [(e.actor, e.building, e.outcome) for e in events] == [("ГЖИ Иванова", moscow, "done")]

@@ -116,15 +116,17 @@ def set_off(s: Session, building: str, kind: NoticeKind, off: bool, actor: str, 
 # --- Notices -----------------------------------------------------------------------------------
 
 
-def known_keys(s: Session, keys: Iterable[str]) -> set[str]:
-    wanted = list(keys)
-    found: set[str] = set()
-    for n in range(0, len(wanted), 500):
-        found |= set(s.exec(select(NoticeRow.key).where(col(NoticeRow.key).in_(wanted[n : n + 500]))))
-    return found
-
-
 def scheduled(s: Session, due_by: datetime) -> list[NoticeRow]:
     """Notices waiting for their hour that fall due by `due_by`, earliest first."""
     q = select(NoticeRow).where(NoticeRow.status == "scheduled", col(NoticeRow.due_at) <= due_by).order_by(col(NoticeRow.due_at))
     return list(s.exec(q))
+
+
+def states(s: Session, keys: Iterable[str]) -> dict[str, str]:
+    """The status of each stored notice among `keys`."""
+    wanted = list(keys)
+    found: dict[str, str] = {}
+    for n in range(0, len(wanted), 500):
+        q = select(NoticeRow.key, NoticeRow.status).where(col(NoticeRow.key).in_(wanted[n : n + 500]))
+        found.update({k: v for k, v in s.exec(q)})
+    return found

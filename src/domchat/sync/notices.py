@@ -213,7 +213,7 @@ def votings_due(db: Engine, wall: datetime) -> bool:
 def schedule(db: Engine, found: Sequence[Due], at: datetime) -> int:
     """Store the notices not stored before; how many were new."""
     with transaction(db) as s:
-        known = store.known_keys(s, (f.key for f in found))
+        known = store.states(s, (f.key for f in found))
         new = [f for f in found if f.key not in known]
         for f in new:
             s.add(
