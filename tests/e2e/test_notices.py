@@ -32,6 +32,8 @@ runner = CliRunner()
 ZONES = ("Europe/Kaliningrad", "Europe/Moscow", "Asia/Novosibirsk", "Asia/Kamchatka", "Europe/Moscow")
 CONFLICT = 4
 MEETINGS = (1, 3)
+HANDOVER = 0
+HANDOVER_DAY = "2026-11-22"
 TYPICAL = {
     "metering_start": {"day": 20, "next_month": False},
     "metering_end": {"day": 25, "next_month": False},
@@ -60,6 +62,16 @@ def _arrange(world: dict[str, Any]) -> None:
              "protocol": {"guid": f"00000000-0000-4000-8000-00000000030{i}", "number": "7", "date": "2026-11-18", "eligible": True,
                           "results": [{"agree": 71.5, "against": 10.0, "abstain": 18.5, "made": True}]}},
         ]  # fmt: skip
+    # Kaliningrad's house changes hands at its local midnight of 22 November.
+    b = world["buildings"][HANDOVER]
+    old = b["management"][0]
+    old.update(end=HANDOVER_DAY, exclusion_entry_guid="00000000-0000-4000-8000-000000000888")
+    old["document"]["terminate"] = {"date": HANDOVER_DAY, "reason": "Смена управляющей организации"}
+    new_org = next(o for o in uo if o != old["ogrn"])
+    guids = {k: f"00000000-0000-4000-8000-00000000077{n}" for n, k in enumerate(("guid", "version_guid", "object_version_guid"))}
+    document = {**old["document"], **guids, "effective_date": HANDOVER_DAY, "terminate": None, "state": "NotRunning"}
+    b["management"].append({**old, "ogrn": new_org, "start": HANDOVER_DAY, "end": None, "exclusion_entry_guid": None,
+                            "entry_guid": "00000000-0000-4000-8000-000000000889", "document": document})  # fmt: skip
     b = world["buildings"][CONFLICT]
     other = next(o for o in uo if o != b["management"][0]["ogrn"])
     b["management"].append(
@@ -86,7 +98,8 @@ def _hours(first: datetime, last: datetime) -> list[datetime]:
 
 def _kind(text: str) -> str:
     for mark, kind in (("📟", "metering_opens"), ("показания приборов учёта за", "metering_closes"), ("💳", "payment_due"),
-                       ("🗳", "meeting"), ("решения по вопросам", "meeting_reminder"), ("📋", "meeting_outcome")):  # fmt: skip
+                       ("🗳", "meeting"), ("решения по вопросам", "meeting_reminder"), ("📋", "meeting_outcome"),
+                       ("🔑", "handover")):  # fmt: skip
         if mark in text:
             return kind
     return "other"
@@ -115,6 +128,8 @@ def test_each_notice_once_at_its_local_hour(stage: Stage) -> None:
             expected["metering_closes"] = 1  # Monday 23 November, two days before the 25th
         if i in MEETINGS:
             expected.update({"meeting": 1, "meeting_outcome": 1, "meeting_reminder": 1})
+        if i == HANDOVER:
+            expected["handover"] = 1
         assert {k: v for k, v in kinds.items() if k != "other"} == expected, f"{zone}: {posted[chat]}"
         for text, at in posted[chat]:
             local = at.astimezone(ZoneInfo(zone))
@@ -124,6 +139,10 @@ def test_each_notice_once_at_its_local_hour(stage: Stage) -> None:
             assert 9 <= local.hour < 21, f"{zone}: posted at {local} in quiet hours: {text[:40]}"
             if kind == "metering_closes":
                 assert local.date() == date(2026, 11, 23) and 10 <= local.hour <= 12, (zone, local)
+            if kind == "handover":
+                assert local.date() == date(2026, 11, 22) and 10 <= local.hour <= 12, (zone, local)
+                new = stage.world["buildings"][HANDOVER]["management"][1]["ogrn"]
+                assert next(o["short_name"] for o in stage.world["organisations"] if o["ogrn"] == new) in text
             if kind == "meeting_reminder":
                 assert local.date() == date(2026, 11, 24) and 10 <= local.hour <= 12, (zone, local)
             if kind == "meeting" and zone == "Asia/Kamchatka":
