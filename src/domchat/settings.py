@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -27,6 +28,9 @@ from domchat.errors import ConfigError
 from domchat.permissions import Permission
 
 DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
+GOSUSLUGI_DOM = "https://dom.gosuslugi.ru/"
+"""GIS ZhKH's public portal, where residents give readings, pay, write to the manager and vote
+(the Госуслуги.Дом app works on the same account); deeper addresses are not stable."""
 """Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""
 
 
@@ -69,6 +73,15 @@ def _region_code(v: str) -> str | None:
 def _ogrns(v: list[str]) -> str | None:
     bad = [x for x in v if not (x.isdigit() and len(x) in (13, 15))]
     return f"not an OGRN/OGRNIP: {bad[0]!r}" if bad else None
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,}$")
+
+
+def _link(v: str) -> str | None:
+    if not v or v.startswith(("https://", "http://", "tel:")) or _PHONE.match(v):
+        return None
+    return "must be an http(s) URL, a tel: link or a phone number (or empty: no button)"
 
 
 def _zone(v: str) -> str | None:
@@ -270,6 +283,16 @@ class ChatSettings:
     """Days before the payment deadline that its reminder comes."""
     meeting_days_before_end: int = field(default=2, metadata=_check(_positive))
     """Days before an owners' meeting stops taking decisions that its reminder comes."""
+    meter_readings_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Передать показания» button leads (a URL or a phone); no button when empty."""
+    payment_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Оплатить ЖКУ» button leads; no button when empty."""
+    requests_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Обращение в УК» button leads; no button when empty."""
+    voting_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Общие собрания» button leads; no button when empty."""
+    dispatch_button: bool = True
+    """Give the card a button that calls the manager's emergency dispatch (when GIS gives its phone)."""
     notices_per_cycle: int = field(default=1500, metadata=_check(_positive))
     """Most notices a cycle sends, after everything else: the next cycle's rights changes wait no longer behind them."""
 

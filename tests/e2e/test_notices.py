@@ -226,6 +226,18 @@ def test_plan_shows_notices_due_coverage_says_why_and_a_kind_turned_off_stays_of
     stage.sync(datetime(2026, 11, 23, 10, tzinfo=UTC), pull=False)  # 13:00 in Moscow
     assert not any("принимаются до 25 ноября" in t for t in _bot_messages(stage, stage.chats[moscow]).values())
 
+    # The pinned card carries the residents' services as link buttons, one per row.
+    chat = stage.chats[moscow]
+    pinned = stage.chat_state(chat)["pinned_message_id"]
+    token = (stage.tmp / "token").read_text(encoding="utf-8")
+    got = stage.http.get(f"{stage.max.base_url}/messages", params={"message_ids": pinned}, headers={"Authorization": token}, timeout=10)
+    (card,) = got.json()["messages"]
+    (keyboard,) = card["body"]["attachments"]
+    assert keyboard["type"] == "inline_keyboard"
+    assert [[(b["type"], b["text"], b["url"]) for b in row] for row in keyboard["payload"]["buttons"]] == [
+        [("link", text, "https://dom.gosuslugi.ru/")] for text in ("Передать показания", "Оплатить ЖКУ", "Обращение в УК", "Общие собрания")
+    ]
+
     bad = runner.invoke(cli, ["notices", "off", "--kind", "spam", "--config", str(stage.config)])  # type: ignore[arg-type]
     assert bad.exit_code == 2 and "unknown kind 'spam'" in bad.stderr
     with Session(stage.app().db) as s:

@@ -90,7 +90,20 @@ class App:
             repair_admin_drift=c.repair_admin_drift,
             repair_member_drift=c.repair_member_drift,
             authority_name=self.settings.region.authority_name,
+            services=self.services(),
+            dispatch_button=self.templates().reason("button_dispatch") if c.dispatch_button else "",
         )
+
+    def services(self) -> tuple[tuple[str, str], ...]:
+        """(button text, URL) of the residents' services on the card; a phone becomes a tel: link."""
+        c, t = self.settings.chats, self.templates()
+        links = (
+            ("button_meter_readings", c.meter_readings_link),
+            ("button_payment", c.payment_link),
+            ("button_requests", c.requests_link),
+            ("button_voting", c.voting_link),
+        )
+        return tuple((t.reason(key), _target(link)) for key, link in links if link)
 
     def _known_bot(self) -> tuple[int | None, str]:
         with Session(self.ready_db()) as s:
@@ -155,6 +168,12 @@ class App:
         if problems:
             raise ConfigError("chats.notice_hour", "; ".join(problems))
         return NoticeConfig(rules=rules, templates=self.templates(), batch=c.notices_per_cycle)
+
+
+def _target(link: str) -> str:
+    if link.startswith(("https://", "http://", "tel:")):
+        return link
+    return "tel:" + "".join(ch for ch in link if ch.isdigit() or ch == "+")
 
 
 def open_app(config: Path | None, now: datetime | None = None) -> App:

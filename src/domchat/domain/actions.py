@@ -112,6 +112,9 @@ class PinCard(_Base):
 
     kind: ClassVar[str] = "pin_card"
     text: str = ""
+    button_texts: tuple[str, ...] = ()
+    button_urls: tuple[str, ...] = ()
+    """The card's link buttons (texts and URLs in step), one per row of its inline keyboard."""
     org: str | None = None
     reason: str = ""
 

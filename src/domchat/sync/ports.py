@@ -66,7 +66,15 @@ class ChatPlatform(Protocol):
 
     def patch_chat(self, chat_id: int, *, title: str | None = None, pin: str | None = None, notify: bool = False) -> Chat: ...
 
-    def send_message(self, *, chat_id: int | None = None, user_id: int | None = None, text: str, notify: bool = True) -> Message: ...
+    def send_message(
+        self,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        text: str,
+        notify: bool = True,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> Message: ...
 
     def messages(self, chat_id: int, *, count: int = 50) -> list[Message]: ...
 
