@@ -11,8 +11,9 @@
    and for the handovers, how much later their last rights call went out than in the same day
    without any reminders (at most one call's time, 1/27 s, when no reminder delays a handover).
 
-The buildings are spread over the nine zones of the emulator's world (Kaliningrad to
-Kamchatka), so that Kamchatka's morning window meets Kaliningrad's midnight.
+Two regions: one in a single zone (all reminders share one window, the hard case for the
+rate) and one spread over Russia's eleven zones, where Kamchatka's morning window meets
+Kaliningrad's midnight (the case where reminders and handovers compete).
 
     PYTHONPATH=src python bench/notices.py [--scale quick|region|country]
 """
@@ -27,19 +28,9 @@ from datetime import UTC, date, datetime, timedelta
 from common import Table, best_of, render, table
 from domchat.domain.model import Building
 from domchat.domain.notices import Deadlines, MonthDay, NoticeRules, due_at, reminders_on
+from fixture import ZONES
 
 SIZES = {"quick": (10_000,), "region": (100_000,), "country": (100_000, 1_000_000)}
-ZONES = (
-    "Europe/Kaliningrad",
-    "Europe/Moscow",
-    "Europe/Samara",
-    "Asia/Yekaterinburg",
-    "Asia/Omsk",
-    "Asia/Novosibirsk",
-    "Asia/Krasnoyarsk",
-    "Asia/Vladivostok",
-    "Asia/Kamchatka",
-)
 DAY = date(2026, 11, 20)
 RATE = 27.0
 RIGHTS_CALLS = 4
@@ -49,7 +40,7 @@ RULES = NoticeRules()
 DEADLINES = Deadlines(MonthDay(20), MonthDay(25), MonthDay(1, True), MonthDay(10, True))
 
 
-LAYOUTS = {"one zone": ("Europe/Moscow",), "nine zones": ZONES}
+LAYOUTS = {"one zone": ("Europe/Moscow",), "eleven zones": ZONES}
 """Most regions lie in one zone (all their reminders share one window); a few span several."""
 
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,7 +120,7 @@ def test_each_notice_once_at_its_local_hour(stage: Stage) -> None:
     for i, chat in enumerate(chats):
         zone = ZONES[i]
         kinds = collections.Counter(_kind(text) for text, _ in posted[chat])
-        expected = collections.Counter()
+        expected: collections.Counter[str] = collections.Counter()
         if i != CONFLICT:
             expected["metering_closes"] = 1  # Monday 23 November, two days before the 25th
         if i in MEETINGS:
@@ -160,15 +157,6 @@ def test_each_notice_once_at_its_local_hour(stage: Stage) -> None:
     assert audit.verify(events).ok
 
 
-def _sync(stage: Stage, db_url: str, at: datetime, crash: str | None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOMCHAT_DATABASE_URL": db_url}
-    env.pop("DOMCHAT_CRASH_AT", None)
-    if crash:
-        env["DOMCHAT_CRASH_AT"] = crash
-    cmd = [sys.executable, "-m", "domchat", "sync", "--once", "--now", at.isoformat(), "--config", str(stage.config)]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.mark.parametrize("point", ["notice:after_persist", "post_notice:before_call", "post_notice:after_call", "post_notice:after_commit"])
 def test_a_crash_between_storing_and_sending_sends_nothing_twice(stage: Stage, db_url: str, point: str) -> None:
     stage.sync()
@@ -177,9 +165,9 @@ def test_a_crash_between_storing_and_sending_sends_nothing_twice(stage: Stage, d
     stage.sync()
     # 23 November, 09:30 UTC: 12:30 in Moscow, 16:30 in Novosibirsk — the closing reminders are due.
     at = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-    crashed = _sync(stage, db_url, at, point)
+    crashed = stage.sync_process(db_url, point, at)
     assert crashed.returncode == 137, f"the crash point {point} was never reached: {crashed.stderr[-500:]}"
-    resumed = _sync(stage, db_url, at + timedelta(minutes=5), None)
+    resumed = stage.sync_process(db_url, None, at + timedelta(minutes=5))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
     for b in stage.world["buildings"]:
@@ -193,8 +181,8 @@ def test_a_crash_between_storing_and_sending_sends_nothing_twice(stage: Stage, d
     queued = [n for n in closing if n.status == "queued"]
     assert len(queued) >= 3 and {n.status for n in closing} <= {"queued", "scheduled"}
     for n in closing:
-        texts = _bot_messages(stage, n.chat_id).values()
-        assert (n.text in texts) == (n.status == "queued"), n.key
+        sent = set(_bot_messages(stage, n.chat_id).values())
+        assert (n.text in sent) == (n.status == "queued"), n.key
 
 
 def _cli(stage: Stage, *args: str, now: datetime = NOON) -> Any:

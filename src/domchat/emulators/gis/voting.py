@@ -23,14 +23,22 @@ _FORMS = {"absentee": "AVoting", "meeting": "Meeting", "mixed": "MeetingAVoting"
 _ATTACHMENT_GUID = "00000000-0000-4000-8000-0000000000a1"
 
 
+def _house(req: Request, fias: str) -> dict[str, Any] | Outcome:
+    """The house asked for by `FIASHouseGuid`, or the answer refusing it."""
+    b = req.world.house(fias)
+    if b is None:
+        return empty(f"дом с FIASHouseGuid {fias} не найден")
+    if not req.world.may_read(req.requester, b):
+        return denied(b, req.requester)
+    return b
+
+
 def export_voting_message(req: Request) -> Outcome:
     fias = req.body.findtext(f"{{{HM}}}FIASHouseGuid")
     if fias is not None:
-        b = req.world.house(fias)
-        if b is None:
-            return empty(f"дом с FIASHouseGuid {fias} не найден")
-        if not req.world.may_read(req.requester, b):
-            return denied(b, req.requester)
+        b = _house(req, fias)
+        if isinstance(b, Outcome):
+            return b
         found = [(b, v) for v in b.get("votings", [])]
     else:
         wanted = {(x.text or "").strip().lower() for x in req.body.iterfind(f"{{{HM}}}MessageGUID")}
@@ -44,11 +52,9 @@ def export_voting_protocol(req: Request) -> Outcome:
     fias = req.body.findtext(f"{{{HM}}}FIASHouseGuid")
     wanted = {(x.text or "").strip().lower() for x in req.body.iterfind(f"{{{HM}}}VotingProtocolGUID")}
     if fias is not None:
-        b = req.world.house(fias)
-        if b is None:
-            return empty(f"дом с FIASHouseGuid {fias} не найден")
-        if not req.world.may_read(req.requester, b):
-            return denied(b, req.requester)
+        b = _house(req, fias)
+        if isinstance(b, Outcome):
+            return b
         found = [(b, v) for v in b.get("votings", []) if v.get("protocol")]
     else:
         found = [(b, v) for b, v in _votings(req) if v.get("protocol") and v["protocol"]["guid"].lower() in wanted]
