@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from domchat import logs
+from domchat import logs, notify
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.domain import templates as templates_mod
@@ -31,6 +31,8 @@ from domchat.storage import db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
+from domchat.sync.executor import RetryPolicy
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.notices import NoticeConfig
 from domchat.sync.pull import Hoa
 
@@ -69,7 +71,7 @@ class App:
         return templates_mod.load(self.settings.chats.templates_dir)
 
     def gis(self) -> GisClient:
-        return GisClient(self.settings.gis, password=self.settings.gis_password())
+        return GisClient(self.settings.gis, password=self.settings.gis_password(), sleep=notify.sleep)
 
     def max(self) -> MaxClient:
         token = self.settings.max_token()
@@ -78,7 +80,7 @@ class App:
             # Several instances may share the token: they share its rate through the database.
             name = "max:" + hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
             limiter = DatabaseRateLimiter(self.ready_db(), name, client_rate(replace(self.settings.max, rate_share=1.0)))
-        return MaxClient(self.settings.max, token, limiter=limiter)
+        return MaxClient(self.settings.max, token, limiter=limiter, sleep=notify.sleep)
 
     def policy(self, bot_user_id: int) -> Policy:
         c = self.settings.chats
@@ -151,6 +153,11 @@ class App:
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
             notices=self.notice_config() if s.chats.notices else None,
+            retry=RetryPolicy(
+                s.sync.action_attempts, timedelta(seconds=s.sync.action_backoff), timedelta(seconds=s.sync.action_backoff_cap)
+            ),
+            lease_ttl=timedelta(seconds=s.sync.lease_ttl),
+            guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
 
     def notice_config(self) -> NoticeConfig:

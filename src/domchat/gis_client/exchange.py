@@ -6,18 +6,23 @@ message that ends in `EXP001000`, or is still not processed after `message_deadl
 again as a *new* message (new MessageGUID, Date and signature; never the same packet), at most
 `max_resends` times. Everything runs in the calling thread; `sleep` and `monotonic` are
 injectable so that tests control time.
+
+Inside `budget(seconds)` (a pull: `gis.pull_budget`) everything shares one deadline: every
+exchange, retry and wait between polls ends by it, and then the run fails with `BudgetSpent`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
 from lxml import etree
 
+from domchat import metrics
 from domchat.errors import (
     GisAccessDenied,
     GisBadAnswer,
@@ -30,7 +35,7 @@ from domchat.gis_client.replies import RecordDecoder, Reply, Where, read
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import Operation, get_state
 from domchat.gis_client.signing import Signer
-from domchat.gis_client.transport import Transport
+from domchat.gis_client.transport import BudgetSpent, Transport
 from domchat.settings import GisSettings
 
 T = TypeVar("T")
@@ -97,6 +102,18 @@ class Exchange:
         self.signer = signer
         self._sleep = sleep
         self._now = monotonic
+        self._budget_end: float | None = None
+
+    @contextmanager
+    def budget(self, seconds: float) -> Iterator[None]:
+        """Everything run inside ends within `seconds` (or the budget around it, if shorter)."""
+        outer = self._budget_end
+        end = self._now() + seconds
+        self._budget_end = end if outer is None else min(outer, end)
+        try:
+            yield
+        finally:
+            self._budget_end = outer
 
     def run(self, jobs: Sequence[Job[T]]) -> list[JobResult[T]]:
         """Run every job to its end; results in the order of `jobs`.
@@ -118,7 +135,14 @@ class Exchange:
                     active.append((i, started))
             if not active:
                 continue
-            wait = min(f.next_poll for _, f in active) - self._now()
+            wake = min(f.next_poll for _, f in active)
+            if self._budget_end is not None and wake > self._budget_end:
+                self._sleep(max(0.0, self._budget_end - self._now()))
+                raise BudgetSpent(
+                    f"GIS ZhKH at {self.transport.endpoint}: the pull's time budget (gis.pull_budget) ran out with "
+                    f"{len(active) + len(queue)} messages unanswered, e.g. {active[0][1].job.subject}"
+                )
+            wait = wake - self._now()
             if wait > 0:
                 self._sleep(wait)
             now = self._now()
@@ -145,6 +169,7 @@ class Exchange:
             code, message = reply.fault
             if code == TRANSFER_ERROR:
                 return self._resend(job, resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault")
             return JobResult(job.key, fault=self._fault(code, message, job, where))
         if not reply.ack_guid:
             raise GisBadAnswer(f"GIS {where}: the answer carries no AckRequest")
@@ -158,10 +183,12 @@ class Exchange:
         where = Where(op.service.name, op.name, flight.guid)
         reply = self._exchange(get_state(op.service), {"MessageGUID": flight.guid}, where, records=job.records, drop=job.drop)
         flight.polls += 1
+        metrics.gis_poll(op.name)
         if reply.fault is not None:
             code, message = reply.fault
             if code == TRANSFER_ERROR:
                 return self._resend(job, flight.resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault")
             return JobResult(job.key, fault=self._fault(code, message, job, where))
         if reply.state != 3:
             if self._now() - flight.sent_at > self.settings.message_deadline:
@@ -171,17 +198,23 @@ class Exchange:
             return flight
         if (reply.state_guid or "").lower() != flight.guid.lower():
             raise GisBadAnswer(f"GIS {where}: getState answered for MessageGUID={reply.state_guid}")
+        turnaround = self._now() - flight.sent_at
         if reply.error is not None:
             code, message = reply.error
             if code == EMPTY:
+                metrics.gis_message(op.name, "empty", turnaround)
                 return JobResult(job.key)
             if code == TRANSFER_ERROR:
                 return self._resend(job, flight.resends, where, f"{code}: {message}")
+            metrics.gis_message(op.name, "fault", turnaround)
             return JobResult(job.key, fault=self._fault(code, message, job, where))
+        metrics.gis_message(op.name, "ok", turnaround)
         return JobResult(job.key, reply.records, message_guid=flight.guid)
 
     def _resend(self, job: Job[T], resends: int, where: Where, why: str) -> _InFlight[T] | JobResult[T]:
-        if resends >= self.settings.max_resends:
+        gave_up = resends >= self.settings.max_resends
+        metrics.gis_message(where.operation, "gave_up" if gave_up else "resent")
+        if gave_up:
             if why.startswith(TRANSFER_ERROR):
                 fault: GisError = GisFault(
                     TRANSFER_ERROR,
@@ -215,7 +248,8 @@ class Exchange:
         if op.signed:
             envelope = self.signer.sign(envelope)
             self._check_request(envelope, schema, where)
-        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where))
+        within = None if self._budget_end is None else self._budget_end - self._now()
+        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where), within=within)
         try:
             state_result = f"{{{service.types_ns}}}getStateResult"
             return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop)

@@ -24,6 +24,7 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NewConnectionError
 
+from domchat import metrics
 from domchat.errors import MaxApiError, MaxError, MaxUnavailable
 from domchat.max_client.codes import SUCCESS_FALSE
 from domchat.max_client.ratelimit import RateLimiter
@@ -103,11 +104,15 @@ class Transport:
         except _Transient as e:
             attempts = retrying.statistics.get("attempt_number", 1)
             hint = "" if idempotent or not e.maybe_done else "; it may have taken effect: re-read before repeating it"
-            raise MaxUnavailable(f"MAX {call.endpoint}: {e.reason} (after {attempts} attempt(s)){hint}") from None
+            raise MaxUnavailable(
+                f"MAX {call.endpoint}: {e.reason} (after {attempts} attempt(s)){hint}", retry_after=e.retry_after
+            ) from None
 
     def _attempt(self, call: _Call, params: dict[str, str], body: Any, wait: float) -> Any:
+        waiting = time.monotonic()
         self._limiter.acquire()
         started = time.monotonic()
+        metrics.limiter_waited(started - waiting)
         try:
             answer = self._session.request(
                 call.method,
@@ -121,10 +126,12 @@ class Transport:
             raise MaxUnavailable(f"MAX {call.endpoint}: TLS verification failed (is max.ca_bundle right?)") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
             refused = isinstance(e, requests.exceptions.ConnectTimeout) or _connection_refused(e)
+            metrics.max_call(call.method, call.path, 0)
             raise _Transient(f"no answer ({type(e).__name__})", maybe_done=not refused) from None
         except requests.exceptions.RequestException as e:
             raise MaxUnavailable(f"MAX {call.endpoint}: {self._scrub(str(e))}") from None
         status = answer.status_code
+        metrics.max_call(call.method, call.path, status)
         log.debug("max.call", endpoint=call.endpoint, status=status, ms=round((time.monotonic() - started) * 1000))
         if status == 429:
             raise _Transient("429 too many requests", status=429, retry_after=_retry_after(answer), maybe_done=False)

@@ -19,7 +19,7 @@ before sending again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -95,6 +95,8 @@ class NoticeReport:
     without: dict[str, str] = field(default_factory=dict)
     """Bound buildings without deadline reminders, and why (`NoReminders`)."""
     sent: Outcome = field(default_factory=Outcome)
+    problems: list[str] = field(default_factory=list)
+    """What went wrong (GIS not answering about meetings, a notice that could not be sent)."""
 
 
 @dataclass(frozen=True)
@@ -267,13 +269,19 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
     return rows, len(expired)
 
 
-def cycle(db: Engine, executor: Executor, gis: GisSource | None, at: datetime, wall: datetime, cfg: NoticeConfig) -> NoticeReport:
-    """One cycle's notices, in the lowest lane (after the plan's actions)."""
+def cycle(
+    db: Engine, executor: Executor, gis: GisSource | None, at: datetime, wall: datetime, cfg: NoticeConfig, check: Callable[[], None]
+) -> NoticeReport:
+    """One cycle's notices, in the lowest lane (after the plan's actions); `check` runs before
+    every call (the lease)."""
     report = NoticeReport()
     with Session(db) as s:
         bound = sorted(repo.load_domain(s).bindings)
     if gis is not None and bound and votings_due(db, wall):
-        read_votings(db, gis, bound, wall)
+        try:
+            read_votings(db, gis, bound, wall)
+        except GisError as e:
+            report.problems.append(f"owners' meetings not read from GIS, the stored ones stand: {e}")
     with Session(db) as s:
         inputs = load_inputs(s)
     found, report.without = due(inputs, at, cfg)
@@ -281,7 +289,8 @@ def cycle(db: Engine, executor: Executor, gis: GisSource | None, at: datetime, w
     rows, report.expired = release(db, executor, inputs.domain, at, cfg)
     report.released = len(rows)
     if rows:
-        report.sent = executor.run(rows)
+        report.sent = executor.run(rows, check)
+        report.problems += [f"notices: {p}" for p in report.sent.errors]
     return report
 
 

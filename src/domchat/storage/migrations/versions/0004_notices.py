@@ -1,7 +1,7 @@
 """Notices: what was computed and queued, what an authority turned off, and what they come from.
 
-Revision ID: 0002_notices
-Revises: 0001
+Revision ID: 0004_notices
+Revises: 0003_trust
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_notices"
-down_revision = "0001"
+revision = "0004_notices"
+down_revision = "0003_trust"
 branch_labels = None
 depends_on = None
 
