@@ -309,7 +309,7 @@ class Syncer:
             if self.cfg.notices is not None and scope.buildings is None and not outcome.unavailable:
                 # The lowest lane: after the plan's rights changes and the answers to people.
                 gis = self.gis if pull else None
-                sent = notifying.cycle(self.db, executor, gis, now, self.clock.wall(), self.cfg.notices, run.lease.check)
+                sent = notifying.cycle(self.db, executor, gis, domain, now, self.clock.wall(), self.cfg.notices, run.lease.check)
                 report.notices = sent.released
                 for problem in sent.problems:
                     report.degrade("execute", problem)
