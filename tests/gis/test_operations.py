@@ -11,6 +11,7 @@ import pytest
 from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.errors import GisAccessDenied, GisBadAnswer
 from domchat.gis_client import GisClient
+from domchat.gis_client.types import DateDetails, DayOfMonth
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -144,6 +145,16 @@ def _pairs(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(orgs[e["ogrn"]]["root_guid"], b["fias_guid"], e) for b in world["buildings"] for e in b["management"]]
 
 
+def _date_details(dd: dict[str, Any]) -> DateDetails | None:
+    def day(key: str) -> DayOfMonth | None:
+        v = dd.get(key)
+        return None if v is None else DayOfMonth(None if v["day"] == "last" else v["day"], v["next_month"])
+
+    if not dd:
+        return None
+    return DateDetails(day("metering_start"), day("metering_end"), day("payment_document"), day("payment"))
+
+
 def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
     world = world_factory(buildings=30, charter_share=0.3)
     emu: GisEmulator = start_emulator(world)
@@ -163,12 +174,7 @@ def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, m
         assert obj.end_date == (date.fromisoformat(entry["end"]) if entry["end"] else None)
         assert obj.exclusion_date == obj.end_date
         assert got.terminate_date == obj.end_date
-        dd = got.date_details
-        assert dd is not None and dd.metering_start is not None and dd.payment is not None
-        assert dd.metering_start.day == want["date_details"]["metering_start"]["day"]
-        end = want["date_details"]["metering_end"]["day"]
-        assert dd.metering_end is not None and dd.metering_end.day == (None if end == "last" else end)
-        assert dd.payment.next_month and dd.payment.day == want["date_details"]["payment"]["day"]
+        assert got.date_details == _date_details(want["date_details"])
     assert kinds == {"contract", "charter"}
 
 

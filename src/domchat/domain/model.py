@@ -213,6 +213,10 @@ class Policy:
     """Remove members nobody entitled (True) or only report them to the audit (False)."""
     authority_name: str = "орган жилищного надзора"
     """How the chat card names the authority (Russian, read by residents)."""
+    services: tuple[tuple[str, str], ...] = ()
+    """(button text, URL) of the residents' services the card links to, in order (docs/notices.md)."""
+    dispatch_button: str = ""
+    """Text of the card's button that calls the manager's emergency dispatch; none when empty."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ from domchat.gis_client.services import (
     EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
+    EXPORT_VOTING_MESSAGE,
+    EXPORT_VOTING_PROTOCOL,
     GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
@@ -53,6 +55,8 @@ from domchat.gis_client.types import (
     LicenseRecord,
     NsiItem,
     OrgRecord,
+    VotingMessage,
+    VotingProtocol,
 )
 from domchat.settings import GisSettings, Secret
 
@@ -183,6 +187,28 @@ class GisClient:
             for g in _unique(guids)
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
+
+    def voting_messages(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingMessage]]:
+        """`exportVotingMessage` by FIAS house GUID, one message per house: the owners' meetings
+        announced for each house (none when GIS ZhKH has none); keyed by the GUID asked for."""
+        return self._house_records(EXPORT_VOTING_MESSAGE, "VotingMessage", d.voting_message, fias_guids, on_error)
+
+    def voting_protocols(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingProtocol]]:
+        """`exportVotingProtocol` by FIAS house GUID, one message per house: the protocols of each
+        house's owners' meetings; keyed by the GUID asked for."""
+        return self._house_records(EXPORT_VOTING_PROTOCOL, "VotingProtocol", d.voting_protocol, fias_guids, on_error)
+
+    def _house_records(
+        self, op: Operation, record: str, decode: RecordDecoder[T], guids: Sequence[str], on_error: OnError | None
+    ) -> dict[str, list[T]]:
+        """Every record of a single-house operation asked by `FIASHouseGuid`, per house."""
+        jobs = [
+            Job(
+                key=g, operation=op, body={"FIASHouseGuid": g}, records={f"{{{HM_NS}}}{record}": decode}, subject=f"house FIASHouseGuid={g}"
+            )
+            for g in _unique(guids)
+        ]
+        return {r.key: list(r.records) for r in self._run(jobs, on_error) if r.fault is None}
 
     def basic_houses(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, BasicHouse]:
         """`exportBriefBasicHouse` by FIAS house GUID, 100 houses per message: each house's

@@ -11,7 +11,16 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from domchat.errors import GisError
-from domchat.gis_client.types import ActualLicense, BasicHouse, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import (
+    ActualLicense,
+    BasicHouse,
+    CAChDocument,
+    GuestGrantRecord,
+    HouseData,
+    OrgRecord,
+    VotingMessage,
+    VotingProtocol,
+)
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
@@ -34,6 +43,14 @@ class GisSource(Protocol):
 
     def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]: ...
 
+    def voting_messages(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingMessage]]: ...
+
+    def voting_protocols(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingProtocol]]: ...
+
 
 class ChatPlatform(Protocol):
     def me(self) -> User: ...
@@ -54,7 +71,15 @@ class ChatPlatform(Protocol):
 
     def patch_chat(self, chat_id: int, *, title: str | None = None, pin: str | None = None, notify: bool = False) -> Chat: ...
 
-    def send_message(self, *, chat_id: int | None = None, user_id: int | None = None, text: str, notify: bool = True) -> Message: ...
+    def send_message(
+        self,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        text: str,
+        notify: bool = True,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> Message: ...
 
     def messages(self, chat_id: int, *, count: int = 50) -> list[Message]: ...
 
