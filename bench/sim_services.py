@@ -137,17 +137,6 @@ class SimChat:
     messages: deque[Message] = field(default_factory=lambda: deque(maxlen=50))
 
 
-@dataclass
-class WakeMark:
-    """One `GET /updates`: where each daemon wake-up begins."""
-
-    cpu: float
-    at: float
-    returned: int
-    calls: int
-    gis_messages: int
-
-
 class SimMax:
     """The MAX Bot API and the domchat client in front of it, as one in-process `ChatPlatform`."""
 
@@ -178,8 +167,6 @@ class SimMax:
         """(chat, user) → when the user last became an admin there."""
         self.updates: list[tuple[float, dict[str, Any]]] = []
         self._next_update = 0
-        self.wakes: list[WakeMark] = []
-        self.gis_messages: Callable[[], int] = lambda: 0
 
     def close(self) -> None:
         """The engine closes its clients after each cycle; the simulated platform lives on."""
@@ -315,11 +302,7 @@ class SimMax:
         return self._call(chat_id, lambda: list(self._chat(chat_id).messages)[:count])
 
     def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0) -> UpdateBatch:
-        batch = self._call(0, lambda: self._due_updates(limit))
-        self.wakes.append(
-            WakeMark(self.clock.cpu(), self.clock.monotonic(), len(batch.updates), sum(self.calls.values()), self.gis_messages())
-        )
-        return batch
+        return self._call(0, lambda: self._due_updates(limit))
 
     def _due_updates(self, limit: int) -> UpdateBatch:
         now = self.clock.monotonic()
