@@ -64,17 +64,8 @@ def test_bound_chats_get_title_card_and_the_current_managers_staff(stage: Stage)
 
 
 def test_manager_changes_at_local_midnight_and_only_then(stage: Stage) -> None:
-    stage.sync()
-    stage.enrol_all_staff()
-    stage.bind_all()
-    stage.sync()
-    changing = [
-        b for b in stage.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
-    ]
-    assert changing, "the test world must schedule a change"
-    b = min(changing, key=lambda x: x["management"][1]["start"])
-    switch = date.fromisoformat(b["management"][1]["start"])
-    midnight = datetime.combine(switch, time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    stage.running()
+    b, midnight = stage.next_handover()
     chat = stage.chats[b["fias_guid"]]
     old, new = b["management"][0]["ogrn"], b["management"][1]["ogrn"]
 

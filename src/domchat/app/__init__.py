@@ -10,13 +10,15 @@ from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_upd
 from domchat.app.people import (
     export_invitations,
     import_grants,
+    issue_binding_codes,
     issue_invitation,
     org_invite,
     pending_chats,
     staff_list,
     staff_revoke,
 )
-from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit
+from domchat.app.trail import VerifyReport, audit_events, audit_rows, audit_verify, checkpoint, export_audit, export_audit_to
+from domchat.app.trail import keygen as audit_keygen
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
 from domchat.domain.plan import Plan
 from domchat.storage.audit import AuditFilter
@@ -29,16 +31,21 @@ __all__ = [
     "DatabaseFailure",
     "Plan",
     "PlanView",
+    "VerifyReport",
     "audit_events",
+    "audit_keygen",
     "audit_rows",
     "audit_verify",
     "check_config",
+    "checkpoint",
     "clients",
     "conflicts",
     "daemon",
     "export_audit",
+    "export_audit_to",
     "export_invitations",
     "import_grants",
+    "issue_binding_codes",
     "issue_invitation",
     "open_app",
     "operator_name",

@@ -11,9 +11,11 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
+
+from domchat.errors import ConfigError
 
 
 def as_json(doc: Any, *, indent: int | None = 2) -> str:
@@ -46,9 +48,19 @@ class Presenter:
         typer.echo(text, err=True)
 
 
+def output(out: Path | None) -> contextlib.AbstractContextManager[TextIO]:
+    """The file named by `--out` (refused, naming it, when it cannot be written), else stdout."""
+    if out is None:
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return out.open("w", encoding="utf-8", newline="")
+    except OSError as e:
+        raise ConfigError("--out", f"cannot write {out}: {e.strerror}") from None
+
+
 def table(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str, out: Path | None = None) -> None:
     """Rows as CSV (with a header) or as one JSON document, to `out` or stdout."""
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
+    with output(out) as f:
         if fmt == "json":
             f.write(as_json(list(rows)) + "\n")
             return

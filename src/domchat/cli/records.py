@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from domchat import app as app_mod
-from domchat.cli.invocation import Invocation, command, instant
+from domchat.cli.invocation import Invocation, command, instant, option
 from domchat.errors import AuditBroken, ConfigError
 
 config = typer.Typer(no_args_is_help=True, help="Configuration.")
@@ -31,49 +30,32 @@ def db_upgrade(run: Invocation) -> None:
     run.out.line(f"database at revision {app_mod.upgrade_db(run.app())}")
 
 
-BuildingOpt = Annotated[str | None, typer.Option("--building", help="FIAS GUID.")]
-OrgOpt = Annotated[str | None, typer.Option("--org", help="OGRN.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")]
+# The filters of `audit list` and `audit export`, declared once: every one is ANDed with the others.
+FILTERS = [
+    option("building", Annotated[str | None, typer.Option("--building", help="FIAS GUID.")]),
+    option("org", Annotated[str | None, typer.Option("--org", help="OGRN.")]),
+    option("chat_id", Annotated[int | None, typer.Option("--chat", help="MAX chat id.")]),
+    option("user_id", Annotated[int | None, typer.Option("--user", help="MAX user id.")]),
+    option("actor", Annotated[str | None, typer.Option("--actor", help="Who acted (an operator, daemon).")]),
+    option("run_id", Annotated[str | None, typer.Option("--run", help="A cycle's run id.")]),
+    option("since", Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")]),
+    option("until", Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")]),
+]
 
 
-def _filter(
-    building: str | None,
-    org: str | None,
-    since: str | None,
-    until: str | None,
-    chat: int | None = None,
-    user: int | None = None,
-    actor: str | None = None,
-    run_id: str | None = None,
-) -> app_mod.AuditFilter:
+def _filter(building: str | None, since: str | None, until: str | None, **given: Any) -> app_mod.AuditFilter:
     return app_mod.AuditFilter(
         building=building.lower() if building else None,
-        org=org,
-        chat_id=chat,
-        user_id=user,
-        actor=actor,
-        run_id=run_id,
         since=instant("--since", since) if since else None,
         until=instant("--until", until) if until else None,
+        **given,
     )
 
 
-@command(audit, "config", "json", name="list")
-def audit_list(
-    run: Invocation,
-    building: BuildingOpt = None,
-    org: OrgOpt = None,
-    chat: Annotated[int | None, typer.Option("--chat")] = None,
-    user: Annotated[int | None, typer.Option("--user")] = None,
-    actor: Annotated[str | None, typer.Option("--actor")] = None,
-    run_id: Annotated[str | None, typer.Option("--run")] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-) -> None:
+@command(audit, "config", "json", name="list", extra=FILTERS)
+def audit_list(run: Invocation, **filters: Any) -> None:
     """Audit events matching every filter given, oldest first."""
-    flt = _filter(building, org, since, until, chat, user, actor, run_id)
-    run.out.each(app_mod.audit_events(run.app(), flt), _event_line)
+    run.out.each(app_mod.audit_events(run.app(), _filter(**filters)), _event_line)
 
 
 def _event_line(e: dict[str, Any]) -> str:
@@ -83,30 +65,45 @@ def _event_line(e: dict[str, Any]) -> str:
     return f"{e['seq']:>7} {e['at']} {e['actor']:<10} {e['action']:<20} {e['outcome']:<9} {target}  {e['reason']}"
 
 
-@command(audit, "config", name="export")
+@command(audit, "config", name="export", extra=FILTERS)
 def audit_export(
     run: Invocation,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
-    building: BuildingOpt = None,
-    org: OrgOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    **filters: Any,
 ) -> None:
-    """Export the trail (whole, or filtered) as JSON lines or CSV, with every hash."""
+    """Export the trail (whole, or the events matching every filter given) as JSON lines or CSV, with every hash."""
     if fmt not in ("jsonl", "csv"):
         raise ConfigError("--format", "must be jsonl or csv")
-    flt = _filter(building, org, since, until)
+    flt = _filter(**filters)
     a = run.app()
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
-        n = app_mod.export_audit(a, flt, fmt, f)
+    n = app_mod.export_audit_to(a, flt, fmt, out) if out else app_mod.export_audit(a, flt, fmt, sys.stdout)
     run.out.summary(f"{n} events exported")
 
 
 @command(audit, "config", name="verify")
-def audit_verify(run: Invocation) -> None:
-    """Verify the hash chain; names the first broken link."""
-    verdict = app_mod.audit_verify(run.app())
+def audit_verify(
+    run: Invocation,
+    checkpoints: Annotated[
+        Path | None, typer.Option("--checkpoints", help="Signed checkpoints to hold the chain to: a checkpoint file or domchat's log.")
+    ] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The public key that signed the checkpoints (PEM).")] = None,
+) -> None:
+    """Verify the hash chain (and, given checkpoints, that it still holds each); names the first broken link."""
+    report = app_mod.audit_verify(run.app(), checkpoints, public_key)
+    verdict = report.verdict
+    run.out.line(f"audit head: event {report.head_seq}, hash {report.head_hash}")
     if not verdict.ok:
         raise AuditBroken(f"audit chain broken at event {verdict.broken_at}: {verdict.why} ({verdict.events} events verified before it)")
-    run.out.line(f"audit chain ok: {verdict.events} events")
+    held = f"; {report.checkpoints} signed checkpoints hold, the newest vouches for event {report.vouched}" if report.checkpoints else ""
+    run.out.line(f"audit chain ok: {verdict.events} events{held}")
+
+
+@command(audit, name="keygen")
+def audit_keygen(
+    run: Invocation,
+    out: Annotated[Path, typer.Option("--out", help="Private key file to create (0600); the public key goes to FILE.pub.")],
+) -> None:
+    """Make the Ed25519 key pair that signs audit checkpoints (set audit.checkpoint_key_file to the private key)."""
+    public, key_id = app_mod.audit_keygen(out)
+    run.out.line(f"checkpoint key {key_id}: private key {out}, public key {public} (give the public key to auditors)")
