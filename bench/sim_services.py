@@ -27,12 +27,14 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from domchat.domain.model import ActualChat, MemberState
-from domchat.errors import GisFault, MaxApiError, MaxUnavailable
+from domchat.errors import GisError, GisFault, MaxApiError, MaxUnavailable
+from domchat.gis_client.transport import BudgetSpent
 from domchat.gis_client.types import (
     ActualLicense,
     BasicHouse,
@@ -47,6 +49,7 @@ from domchat.max_client import parse
 from domchat.max_client.ratelimit import TokenBucket, client_rate
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 from domchat.settings import GisSettings, MaxSettings
+from domchat.sync.locks import Lease
 
 T = TypeVar("T")
 PAGE = 100
@@ -64,23 +67,31 @@ class Overrun(BaseException):
 class SimClock:
     """Virtual time = the start + every sleep + the CPU this process spent since `start()`.
 
+    The thread that calls `start()` drives time: its sleeps move the clock on. A sleep on any
+    other thread (the lease's heartbeat) waits until the driver's time reaches its deadline;
+    the driver then stops there and lets that thread run until it sleeps again or ends, as a
+    real heartbeat would run in the middle of a long wait for GIS.
+
     `stop` is set once the time passes `until` or the CPU spent passes `cpu_budget`: the
     daemon's own wait loop then ends it (a cycle in progress finishes first, unless it runs on
     past twice the budget: then the next sleep raises `Overrun`)."""
 
     def __init__(self, at: datetime, until: datetime, cpu_budget: float = math.inf, *, charge_cpu: bool = True) -> None:
         self._at = at.astimezone(UTC)
-        self.charge_cpu = charge_cpu
-        """False: time moves only by sleeps (deterministic, for tests; the figures are then unfair to a slow engine)."""
         self.until = until
         self.cpu_budget = cpu_budget
+        self.charge_cpu = charge_cpu
+        """False: time moves only by sleeps (deterministic, for tests; the figures are then unfair to a slow engine)."""
         self.stop = threading.Event()
         self.stopped_by = ""
         self._cpu0: float | None = None
-        self._lock = threading.Lock()
+        self._driver: int | None = None
+        self._lock = threading.Condition()
+        self._sleepers: dict[object, tuple[float, threading.Thread, threading.Event]] = {}
 
     def start(self) -> None:
         self._cpu0 = time.process_time()
+        self._driver = threading.get_ident()
 
     def cpu(self) -> float:
         return 0.0 if self._cpu0 is None else time.process_time() - self._cpu0
@@ -99,18 +110,97 @@ class SimClock:
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         if stop is not None and stop.is_set():
             return True
+        if self._driver is not None and threading.get_ident() != self._driver:
+            return self._wait(seconds, stop)
+        target = self.monotonic() + max(seconds, 0.0)
+        while True:
+            with self._lock:
+                due = min(self._sleepers.items(), key=lambda kv: kv[1][0], default=None)
+                if due is None or due[1][0] > target:
+                    self._advance(target)
+                    break
+                del self._sleepers[due[0]]
+                self._advance(due[1][0])
+            self._hand_over(due[1][1], due[1][2])
+        self._check_end()
+        return stop is not None and stop.is_set()
+
+    def _advance(self, to: float) -> None:
+        ahead = to - self.monotonic_unlocked()
+        if ahead > 0:
+            self._at += timedelta(seconds=ahead)
+
+    def monotonic_unlocked(self) -> float:
+        return (self._at + timedelta(seconds=self.cpu() if self.charge_cpu else 0.0)).timestamp()
+
+    def _hand_over(self, thread: threading.Thread, woken: threading.Event) -> None:
+        """Wake `thread` and wait (a little real time at most) until it sleeps again or ends."""
+        woken.set()
+        give_up = time.monotonic() + 2.0
         with self._lock:
-            self._at += timedelta(seconds=max(seconds, 0.0))
+            while thread.is_alive() and time.monotonic() < give_up:
+                if any(t is thread for _, t, _ in self._sleepers.values()):
+                    return
+                self._lock.wait(0.002)
+
+    def _wait(self, seconds: float, stop: threading.Event | None) -> bool:
+        """A sleep off the driving thread: until the driver's time reaches it, or `stop`."""
+        woken = threading.Event()
+        token = object()
+        with self._lock:
+            self._sleepers[token] = (self.monotonic_unlocked() + max(seconds, 0.0), threading.current_thread(), woken)
+            self._lock.notify_all()
+        while not woken.wait(0.002):
+            if stop is not None and stop.is_set():
+                break
+        with self._lock:
+            self._sleepers.pop(token, None)
+        return stop is not None and stop.is_set()
+
+    def _check_end(self) -> None:
         if self.cpu() > 2 * self.cpu_budget:
             raise Overrun(f"stopped inside a cycle: CPU budget of {self.cpu_budget:.0f} s spent twice over")
-        if not self.stop.is_set():
-            if self.now() >= self.until:
-                self.stopped_by = "end of the simulated window"
-                self.stop.set()
-            elif self.cpu() > self.cpu_budget:
-                self.stopped_by = f"CPU budget of {self.cpu_budget:.0f} s spent"
-                self.stop.set()
-        return stop is not None and stop.is_set()
+        if self.stop.is_set():
+            return
+        if self.now() >= self.until:
+            self.stopped_by = "end of the simulated window"
+            self.stop.set()
+        elif self.cpu() > self.cpu_budget:
+            self.stopped_by = f"CPU budget of {self.cpu_budget:.0f} s spent"
+            self.stop.set()
+
+
+class ClockedEvent(threading.Event):
+    """A `threading.Event` whose `wait` passes on `clock`: the lease's heartbeat waits on it."""
+
+    def __init__(self, clock: SimClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            return super().wait()
+        return self.clock.sleep(timeout, _Plain(self))
+
+
+class _Plain:
+    """`is_set` of an event without its clocked `wait` (the clock only asks whether it is set)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.is_set = event.is_set
+
+
+class SimLease(Lease):
+    """The engine's lease, unchanged except that its heartbeat waits on the simulated clock.
+
+    `Lease` waits between beats on a real `threading.Event` (real seconds), so on a virtual clock
+    a 20-minute wait for GIS happens with no beat and the cycle stops for a lease it could not
+    renew. This is the one substitution the simulation makes in the engine."""
+
+    def __init__(self, db: Any, name: str, clock: Any, ttl: timedelta = timedelta(minutes=10)) -> None:
+        super().__init__(db, name, clock, ttl)
+        if isinstance(clock, SimClock):
+            self._stop = ClockedEvent(clock)
 
 
 # MAX
@@ -361,17 +451,32 @@ class SimGis:
         self.messages = 0
         self.http = 0
         self.faults: Counter[str] = Counter()
+        self._budget_end: float | None = None
 
     def close(self) -> None:
         """The engine closes its clients after each cycle; the simulated service lives on."""
+
+    @contextmanager
+    def budget(self, seconds: float | None = None) -> Iterator[None]:
+        outer = self._budget_end
+        end = self.clock.monotonic() + (self.settings.pull_budget if seconds is None else seconds)
+        self._budget_end = end if outer is None else min(outer, end)
+        try:
+            yield
+        finally:
+            self._budget_end = outer
 
     def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportActualLicenseState")
         return [self.world.licences[o] for o in ogrns if o in self.world.licences]
 
-    def house_data(self, fias_guids: Sequence[str]) -> dict[str, HouseData]:
-        self._exchange(len(fias_guids), "exportHouseData")
-        return {g: self.world.houses[g] for g in fias_guids if g in self.world.houses}
+    def house_data(self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None) -> dict[str, HouseData]:
+        """One message per house; a house whose message keeps failing is that house's error."""
+        failed = self._exchange(len(fias_guids), "exportHouseData", per_item=on_error is not None)
+        for k in failed:
+            assert on_error is not None
+            on_error(fias_guids[k], GisFault("EXP001000", f"still failing after {self.settings.max_resends} resends"))
+        return {g: self.world.houses[g] for k, g in enumerate(fias_guids) if g in self.world.houses and k not in failed}
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]:
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportOrgRegistry")
@@ -389,37 +494,42 @@ class SimGis:
         self._exchange(math.ceil(len(houses) / GIS_BATCH), "exportCAChData")
         return []
 
-    def _exchange(self, n: int, operation: str) -> None:
-        """Send `n` messages and wait for all their answers, as `gis_client.exchange.Exchange` does."""
+    def _exchange(self, n: int, operation: str, *, per_item: bool = False) -> set[int]:
+        """Send `n` messages and wait for all their answers, as `gis_client.exchange.Exchange` does;
+        the messages that failed for good (raised unless `per_item`). Past the budget: `BudgetSpent`."""
         s, p = self.settings, self.profile
         t = self.clock.monotonic()
-        waiting: deque[int] = deque([0] * n)  # resends so far, per message still to send
-        flying: list[tuple[float, int, float, int, int]] = []  # (next poll, seq, ready at, poll no., resends)
+        waiting: deque[tuple[int, int]] = deque((k, 0) for k in range(n))  # (message, resends so far)
+        flying: list[tuple[float, int, float, int, int, int]] = []  # (next poll, seq, ready at, poll no., message, resends)
         seq = itertools.count()
-        failed = False
+        failed: set[int] = set()
         while waiting or flying:
             while waiting and len(flying) < s.max_in_flight:
-                resends = waiting.popleft()
+                k, resends = waiting.popleft()
                 t = self._http(t)
                 self.messages += 1
                 slow = self.rng.random() < p.slow
                 ready = t + (self.rng.uniform(60, 900) if slow else self.rng.uniform(*p.processing))
-                heapq.heappush(flying, (t + s.poll_schedule[0], next(seq), ready, 0, resends))
-            due, _, ready, polls, resends = heapq.heappop(flying)
+                heapq.heappush(flying, (t + s.poll_schedule[0], next(seq), ready, 0, k, resends))
+            due, _, ready, polls, k, resends = heapq.heappop(flying)
             t = self._http(max(t, due))
+            if self._budget_end is not None and t > self._budget_end:
+                self.clock.sleep(self._budget_end - self.clock.monotonic())
+                raise BudgetSpent(f"GIS {operation}: the pull's time budget ran out")
             if t < ready:
                 delay = s.poll_schedule[min(polls + 1, len(s.poll_schedule) - 1)]
-                heapq.heappush(flying, (t + delay, next(seq), ready, polls + 1, resends))
+                heapq.heappush(flying, (t + delay, next(seq), ready, polls + 1, k, resends))
                 continue
             if self.rng.random() < p.exp001000:
                 self.faults["EXP001000"] += 1
                 if resends < s.max_resends:
-                    waiting.append(resends + 1)
+                    waiting.append((k, resends + 1))
                 else:
-                    failed = True
+                    failed.add(k)
         self.clock.sleep(t - self.clock.monotonic())
-        if failed:
+        if failed and not per_item:
             raise GisFault("EXP001000", f"{operation}: still failing after {s.max_resends} resends", operation=operation)
+        return failed
 
     def _http(self, t: float) -> float:
         """One HTTP exchange starting at `t`: when it ends, 503s and the transport's retries included."""

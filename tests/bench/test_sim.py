@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
+
+from domchat.storage import repo
+from domchat.sync.pull import HOUSES_READ
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
@@ -25,10 +29,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> sim.Simulation:
     return done
 
 
-def test_the_daemon_ran_the_window_to_its_end(run: sim.Simulation) -> None:
+def test_the_daemon_ran_the_window_to_its_end_and_read_every_house(run: sim.Simulation) -> None:
     assert run.error == ""
     assert run.clock.stopped_by == "end of the simulated window"
     assert run.figures["cycles"] >= 3
+    assert "failed" not in run.figures["run_statuses"]
+    with Session(run.app.db) as s:
+        houses_read = repo.get_bookmark(s, HOUSES_READ)
+    assert houses_read is not None
+    assert datetime.fromisoformat(houses_read) > sim.START  # the full reconcile's pull went through
 
 
 def test_every_changed_building_has_the_new_staff_as_admins_and_not_the_old(run: sim.Simulation) -> None:
