@@ -29,9 +29,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from domchat.clock import VirtualClock
 from domchat.domain.model import ActualChat, MemberState
 from domchat.errors import GisError, GisFault, MaxApiError, MaxUnavailable
 from domchat.gis_client.transport import BudgetSpent
@@ -64,7 +65,7 @@ class Overrun(BaseException):
     A BaseException, so that the engine's own error handling does not take it for a failure."""
 
 
-class SimClock:
+class SimClock(VirtualClock):
     """Virtual time = the start + every sleep + the CPU this process spent since `start()`.
 
     The thread that calls `start()` drives time: its sleeps move the clock on. A sleep on any
@@ -77,7 +78,7 @@ class SimClock:
     past twice the budget: then the next sleep raises `Overrun`)."""
 
     def __init__(self, at: datetime, until: datetime, cpu_budget: float = math.inf, *, charge_cpu: bool = True) -> None:
-        self._at = at.astimezone(UTC)
+        super().__init__(at)
         self.until = until
         self.cpu_budget = cpu_budget
         self.charge_cpu = charge_cpu
@@ -86,7 +87,7 @@ class SimClock:
         self.stopped_by = ""
         self._cpu0: float | None = None
         self._driver: int | None = None
-        self._lock = threading.Condition()
+        self._cond = threading.Condition(self._lock)
         self._sleepers: dict[object, tuple[float, threading.Thread, threading.Event]] = {}
 
     def start(self) -> None:
@@ -100,12 +101,6 @@ class SimClock:
         with self._lock:
             at = self._at
         return at + timedelta(seconds=self.cpu()) if self.charge_cpu else at
-
-    def wall(self) -> datetime:
-        return self.now()
-
-    def monotonic(self) -> float:
-        return self.now().timestamp()
 
     def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
         if stop is not None and stop.is_set():
@@ -137,11 +132,11 @@ class SimClock:
         """Wake `thread` and wait (a little real time at most) until it sleeps again or ends."""
         woken.set()
         give_up = time.monotonic() + 2.0
-        with self._lock:
+        with self._cond:
             while thread.is_alive() and time.monotonic() < give_up:
                 if any(t is thread for _, t, _ in self._sleepers.values()):
                     return
-                self._lock.wait(0.002)
+                self._cond.wait(0.002)
 
     def _wait(self, seconds: float, stop: threading.Event | None) -> bool:
         """A sleep off the driving thread: until the driver's time reaches it, or `stop`."""
@@ -149,7 +144,7 @@ class SimClock:
         token = object()
         with self._lock:
             self._sleepers[token] = (self.monotonic_unlocked() + max(seconds, 0.0), threading.current_thread(), woken)
-            self._lock.notify_all()
+            self._cond.notify_all()
         while not woken.wait(0.002):
             if stop is not None and stop.is_set():
                 break
