@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from domchat.emulators.gis import GisEmulator
+from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.errors import GisAccessDenied, GisBadAnswer
 from domchat.gis_client import GisClient
 from domchat.gis_client.types import DateDetails, DayOfMonth
@@ -373,3 +373,27 @@ def test_a_charter_object_managed_under_a_contract_carries_the_flag(start_emulat
     contracts = client.cach_documents(contract_guids=[e["document"]["guid"] for b in world["buildings"][:5] for e in b["management"]])
     assert contracts and not any(o.managed_by_contract for d in contracts for o in d.objects)
     assert flagged_building["fias_guid"] == next(d for d in docs if flags[d.guid]).objects[0].fias_house_guid
+
+
+def test_actual_licenses_in_batches_are_the_same_licences(
+    client: GisClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domchat.gis_client import client as client_module
+
+    monkeypatch.setattr(client_module, "RECORD_BATCH", 2)
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    whole = client.actual_licenses(ogrns, world["region"]["code"])
+    batches: list[list[Any]] = []
+    assert client.actual_licenses(ogrns, world["region"]["code"], batches=batches.append) == []
+    assert [lic for b in batches for lic in b] == whole
+    assert len(whole) > 2 and all(1 <= len(b) <= 2 for b in batches)
+
+
+def test_batches_of_a_refused_answer_end_in_the_error(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    """Licences handed over before the answer is refused are provisional: the call raises."""
+    emu = start_emulator(world, faults=GisFaults(schema_violation_share=1.0))
+    batches: list[list[Any]] = []
+    with pytest.raises(GisBadAnswer):
+        make_client(emu.base_url).actual_licenses(
+            [o["ogrn"] for o in world["organisations"]], world["region"]["code"], batches=batches.append
+        )

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from domchat.errors import GisAccessDenied, GisBadAnswer, GisError, GisFault
 from domchat.gis_client import decoders as d
@@ -66,6 +66,8 @@ OnError = Callable[[str, GisError], None]
 
 BATCH = 100
 """Criteria per message where the schema allows many (`SearchCriteria` maxOccurs=100)."""
+RECORD_BATCH = 50
+"""Records per list handed to a `batches` consumer (a licence may hold thousands of houses)."""
 _NOT_FOUND = frozenset({"INT002000", "INT002012"})
 """Per-house errors meaning GIS ZhKH has no such house: the house is absent from the result."""
 
@@ -109,8 +111,17 @@ class GisClient:
 
     # Licences
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
-        """`exportActualLicenseState` by licensee: the licences with their included and excluded houses."""
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]:
+        """`exportActualLicenseState` by licensee: the licences with their included and excluded houses.
+
+        With `batches`, the licences go to it in lists of up to `RECORD_BATCH` as they are
+        decoded, and none is returned, so that a region's register is never held whole. They
+        are provisional until this returns: if an answer is refused after some of its
+        licences were handed over, this raises, and the caller drops what it got (a pull
+        stores nothing of a failed pull)."""
+        batcher = _Batcher(batches) if batches is not None else None
         jobs = [
             Job(
                 key=f"licences:{i}",
@@ -119,10 +130,14 @@ class GisClient:
                 records={f"{{{LICENSES_NS}}}exportActualLicenseStateResult": d.actual_license},
                 subject=f"licences of {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
                 drop=frozenset({f"{{{LICENSES_NS}}}LicenseRegistryEntries"}),
+                sink=batcher.add if batcher is not None else None,
             )
             for i, chunk in enumerate(_chunks(_unique(ogrns), BATCH))
         ]
-        return [lic for r in self._run(jobs, None) for lic in r.records]
+        found = [lic for r in self._run(jobs, None) for lic in r.records]
+        if batcher is not None:
+            batcher.flush()
+        return found
 
     def licenses(self, *, numbers: Sequence[str] = (), ogrns: Sequence[str] = (), region: str | None = None) -> list[LicenseRecord]:
         """`exportLicense`: licences with their houses and, per house, the management contract GIS
@@ -366,6 +381,24 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+class _Batcher(Generic[T]):
+    """Hands records over in lists of up to `RECORD_BATCH`."""
+
+    def __init__(self, consumer: Callable[[list[T]], None]) -> None:
+        self._consumer = consumer
+        self._batch: list[T] = []
+
+    def add(self, record: T) -> None:
+        self._batch.append(record)
+        if len(self._batch) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._consumer(batch)
 
 
 def _where(op: Operation, result: JobResult[Any]) -> str:

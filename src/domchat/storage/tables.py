@@ -13,6 +13,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, TypeDecorato
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from domchat.domain.model import PERSON_REF_MAX, PREMISES_MAX
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
@@ -156,8 +158,8 @@ class GrantRow(SQLModel, table=True):
     __tablename__ = "guest_grant"
     grant_id: str = Field(primary_key=True, max_length=64)
     building: str = Field(index=True, max_length=36)
-    premises: str = Field(default="", max_length=64)
-    person_ref: str = Field(default="", max_length=128)
+    premises: str = Field(default="", max_length=PREMISES_MAX)
+    person_ref: str = Field(default="", max_length=PERSON_REF_MAX)
     valid_from: date
     valid_to: date | None = None
     """Last local day of validity (inclusive)."""

@@ -25,7 +25,7 @@ from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.domain.notices import Deadlines
 from domchat.errors import GisError
-from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
 from domchat.mapping import notices as noticemap
 from domchat.mapping import periods as periodmap
@@ -132,17 +132,27 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
         log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
         raise
     with transaction(ctx.db) as s:
-        ctx.fence(s)
         for problem in report.problems:
             append(s, _event(ctx, "gis.pull", "partial", reason=f"{problem}; the stored state of it stays"), now)
         _store(ctx, s, got, licensees, hoas, now, report)
+        ctx.fence(s)  # last, so that the lease row is locked only for the commit
     return report
 
 
 def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: PullReport) -> _Fetched:
-    licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
-    licence, skipped = periodmap.licence_periods(licences)
-    addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
+    # The register comes in batches, each turned into periods and dropped: never held whole.
+    licence: list[ManagementPeriod] = []
+    skipped: list[periodmap.Skipped] = []
+    addresses: dict[str, str] = {}
+
+    def take(batch: list[ActualLicense]) -> None:
+        periods, skips = periodmap.licence_periods(batch)
+        licence.extend(periods)
+        skipped.extend(skips)
+        addresses.update((h.fias_house_guid.lower(), h.house_address) for lic in batch for h in lic.houses)
+
+    if licensees:
+        ctx.gis.actual_licenses(licensees, ctx.region, batches=take)
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
