@@ -68,7 +68,7 @@ STEADY_FROM = 100_000
 """From this size the region starts reconciled (no full read due): one reconcile would outlast the budget."""
 START = datetime(2026, 11, 30, 18, 55, tzinfo=UTC)
 WINDOW = timedelta(minutes=20)
-"""How long after the last midnight the simulation runs."""
+"""How long after the last midnight the simulation runs at least (then on until every changed building is handed over)."""
 UPDATES_PER_BUILDING_HOUR = 0.05
 KB_PER_BUILDING = 60
 """The fixture region, its SQLite rows, the simulated chats and the engine's loaded snapshot and chats."""
@@ -186,10 +186,16 @@ def prepare(
         )
         for b in sorted(r.changed)
     ]
+    clock.settled = lambda: all(_handed(platform, h) for h in handovers)
     app = SimApp(settings=s, clock=clock, _db=engine, sim_gis=gis, sim_max=platform)
     del r, d
     gc.collect()
     return Simulation(n, app, clock, gis, platform, handovers, time.perf_counter() - begun, vm("VmRSS"), reconcile)
+
+
+def _handed(platform: SimMax, h: Handover) -> bool:
+    members = platform.chats[h.chat_id].members
+    return all(u in members and members[u].is_admin for u in h.new_staff)
 
 
 def _schedule_updates(platform: SimMax, domain: Domain, start: datetime, until: datetime, rng: random.Random) -> None:
@@ -323,7 +329,7 @@ def idle_wakes(sim: Simulation) -> dict[str, Any]:
             probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "error": str(e)})
             continue
         probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "planned": report.planned, "updates": report.updates})
-    idle = [p["cpu_ms"] for p in probes[1:] if p.get("planned") == 0 and p.get("updates") == 0]
+    idle = [p["cpu_ms"] for p in probes[1:] if "error" not in p]
     return {"noop_cpu_ms": statistics.median(idle) if idle else None, "probes": probes}
 
 
@@ -359,8 +365,9 @@ def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
         " manager's staff all being admins; pending: changed buildings not handed over when the run ended.",
         "goal: (write calls on that midnight's changed chats ÷ 27/s) + 5 s, for the midnight whose last handover is furthest"
         " from it; goal ×: its last handover ÷ goal (≤ 1 meets the goal).",
-        "no-op wake ms: CPU of the daemon's wake-up between pulls run again after the day with nothing left to do (median of"
-        f" {PROBES - 1}, after one to warm up); × against the smallest size (1.0: O(changed), size ×: O(region)).",
+        "idle wake ms: CPU of the daemon's wake-up between pulls run again after the day, with no update waiting (median of"
+        f" {PROBES - 1} after one that finishes leftovers; their planned actions are in the notes); × against the smallest size"
+        " (1.0: O(changed); size ×: O(region)).",
         "peak RSS includes the simulated services, the fixture's leftovers and SQLite's cache; peak/1 GB: against the goal.",
         "wrong/missing: old staff still admins / new staff not admins at the end, over all changed buildings.",
     ]
@@ -388,8 +395,8 @@ def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
             ("max_calls_b", "MAX calls/b", ".2f"),
             ("gis_messages_b", "GIS msgs/b", ".2f"),
             ("cpu_ms_b", "CPU ms/b", ",.1f"),
-            ("noop_cpu_ms", "no-op wake ms", ",.0f"),
-            ("noop_ratio", "no-op ×", ".1f"),
+            ("noop_cpu_ms", "idle wake ms", ",.0f"),
+            ("noop_ratio", "idle wake ×", ".1f"),
             ("size_ratio", "size ×", ",.0f"),
             ("update_lag_p50", "update lag p50 s", ",.1f"),
             ("update_lag_max", "update lag max s", ",.0f"),
