@@ -7,6 +7,7 @@ types it needs to name are re-exported here so that it imports nothing below thi
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
 from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
+from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (
     export_invitations,
     import_grants,
@@ -47,6 +48,9 @@ __all__ = [
     "import_grants",
     "issue_binding_codes",
     "issue_invitation",
+    "notices_coverage",
+    "notices_due",
+    "notices_switch",
     "open_app",
     "operator_name",
     "org_invite",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from domchat.cli import cycles, developer, people, records
+from domchat.cli import cycles, developer, notices, people, records
 from domchat.cli.invocation import root_options
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -28,6 +28,7 @@ cli.add_typer(people.org, name="org")  # invite, staff list | revoke
 cli.add_typer(people.grants, name="grants")  # import
 cli.add_typer(people.invitations, name="invitations")  # export, issue
 cli.add_typer(records.audit, name="audit")  # list, export, verify
+cli.add_typer(notices.notices, name="notices")  # off, on, coverage
 
 # Developers' commands.
 cli.add_typer(developer.commands)  # emulate, demo

@@ -135,7 +135,14 @@ def diff(
     if not title.observed(chat):
         out.append(title)
     card = PinCard(
-        cid, b, text=want.card, org=manager.org if isinstance(manager, Manager) else None, reason=f"building card; {why_manager}", due=due
+        cid,
+        b,
+        text=want.card,
+        button_texts=tuple(t for t, _ in want.buttons),
+        button_urls=tuple(u for _, u in want.buttons),
+        org=manager.org if isinstance(manager, Manager) else None,
+        reason=f"building card; {why_manager}",
+        due=due,
     )
     if not want.frozen and not card.observed(chat):
         out.append(card)
