@@ -36,6 +36,7 @@ from domchat.clock import VirtualClock
 from domchat.domain.model import ActualChat, MemberState
 from domchat.emulators.max.ratelimit import SlidingWindow
 from domchat.errors import GisError, GisFault, MaxApiError, MaxUnavailable
+from domchat.gis_client.client import RECORD_BATCH
 from domchat.gis_client.transport import BudgetSpent
 from domchat.gis_client.types import (
     ActualLicense,
@@ -46,6 +47,8 @@ from domchat.gis_client.types import (
     LicenseHouse,
     NsiRef,
     OrgRecord,
+    VotingMessage,
+    VotingProtocol,
 )
 from domchat.max_client import parse
 from domchat.max_client.ratelimit import TokenBucket, client_rate
@@ -56,6 +59,7 @@ from domchat.sync.locks import Lease
 T = TypeVar("T")
 PAGE = 100
 """Members per page and users per `POST /members`, as the client sends them."""
+OnError = Callable[[str, GisError], None]
 GIS_BATCH = 100
 """Items per GIS message where the client batches (licences, organisations, contracts)."""
 
@@ -388,7 +392,15 @@ class SimMax:
             c.pinned = next((m for m in c.messages if m.mid == pin), c.pinned)
         return self._view(chat_id)
 
-    def send_message(self, *, chat_id: int | None = None, user_id: int | None = None, text: str, notify: bool = True) -> Message:
+    def send_message(
+        self,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        text: str,
+        notify: bool = True,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> Message:
         return self._call(chat_id or 0, lambda: self._send(chat_id, user_id, text), write=True, idempotent=False)
 
     def _send(self, chat_id: int | None, user_id: int | None, text: str) -> Message:
@@ -475,17 +487,36 @@ class SimGis:
         finally:
             self._budget_end = outer
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]:
+        """With `batches`, handed over in lists of `RECORD_BATCH` and none returned, as the client does."""
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportActualLicenseState")
-        return [self.world.licences[o] for o in ogrns if o in self.world.licences]
+        found = [self.world.licences[o] for o in ogrns if o in self.world.licences]
+        if batches is None:
+            return found
+        for start in range(0, len(found), RECORD_BATCH):
+            batches(found[start : start + RECORD_BATCH])
+        return []
 
-    def house_data(self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None) -> dict[str, HouseData]:
+    def house_data(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, HouseData]:
+        answered = self._per_house(fias_guids, "exportHouseData", on_error)
+        return {g: self.world.houses[g] for g in answered if g in self.world.houses}
+
+    def voting_messages(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingMessage]]:
+        """No owners' meeting is announced anywhere in the simulated region."""
+        return {g: [] for g in self._per_house(fias_guids, "exportVotingMessage", on_error)}
+
+    def voting_protocols(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingProtocol]]:
+        return {g: [] for g in self._per_house(fias_guids, "exportVotingProtocol", on_error)}
+
+    def _per_house(self, fias_guids: Sequence[str], operation: str, on_error: OnError | None) -> list[str]:
         """One message per house; a house whose message keeps failing is that house's error."""
-        failed = self._exchange(len(fias_guids), "exportHouseData", per_item=on_error is not None)
+        failed = self._exchange(len(fias_guids), operation, per_item=on_error is not None)
         for k in failed:
             assert on_error is not None
             on_error(fias_guids[k], GisFault("EXP001000", f"still failing after {self.settings.max_resends} resends"))
-        return {g: self.world.houses[g] for k, g in enumerate(fias_guids) if g in self.world.houses and k not in failed}
+        return [g for k, g in enumerate(fias_guids) if k not in failed]
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]:
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportOrgRegistry")
