@@ -152,6 +152,7 @@ def prepare(
     change_share: float = 0.1,
     seed: int = 1,
     charge_cpu: bool = True,
+    gis_profile: GisProfile = GisProfile(),
 ) -> Simulation:
     """Yesterday as it was stored and as MAX and GIS show it; the full reconcile due at START
     (or, without `reconcile`, done just before it)."""
@@ -173,7 +174,7 @@ def prepare(
     clock = SimClock(START, last + WINDOW, cpu_budget=budget, charge_cpu=charge_cpu)
     s = settings(url, d)
     platform = SimMax(clock, s.max, list(chats(r, BEFORE)), BOT, MaxProfile(), seed)
-    gis = SimGis(clock, s.gis, gis_world(d, s.region.code), GisProfile(), seed + 1)
+    gis = SimGis(clock, s.gis, gis_world(d, s.region.code), gis_profile, seed + 1)
     _schedule_updates(platform, d, START, clock.until, random.Random(seed + 2))
     handovers = [
         Handover(
@@ -298,6 +299,8 @@ def figures(sim: Simulation) -> dict[str, Any]:
         "cycles": len(runs),
         "failed_cycles": sum(1 for r in runs if r.status != "ok"),
         "run_statuses": dict(Counter(r.status for r in runs)),
+        "problems": sorted({p for r in runs for p in json.loads(r.summary).get("problems", [])})[:5],
+        "gis_slow": sim.gis.profile.slow,
         "max_calls_b": calls / sim.n,
         "gis_messages_b": sim.gis.messages / sim.n,
         "gis_http_b": sim.gis.http / sim.n,
@@ -333,9 +336,10 @@ def idle_wakes(sim: Simulation) -> dict[str, Any]:
     return {"noop_cpu_ms": statistics.median(idle) if idle else None, "probes": probes}
 
 
-def one(n: int, budget: float, zones: int) -> dict[str, Any]:
+def one(n: int, budget: float, zones: int, slow: float | None = None) -> dict[str, Any]:
+    profile = GisProfile() if slow is None else GisProfile(slow=slow)
     with tempfile.TemporaryDirectory(prefix="domchat-sim-") as tmp:
-        sim = simulate(prepare(n, Path(tmp), budget=budget, zones=zones, reconcile=n < STEADY_FROM))
+        sim = simulate(prepare(n, Path(tmp), budget=budget, zones=zones, reconcile=n < STEADY_FROM, gis_profile=profile))
         sim.app.db.dispose()
         return sim.figures
 
@@ -374,7 +378,8 @@ def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
     for r in rows:
         notes.append(
             f"{r['buildings']:,}: ran {r['simulated_h']:.2f} h simulated ({r['cycles']} cycles: {r['run_statuses']}),"
-            f" ended: {r['ended']}; idle wake-ups {json.dumps(r['probes'], default=round)};"
+            f" GIS slow answers {r['gis_slow']:.0%}; ended: {r['ended']}; problems {r['problems']};"
+            f" idle wake-ups {json.dumps(r['probes'], default=round)};"
             f" MAX answers {r['statuses']}; GIS faults {r['gis_faults']}; setup {r['setup_s']:.0f} s;"
             f" by midnight {json.dumps(r['lag_by_zone'], default=lambda v: round(v, 1))}"
         )
@@ -415,9 +420,11 @@ def main() -> None:
     parser.add_argument("--budget", type=float, help="CPU seconds per size (default: the scale's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--zones", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--slow", type=float, help="share of GIS messages answered slowly (default: GisProfile's)")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.budget or BUDGET[args.scale], args.zones or SCALE_ZONES[args.scale]), ensure_ascii=False))
+        zones = args.zones or SCALE_ZONES[args.scale]
+        print(json.dumps(one(args.one, args.budget or BUDGET[args.scale], zones, args.slow), ensure_ascii=False))
         return
     sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
     print(render(run(args.scale, sizes, args.budget)[0]))
