@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domchat.domain.actions import PostNotice
 from domchat.domain.model import Basis, Building, ManagementPeriod
 from domchat.domain.notices import (
     Deadlines,
@@ -254,15 +256,15 @@ def test_nothing_is_sent_in_quiet_hours(zone: str) -> None:
     due = datetime(2026, 11, 20, 10, 30, tzinfo=tz).astimezone(UTC)
     until = date(2026, 11, 25)
     # Before due: waits for due. After due, in the day: now.
-    assert next_send(b, due, until, due - timedelta(hours=3), RULES) == due
+    assert next_send(b.zone(), due, until, due - timedelta(hours=3), RULES) == due
     noon = datetime(2026, 11, 20, 12, tzinfo=tz).astimezone(UTC)
-    assert next_send(b, due, until, noon, RULES) == noon
+    assert next_send(b.zone(), due, until, noon, RULES) == noon
     # At 21:00 and after midnight: the next morning at 09:00.
     for late in (datetime(2026, 11, 20, 21, tzinfo=tz), datetime(2026, 11, 21, 3, tzinfo=tz)):
-        assert next_send(b, due, until, late.astimezone(UTC), RULES) == datetime(2026, 11, 21, 9, tzinfo=tz).astimezone(UTC)
+        assert next_send(b.zone(), due, until, late.astimezone(UTC), RULES) == datetime(2026, 11, 21, 9, tzinfo=tz).astimezone(UTC)
     # Past the last useful day: never.
-    assert next_send(b, due, until, datetime(2026, 11, 25, 22, tzinfo=tz).astimezone(UTC), RULES) is None
-    assert next_send(b, due, until, datetime(2026, 11, 26, 10, tzinfo=tz).astimezone(UTC), RULES) is None
+    assert next_send(b.zone(), due, until, datetime(2026, 11, 25, 22, tzinfo=tz).astimezone(UTC), RULES) is None
+    assert next_send(b.zone(), due, until, datetime(2026, 11, 26, 10, tzinfo=tz).astimezone(UTC), RULES) is None
 
 
 @given(zone=st.sampled_from(ZONES), minutes=st.integers(0, 60 * 24 * 40))
@@ -270,7 +272,7 @@ def test_a_send_instant_is_never_in_quiet_hours(zone: str, minutes: int) -> None
     b = Building("b", "addr", zone)
     due = due_at(b, date(2026, 11, 20), "k", RULES)
     at = datetime(2026, 11, 18, tzinfo=UTC) + timedelta(minutes=minutes)
-    send = next_send(b, due, date(2026, 12, 10), at, RULES)
+    send = next_send(b.zone(), due, date(2026, 12, 10), at, RULES)
     if send is None:
         assert b.local_date(at) >= date(2026, 12, 10)
         return
@@ -335,3 +337,19 @@ def test_due_reminders_across_buildings_at_one_instant(zone: str) -> None:
     )
     assert without == {"lone": NoReminders.NO_MANAGER}
     assert [(r.building, r.kind) for r in found] == [("good", NoticeKind.METERING_OPENS)]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_retried_notice_keeps_to_quiet_hours_and_goes_at_its_place_in_the_morning(zone: str) -> None:
+    # A notice MAX refused at 20:55 local: its retry, whenever the executor asks, waits for the morning.
+    tz = ZoneInfo(zone)
+    post = PostNotice(1, "b", notice="k", text="t", zone=zone, quiet=("21:00", "09:00"), morning=1800, until="2026-11-25")
+    evening = datetime(2026, 11, 23, 20, 55, tzinfo=tz).astimezone(UTC)
+    assert post.earliest(evening) == evening
+    morning = datetime(2026, 11, 24, 9, 30, tzinfo=tz).astimezone(UTC)
+    for late in (datetime(2026, 11, 23, 21, 0, tzinfo=tz), datetime(2026, 11, 24, 2, tzinfo=tz), datetime(2026, 11, 24, 8, 59, tzinfo=tz)):
+        assert post.earliest(late.astimezone(UTC)) == morning
+    # Refused on its last useful day's evening: never.
+    assert post.earliest(datetime(2026, 11, 25, 21, 30, tzinfo=tz).astimezone(UTC)) is None
+    # Without a zone (an action stored before notices carried one) nothing holds it.
+    assert PostNotice(1, "b", notice="k", text="t").earliest(evening + timedelta(hours=3)) == evening + timedelta(hours=3)

@@ -16,9 +16,12 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar, get_args
+from zoneinfo import ZoneInfo
 
 from domchat.domain.model import ActualChat, ChatId, UserId
+from domchat.domain.notices import NoticeRules, next_send
 
 _NOT_KEYED = ("reason", "org", "due")
 
@@ -52,6 +55,11 @@ class _Base:
 
     def payload(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("chat_id", "building")}
+
+    def earliest(self, at: datetime) -> datetime | None:
+        """The first instant at or after `at` at which it may be carried out; None once it may
+        no longer be. Every attempt asks, the first and each retry."""
+        return at
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +183,25 @@ class PostNotice(_Base):
     notice: str = ""
     """The notice's key, `<kind>:<building>:<ident>` (`domain/notices.py`)."""
     text: str = ""
+    zone: str = ""
+    """The building's time zone: no attempt, first or retried, falls in its quiet hours."""
+    quiet: tuple[str, ...] = ()
+    """Local start and end of quiet hours (`21:00`, `09:00`) as the rules were when it was released."""
+    morning: int = 0
+    """Seconds after quiet hours end at which it goes when held over the night (its spread)."""
+    until: str = ""
+    """The last local day posting it makes sense (ISO date)."""
     reason: str = ""
 
     def key(self) -> str:
         return hashlib.sha256(f"{self.kind}\n{self.notice}".encode()).hexdigest()
+
+    def earliest(self, at: datetime) -> datetime | None:
+        """`at`, or when the building's quiet hours end (H2); None once its last useful day is over."""
+        if not self.zone:
+            return at
+        rules = NoticeRules(quiet_start=time.fromisoformat(self.quiet[0]), quiet_end=time.fromisoformat(self.quiet[1]))
+        return next_send(ZoneInfo(self.zone), at, date.fromisoformat(self.until), at, rules, timedelta(seconds=self.morning))
 
     def observed(self, chat: ActualChat) -> bool:
         """A chat's state does not show a message was sent; the executor looks for it instead."""

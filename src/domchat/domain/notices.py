@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from domchat.domain.model import Building, Conflict, ManagementPeriod, manager_on
 
@@ -239,14 +240,16 @@ def due_at(building: Building, day: date, key: str, rules: NoticeRules) -> datet
     return local.astimezone(UTC)
 
 
-def next_send(building: Building, due: datetime, until: date, at: datetime, rules: NoticeRules) -> datetime | None:
-    """The first instant at or after `at` (and `due`) outside quiet hours, or None once the
-    building-local `until` day has passed or is over by the time quiet hours end."""
-    zone = building.zone()
+def next_send(
+    zone: ZoneInfo, due: datetime, until: date, at: datetime, rules: NoticeRules, morning: timedelta = timedelta(0)
+) -> datetime | None:
+    """The first instant at or after `at` (and `due`) outside quiet hours in `zone`, or None once
+    the local `until` day has passed or is over by the time quiet hours end. A notice held over
+    the night goes `morning` after quiet hours end (its place in the spread window, H2)."""
     local = max(at, due).astimezone(zone)
     if rules.quiet(local.time()):
-        morning = datetime.combine(local.date(), rules.quiet_end, tzinfo=zone)
-        local = morning if local.time() < rules.quiet_end else morning + timedelta(days=1)
+        end = datetime.combine(local.date(), rules.quiet_end, tzinfo=zone) + morning
+        local = end if local.time() < rules.quiet_end else end + timedelta(days=1)
     if local.date() > until:
         return None
     return local.astimezone(UTC)

@@ -169,7 +169,7 @@ class Executor:
             for row, a in zip(batch, actions, strict=True):
                 if a in blocked:
                     self._finish(row, a, Effect("failed", "not a member: the platform refused to add this user"), out)
-            todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked]
+            todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked and not self._held(row, a, out)]
             if not todo:
                 continue
             kind = todo[0][1].kind
@@ -193,6 +193,26 @@ class Executor:
                 out.refused_users.extend(effect.refused)
             crash_point(kind, "after_commit")
         return out
+
+    def _held(self, row: ActionRow, action: Action, out: Outcome) -> bool:
+        """Whether the action may not go now (a notice in its building's quiet hours): it waits
+        until it may, or is given up once it no longer may. Asked on the planning clock, the one
+        notices are released on; a held action is asked again at each run."""
+        now = self.clock.now()
+        when = action.earliest(now)
+        if when is not None and when <= now:
+            return False
+        if when is None:
+            self._finish(row, action, Effect("failed", "not sent: its last useful day passed while it waited"), out)
+            return True
+        with transaction(self.db) as s:
+            self.fence(s)
+            stored = s.get(ActionRow, row.key)
+            assert stored is not None
+            stored.not_before = when
+            s.add(stored)
+        out.waiting += 1
+        return True
 
     def _failed_call(self, row: ActionRow, action: Action, error: MaxApiError | MaxUnavailable, out: Outcome) -> None:
         """Queue the action again after a wait, or give it up once it has used its attempts."""

@@ -44,6 +44,7 @@ from domchat.domain.notices import (
     next_send,
     outcome_notice,
     reminders_on,
+    spread,
 )
 from domchat.domain.templates import Templates
 from domchat.errors import GisError
@@ -248,12 +249,12 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
     expired: list[NoticeRow] = []
     for row in waiting:
         b = domain.buildings.get(row.building)
-        when = next_send(b, row.due_at, row.until, at, cfg.rules) if b is not None else None
+        when = next_send(b.zone(), row.due_at, row.until, at, cfg.rules, spread(row.key, cfg.rules)) if b is not None else None
         if when is None:
             expired.append(row)
         elif when <= at and len(ready) < cfg.batch:
             ready.append(row)
-    actions = [PostNotice(r.chat_id, r.building, due=r.due_at.isoformat(), notice=r.key, text=r.text, reason=r.kind) for r in ready]
+    actions = [_post(r, domain.buildings[r.building], cfg.rules) for r in ready]
     with Session(db) as s:
         stored = {a.key() for a in actions if s.get(ActionRow, a.key()) is not None}
     rows = executor.persist([a for a in actions if a.key() not in stored])
@@ -272,6 +273,13 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
                 append(s, AuditEvent("daemon", "schedule", "post_notice", "skipped", building=r.building, chat_id=r.chat_id,
                                      reason=f"{r.key}: its last useful day {r.until} passed before it could be posted"), at)  # fmt: skip
     return rows, len(expired)
+
+
+def _post(r: NoticeRow, b: Building, rules: NoticeRules) -> PostNotice:
+    """The action of a notice: it carries the building's quiet hours, which every retry keeps to."""
+    quiet = (rules.quiet_start.isoformat("minutes"), rules.quiet_end.isoformat("minutes"))
+    return PostNotice(r.chat_id, r.building, due=r.due_at.isoformat(), notice=r.key, text=r.text, zone=b.zone().key, quiet=quiet,
+                      morning=int(spread(r.key, rules).total_seconds()), until=r.until.isoformat(), reason=r.kind)  # fmt: skip
 
 
 def _compute_due(db: Engine, at: datetime) -> bool:

@@ -183,7 +183,8 @@ class ControlApi:
     def arm_fault(self, req: Request) -> Response:
         body = req.json()
         try:
-            self._faults.arm(str(body.get("kind")), _int(body, "count"))
+            route = body.get("route")
+            self._faults.arm(str(body.get("kind")), _int(body, "count"), route if isinstance(route, str) else None)
         except ValueError as e:
             raise bad_request(str(e)) from None
         return Response(200, {"ok": True})

@@ -63,6 +63,8 @@ class FaultInjector:
     def __init__(self, faults: MaxFaults) -> None:
         self._lock = threading.Lock()
         self._armed: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self._routes: dict[str, str | None] = dict.fromkeys(KINDS)
+        """The one route (`POST /messages`) an armed fault hits, or None for every request."""
         self._burst_left = 0
         self._count = 0
         self.replace(faults)
@@ -72,28 +74,29 @@ class FaultInjector:
             self.faults = faults
             self._rng = random.Random(faults.seed)
 
-    def arm(self, kind: str, count: int) -> None:
-        """Inject `kind` into the next `count` requests it applies to."""
+    def arm(self, kind: str, count: int, route: str | None = None) -> None:
+        """Inject `kind` into the next `count` requests it applies to; with `route` ("POST
+        /messages"), only into requests of that method and path."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: one of {', '.join(KINDS)}")
         with self._lock:
-            self._armed[kind] = count
+            self._armed[kind], self._routes[kind] = count, route
 
-    def before_request(self) -> str | None:
-        """`429`, `5xx` or `slow` for this request, or None."""
+    def before_request(self, route: str = "") -> str | None:
+        """`429`, `5xx` or `slow` for this request (`route`: its method and path), or None."""
         with self._lock:
             self._count += 1
             f = self.faults
-            if self._take("429"):
+            if self._take("429", route):
                 return "429"
             if f.burst_429_every and self._count % f.burst_429_every == 0:
                 self._burst_left = f.burst_429_length
             if self._burst_left > 0:
                 self._burst_left -= 1
                 return "429"
-            if self._take("5xx") or self._rng.random() < f.share_5xx:
+            if self._take("5xx", route) or self._rng.random() < f.share_5xx:
                 return "5xx"
-            if self._take("slow") or self._rng.random() < f.slow_share:
+            if self._take("slow", route) or self._rng.random() < f.slow_share:
                 return "slow"
             return None
 
@@ -102,8 +105,8 @@ class FaultInjector:
         with self._lock:
             return self._take("success_false") or self._rng.random() < self.faults.share_success_false
 
-    def _take(self, kind: str) -> bool:
-        if self._armed[kind] > 0:
+    def _take(self, kind: str, route: str = "") -> bool:
+        if self._armed[kind] > 0 and self._routes[kind] in (None, route):
             self._armed[kind] -= 1
             return True
         return False

@@ -145,7 +145,7 @@ class MaxEmulator:
             return self._error(ApiError(401, "verify.token", "Invalid access_token"))
         if not self._limit.admit("bot"):
             return self._error(ApiError(429, "too.many.requests", "Too many requests"))
-        fault = self.faults.before_request()
+        fault = self.faults.before_request(f"{request.method} {request.path}")
         if fault is not None:
             with self._counts_lock:
                 self._counts[f"injected_{fault}"] += 1
