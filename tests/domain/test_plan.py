@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin
-from domchat.domain.model import ActualChat, MemberState
+from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, PinNotice, RemoveMember, RevokeAdmin
+from domchat.domain.model import ActualChat, MemberState, Pinned
 from domchat.domain.plan import plan
 from support.domain import AUTH, BOT, CHAT, ORG_A, ORG_B, POLICY, STAFF_A, STAFF_B, TEMPLATES, apply, domain, fresh_chat, period
 
@@ -127,3 +127,18 @@ def test_only_timeline_actions_carry_a_due_instant() -> None:
     assert due[("RemoveMember", 777)] == "" and due[("SetTitle", None)] == ""
     assert due[("RevokeAdmin", STAFF_A[0])].startswith("2026-10-31T19:00")  # 1 November 00:00 in Yekaterinburg
     assert due[("GrantAdmin", STAFF_B[0])] == due[("RevokeAdmin", STAFF_A[0])]
+
+
+def test_a_meeting_announcement_is_pinned_while_decisions_are_taken_then_the_card_again() -> None:
+    d = domain((period(ORG_A, date(2020, 1, 1)),))
+    d = replace(d, pins={next(iter(d.bindings)): (Pinned("mid.7", "🗳 Собрание", date(2026, 11, 23), date(2026, 11, 24)),)})
+    before = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    chat = apply(fresh_chat(), plan(d, {CHAT: fresh_chat()}, before, POLICY, TEMPLATES).actions)
+    # Yekaterinburg (UTC+5): the 23rd starts at 19:00 UTC on the 22nd, the 25th at 19:00 on the 24th.
+    assert d.next_boundary(before) == datetime(2026, 11, 22, 19, tzinfo=UTC)
+    (pin,) = plan(d, {CHAT: chat}, datetime(2026, 11, 22, 19, tzinfo=UTC), POLICY, TEMPLATES).actions
+    assert pin == PinNotice(CHAT, pin.building, mid="mid.7", text="🗳 Собрание", reason=pin.reason)
+    voting = apply(chat, (pin,))
+    assert plan(d, {CHAT: voting}, datetime(2026, 11, 24, 18, tzinfo=UTC), POLICY, TEMPLATES).actions == ()
+    (card,) = plan(d, {CHAT: voting}, datetime(2026, 11, 24, 19, tzinfo=UTC), POLICY, TEMPLATES).actions
+    assert isinstance(card, PinCard) and card.text == chat.pinned_text

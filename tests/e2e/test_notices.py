@@ -214,10 +214,14 @@ def test_plan_shows_notices_due_coverage_says_why_and_a_kind_turned_off_stays_of
     stage.sync(datetime(2026, 11, 23, 10, tzinfo=UTC), pull=False)  # 13:00 in Moscow
     assert not any("принимаются до 25 ноября" in t for t in _bot_messages(stage, stage.chats[moscow]).values())
 
-    # The pinned card carries the residents' services as link buttons, one per row.
-    chat = stage.chats[moscow]
-    pinned = stage.chat_state(chat)["pinned_message_id"]
+    # Moscow's owners are voting: their meeting's announcement is pinned in the card's place.
     token = (stage.tmp / "token").read_text(encoding="utf-8")
+    pinned = stage.chat_state(stage.chats[moscow])["pinned_message_id"]
+    got = stage.http.get(f"{stage.max.base_url}/messages", params={"message_ids": pinned}, headers={"Authorization": token}, timeout=10)
+    assert got.json()["messages"][0]["body"]["text"].startswith("🗳")
+    # Elsewhere the pinned card carries the residents' services as link buttons, one per row.
+    chat = stage.chats[stage.world["buildings"][2]["fias_guid"]]
+    pinned = stage.chat_state(chat)["pinned_message_id"]
     got = stage.http.get(f"{stage.max.base_url}/messages", params={"message_ids": pinned}, headers={"Authorization": token}, timeout=10)
     (card,) = got.json()["messages"]
     (keyboard,) = card["body"]["attachments"]

@@ -75,7 +75,7 @@ def fresh_chat() -> ActualChat:
 
 def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
     """What MAX would look like after the actions: a model of the platform for planner tests."""
-    from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, RemoveMember, RevokeAdmin, SetTitle
+    from domchat.domain.actions import AddMembers, GrantAdmin, PinCard, PinNotice, RemoveMember, RevokeAdmin, SetTitle
 
     members = dict(chat.members)
     title, pinned = chat.title, chat.pinned_text
@@ -92,6 +92,6 @@ def apply(chat: ActualChat, actions: tuple[object, ...]) -> ActualChat:
             members.pop(a.user_id)
         elif isinstance(a, SetTitle):
             title = a.title
-        elif isinstance(a, PinCard):
+        elif isinstance(a, PinCard | PinNotice):
             pinned = a.text
     return ActualChat(chat.chat_id, title, pinned, chat.owner_id, members, chat.active)

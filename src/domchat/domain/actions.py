@@ -143,6 +143,20 @@ class PinCard(_Base):
 
 
 @dataclass(frozen=True, slots=True)
+class PinNotice(_Base):
+    """Pin a message the bot already posted in the card's place (an owners' meeting announcement
+    while decisions are taken): pinning is idempotent, nothing is sent."""
+
+    kind: ClassVar[str] = "pin_notice"
+    mid: str = ""
+    text: str = ""
+    reason: str = ""
+
+    def observed(self, chat: ActualChat) -> bool:
+        return chat.pinned_text == self.text
+
+
+@dataclass(frozen=True, slots=True)
 class SendNotice(_Base):
     """A message from the bot answering someone (a code, a link); `ref` makes each one distinct."""
 
@@ -208,7 +222,7 @@ class PostNotice(_Base):
         return False
 
 
-Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift | PostNotice
+Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | PinNotice | SendNotice | ReportDrift | PostNotice
 
 ORDER: tuple[type[Action], ...] = get_args(Action)
 """The union's order is the execution order within a chat: rights taken away before new ones are

@@ -17,6 +17,7 @@ from domchat.domain.model import (
     Domain,
     Manager,
     Permission,
+    Pinned,
     Policy,
     UserId,
     manager_on,
@@ -41,6 +42,8 @@ class DesiredChat:
     entitled: frozenset[UserId]
     """Who may be a member: `members` plus the chat's owner and the bot."""
     manager: Manager | Conflict | None
+    pinned: Pinned | None = None
+    """A posted message pinned in the card's place now (an owners' meeting taking decisions)."""
 
     @property
     def frozen(self) -> bool:
@@ -83,6 +86,8 @@ def desired_chat(
         members=members,
         entitled=frozenset(entitled),
         manager=manager,
+        # MAX pins one message: the meeting whose decisions end first, the card again after.
+        pinned=min((p for p in domain.pins.get(building, ()) if p.on(day)), key=lambda p: (p.last, p.mid), default=None),
     )
 
 

@@ -240,6 +240,21 @@ class ActualChat:
 
 
 @dataclass(frozen=True, slots=True)
+class Pinned:
+    """A message the bot posted that is pinned in the card's place on the local days from
+    `first` to `last`: an owners' meeting announcement while decisions are taken (docs/notices.md)."""
+
+    mid: str
+    text: str
+    first: date | None
+    """None: from when it was posted (an in-person meeting takes decisions on its day only)."""
+    last: date
+
+    def on(self, day: date) -> bool:
+        return (self.first is None or self.first <= day) and day <= self.last
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """Everything domchat knows that decides what chats should look like; a pure value."""
 
@@ -257,6 +272,8 @@ class Domain:
     """Bound resident user ids by grant id."""
     refused: Mapping[ChatId, frozenset[UserId]] = field(default_factory=dict)
     """Users the platform refused to add to a chat (privacy): not added again, may join by link."""
+    pins: Mapping[str, tuple[Pinned, ...]] = field(default_factory=dict)
+    """Posted messages pinned instead of the card for some days, by building FIAS GUID."""
 
     def local_midnights_after(self, building: str, after: datetime) -> datetime | None:
         """The first instant after `after` at which this building's manager or residents may change."""
@@ -266,6 +283,8 @@ class Domain:
             days.add(g.valid_from)
             if g.valid_to is not None:
                 days.add(g.valid_to + timedelta(days=1))
+        for p in self.pins.get(building, ()):
+            days |= {p.last + timedelta(days=1), *([p.first] if p.first is not None else [])}
         instants = [t for t in (b.local_midnight(d) for d in days) if t > after]
         return min(instants, default=None)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domchat.domain.model import Building, Conflict, ManagementPeriod, manager_on
+from domchat.domain.model import Building, Conflict, ManagementPeriod, Pinned, manager_on
 
 
 class NoticeKind(enum.StrEnum):
@@ -337,8 +337,13 @@ class Meeting:
     cancelled: bool = False
 
     def open_on(self, day: date) -> bool:
-        """Whether owners may still vote on local `day` (the card pins the announcement meanwhile)."""
+        """Whether the meeting is still to be announced on local `day`: decisions not yet over."""
         return not self.cancelled and day <= self.decisions_until
+
+    def pinned(self, mid: str, text: str) -> Pinned | None:
+        """Its posted announcement, pinned in the card's place while decisions are taken; None
+        for a cancelled meeting."""
+        return None if self.cancelled else Pinned(mid, text, self.decisions_from, self.decisions_until)
 
 
 @dataclass(frozen=True, slots=True)

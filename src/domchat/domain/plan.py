@@ -16,6 +16,7 @@ from domchat.domain.actions import (
     AddMembers,
     GrantAdmin,
     PinCard,
+    PinNotice,
     RemoveMember,
     ReportDrift,
     RevokeAdmin,
@@ -134,7 +135,7 @@ def diff(
     title = SetTitle(cid, b, title=want.title, reason="title from the building's address")
     if not title.observed(chat):
         out.append(title)
-    card = PinCard(
+    card: PinCard | PinNotice = PinCard(
         cid,
         b,
         text=want.card,
@@ -144,6 +145,10 @@ def diff(
         reason=f"building card; {why_manager}",
         due=due,
     )
+    if want.pinned is not None:
+        card = PinNotice(
+            cid, b, mid=want.pinned.mid, text=want.pinned.text, reason="owners' meeting announcement while decisions are taken"
+        )
     if not want.frozen and not card.observed(chat):
         out.append(card)
     return sorted(out, key=lambda a: ORDER.index(type(a)))

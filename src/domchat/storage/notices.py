@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from domchat.domain.model import Pinned
 from domchat.domain.notices import Deadlines, Meeting, MeetingForm, MeetingOutcome, MonthDay, NoticeKind
 from domchat.storage.tables import NoticeOffRow, NoticeRow, NoticeSourceRow
 
@@ -130,3 +131,25 @@ def states(s: Session, keys: Iterable[str]) -> dict[str, str]:
         q = select(NoticeRow.key, NoticeRow.status).where(col(NoticeRow.key).in_(wanted[n : n + 500]))
         found.update({k: v for k, v in s.exec(q)})
     return found
+
+
+def set_posted(s: Session, key: str, mid: str) -> None:
+    """Remember the message a notice became."""
+    row = s.get(NoticeRow, key)
+    if row is not None and row.mid != mid:
+        row.mid = mid
+        s.add(row)
+
+
+def load_pins(s: Session) -> dict[str, tuple[Pinned, ...]]:
+    """The posted announcements of owners' meetings not cancelled, by building: each pinned in
+    the card's place while its meeting takes decisions."""
+    meetings = {m.guid: m for m in load_meetings(s)[0]}
+    out: dict[str, list[Pinned]] = {}
+    q = select(NoticeRow).where(NoticeRow.kind == NoticeKind.MEETING.value, col(NoticeRow.mid).is_not(None))
+    for row in s.exec(q):
+        m = meetings.get(row.key.rsplit(":", 1)[1])
+        pin = m.pinned(row.mid, row.text) if m is not None and row.mid is not None else None
+        if pin is not None:
+            out.setdefault(row.building, []).append(pin)
+    return {b: tuple(ps) for b, ps in out.items()}

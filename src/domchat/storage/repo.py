@@ -23,6 +23,7 @@ from domchat.domain.model import (
     Organisation,
     OrgKind,
 )
+from domchat.storage import notices
 from domchat.storage.tables import (
     ActionRow,
     BindingRow,
@@ -92,6 +93,7 @@ def load_domain(session: Session) -> Domain:
         grants={b: tuple(gs) for b, gs in grants.items()},
         residents={g: frozenset(u) for g, u in residents.items()},
         refused={c: frozenset(u) for c, u in refused.items()},
+        pins=notices.load_pins(session),
     )
 
 

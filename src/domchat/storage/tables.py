@@ -367,6 +367,8 @@ class NoticeRow(SQLModel, table=True):
     """scheduled (waiting for its hour), queued (its `post_notice` action is stored), expired."""
     created_at: datetime = _utc(nullable=False)
     queued_at: datetime | None = _utc(nullable=True)
+    mid: str | None = Field(default=None, max_length=64)
+    """The message it became in the chat, once posted (an owners' meeting announcement is pinned)."""
 
 
 class NoticeOffRow(SQLModel, table=True):

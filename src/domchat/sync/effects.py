@@ -19,6 +19,7 @@ from domchat.domain.actions import (
     AddMembers,
     GrantAdmin,
     PinCard,
+    PinNotice,
     PostNotice,
     RemoveMember,
     ReportDrift,
@@ -28,7 +29,7 @@ from domchat.domain.actions import (
 )
 from domchat.domain.model import MemberState
 from domchat.max_client.types import AdminGrant
-from domchat.storage import repo
+from domchat.storage import notices, repo
 from domchat.sync.ports import ChatPlatform
 
 SentBefore = Callable[[int, str], str | None]
@@ -48,6 +49,8 @@ class Effect:
     added: tuple[int, ...] = ()
     title: str | None = None
     pinned: tuple[str, str] | None = None
+    posted: tuple[str, str] | None = None
+    """(notice key, message id) of a notice posted."""
     refused: list[tuple[int, int, str]] = field(default_factory=list)
     """(chat, user, error code) of members the platform refused to add (privacy…)."""
 
@@ -71,19 +74,28 @@ def perform(a: Action, p: ChatPlatform, sent_before: SentBefore | None) -> Effec
             return Effect(title=a.title)
         case PinCard():
             buttons = tuple(zip(a.button_texts, a.button_urls, strict=True))
-            mid = (sent_before and sent_before(a.chat_id, a.text)) or p.send_message(
-                chat_id=a.chat_id, text=a.text, notify=False, buttons=buttons
-            ).mid
+            mid = _send_once(p, sent_before, a.chat_id, a.text, notify=False, buttons=buttons)
             p.patch_chat(a.chat_id, pin=mid, notify=False)
             return Effect(pinned=(mid, a.text))
-        case SendNotice() | PostNotice():
-            if sent_before is None or sent_before(a.chat_id, a.text) is None:
-                p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
+        case PinNotice():
+            p.patch_chat(a.chat_id, pin=a.mid, notify=False)
+            return Effect(pinned=(a.mid, a.text))
+        case SendNotice():
+            _send_once(p, sent_before, a.chat_id, a.text, notify=True)
             return Effect()
+        case PostNotice():
+            return Effect(posted=(a.notice, _send_once(p, sent_before, a.chat_id, a.text, notify=True)))
         case ReportDrift():
             return Effect("reported")
         case _:
             assert_never(a)
+
+
+def _send_once(
+    p: ChatPlatform, sent_before: SentBefore | None, chat_id: int, text: str, *, notify: bool, buttons: tuple[tuple[str, str], ...] = ()
+) -> str:
+    """The id of the message: the one an earlier attempt sent, or a new one."""
+    return (sent_before and sent_before(chat_id, text)) or p.send_message(chat_id=chat_id, text=text, notify=notify, buttons=buttons).mid
 
 
 def grant_together(grants: Sequence[GrantAdmin], p: ChatPlatform) -> list[Effect]:
@@ -123,3 +135,5 @@ def record(s: Session, chat_id: int, e: Effect, at: datetime) -> None:
         repo.set_chat_fields(s, chat_id, at, title=e.title)
     if e.pinned is not None:
         repo.set_chat_fields(s, chat_id, at, pinned_mid=e.pinned[0], pinned_text=e.pinned[1])
+    if e.posted is not None:
+        notices.set_posted(s, *e.posted)

@@ -1,0 +1,25 @@
+"""Notices: the message each one became, so that an owners' meeting announcement can be pinned.
+
+Revision ID: 0002_notices2
+Revises: 0004_notices
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_notices2"
+down_revision = "0004_notices"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mid", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.drop_column("mid")
