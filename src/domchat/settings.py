@@ -301,6 +301,12 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    lang: str = field(default="ru", metadata=_check(lambda v: None if v in ("ru", "en") else "must be ru or en"))
+    """Language `audit list` and `audit export` read reasons, actions and outcomes in (stored events keep their keys)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     region: RegionSettings = field(default_factory=RegionSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -310,6 +316,7 @@ class Settings:
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 

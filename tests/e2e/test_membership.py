@@ -11,11 +11,15 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from domchat import app as app_mod
+from domchat.domain import reasons
 from domchat.storage import audit
 from domchat.storage.tables import BindingCodeRow, BindingRow, ResidentRow
 from support.stage import BOT_RIGHTS, NOON, Stage
 
 G1, G2, G3, G4 = (f"00000000-0000-4000-8000-00000000000{n}" for n in range(1, 5))
+
+
+EN = reasons.load("en")  # the stored reasons, read in English
 
 
 def _events(stage: Stage, **flt: object) -> list[audit.AuditRow]:
@@ -64,7 +68,7 @@ def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(s
     stage.sync()
     refused = [e for e in _events(stage, chat_id=rogue) if e.action == "chat.bind"]
     assert [(e.outcome, e.building) for e in refused] == [("refused", row["building"])]
-    assert "not one of the authority's accounts" in refused[0].reason
+    assert "not one of the authority's accounts" in EN.reason(refused[0].reason)
     assert any("Код не принят" in t for t in _bot_texts(stage, rogue))
     good = stage.new_chat(stage.authority)
     stage.act("POST", f"/chats/{good}/messages", as_user=stage.authority, text=row["code"])
@@ -84,13 +88,13 @@ def test_used_and_expired_codes_are_refused_and_guessing_is_stopped(stage: Stage
     late = NOON + timedelta(days=31)
     stage.act("POST", f"/chats/{b}/messages", as_user=stage.authority, text=second["code"])  # expired by then
     stage.sync(now=late, pull=False)
-    outcomes = [(e.outcome, e.reason.split(" at ")[0]) for e in _events(stage, chat_id=b) if e.action == "chat.bind"]
+    outcomes = [(e.outcome, EN.reason(e.reason).split(" at ")[0]) for e in _events(stage, chat_id=b) if e.action == "chat.bind"]
     assert outcomes == [("refused", "code unknown, used or superseded"), ("refused", "code expired")]
     for n in range(5):
         stage.act("POST", f"/chats/{b}/messages", as_user=stage.authority, text=f"AAAA-BBBB-CCCC-{n:04d}")
     stage.sync(now=late, pull=False)
     last = [e for e in _events(stage, chat_id=b) if e.action == "chat.bind"][-1]
-    assert last.outcome == "refused" and "wrong codes in this chat" in last.reason
+    assert last.outcome == "refused" and "wrong codes in this chat" in EN.reason(last.reason)
     with Session(stage.app().db) as s:
         assert s.exec(select(BindingRow).where(BindingRow.chat_id == b)).first() is None
         assert {c.status for c in s.exec(select(BindingCodeRow).where(BindingCodeRow.building == second["building"]))} == {"expired"}
@@ -209,7 +213,7 @@ def test_revoked_grant_removes_the_resident(stage: Stage) -> None:
     chat = stage.chats[building]
     assert 70004 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}
     removed = [e for e in _events(stage, chat_id=chat, user_id=70004) if e.action == "remove_member"]
-    assert removed and f"grant {G4}" in removed[0].reason
+    assert removed and f"grant {G4}" in EN.reason(removed[0].reason)
 
 
 def test_staff_ask_the_bot_for_a_tenant_invitation_in_the_house_chat(stage: Stage) -> None:

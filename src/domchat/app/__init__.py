@@ -7,6 +7,7 @@ types it needs to name are re-exported here so that it imports nothing below thi
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
 from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
+from domchat.app.history import History, building_history
 from domchat.app.people import (
     export_invitations,
     import_grants,
@@ -27,11 +28,13 @@ __all__ = [
     "AuditFilter",
     "CycleReport",
     "DatabaseFailure",
+    "History",
     "Plan",
     "PlanView",
     "audit_events",
     "audit_rows",
     "audit_verify",
+    "building_history",
     "check_config",
     "clients",
     "conflicts",

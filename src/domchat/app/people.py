@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from domchat.app.wiring import App
 from domchat.domain.model import Building
+from domchat.domain.reasons import because
 from domchat.errors import ConfigError, DomchatError
 from domchat.gis_client.grants_file import read_grants
 from domchat.gis_client.types import GuestGrantRecord
@@ -54,7 +55,7 @@ def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
             "chat.codes_issued",
             now,
             after={"buildings": len(out)},
-            reason="binding codes issued (only their hashes are kept)",
+            reason=because("codes_issued"),
         )
     return out
 
@@ -73,7 +74,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
         platform.close()
     with transaction(engine) as s:
         token = enrolment.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
-        _done(s, operator, "cli:org-invite", "staff.invite", now, org=ogrn, reason="personal enrolment link issued (only its hash is kept)")
+        _done(s, operator, "cli:org-invite", "staff.invite", now, org=ogrn, reason=because("enrol_link_issued"))
     return f"https://max.ru/{username}?start={token}"
 
 
@@ -127,7 +128,7 @@ def export_invitations(app: App, operator: str, *, everyone: bool = False) -> li
             "resident.invitations",
             now,
             after={"invitations": len(out)},
-            reason="personal links issued (only their hashes are kept)",
+            reason=because("invitations_issued"),
         )
     _deliver(app, out)
     return out

@@ -1,4 +1,4 @@
-"""Use cases of the audit trail: reading it and verifying it."""
+"""Use cases of the audit trail: reading it (in the inspectorate's language) and verifying it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlmodel import Session
 
 from domchat.app import monitoring
 from domchat.app.wiring import App
+from domchat.domain import reasons
+from domchat.errors import ConfigError
 from domchat.storage import audit
 from domchat.storage.tables import (
     AuditHeadRow,
@@ -28,13 +30,39 @@ def audit_verify(app: App) -> audit.Verdict:
     return verdict
 
 
-def audit_events(app: App, flt: audit.AuditFilter) -> Iterator[dict[str, Any]]:
-    """The events matching `flt`, oldest first, as plain documents (every field and hash)."""
+READINGS = ("text_action", "text_outcome", "text_reason")
+"""Fields added to events read in a language: not stored, not hashed (see docs/audit.md)."""
+RAW = "none"
+"""The `lang` that reads events as stored, with no readings added."""
+
+
+def audit_texts(app: App, lang: str | None = None) -> reasons.AuditTexts:
+    """The words of `lang` (default: `audit.lang`), Russian ones as the authority may have overridden them."""
+    return reasons.load(lang or app.settings.audit.lang, app.settings.chats.templates_dir)
+
+
+def _readings(app: App, lang: str | None) -> audit.Readings | None:
+    if lang == RAW:
+        return None
+    if lang is not None and lang not in reasons.LANGS:
+        raise ConfigError("--lang", f"must be {', '.join(reasons.LANGS)} or {RAW}")
+    texts = audit_texts(app, lang)
+    return lambda row: dict(zip(READINGS, (texts.action(row.action), texts.outcome(row.outcome), texts.reason(row.reason)), strict=True))
+
+
+def audit_events(app: App, flt: audit.AuditFilter, lang: str | None = None) -> Iterator[dict[str, Any]]:
+    """The events matching `flt`, oldest first, as plain documents (every field and hash), each
+    with its `READINGS` in `lang` (default: `audit.lang`; `RAW`: none)."""
+    readings = _readings(app, lang)
     for row in audit_rows(app, flt):
-        yield audit.as_dict(row)
+        yield audit.as_dict(row) | (readings(row) if readings else {})
 
 
-def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str]) -> int:
-    """Write the events matching `flt` to `out` as JSON lines or CSV; returns how many."""
-    writer = audit.export_jsonl if fmt == "jsonl" else audit.export_csv
-    return writer(audit_rows(app, flt), out)
+def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str], lang: str | None = None) -> int:
+    """Write the events matching `flt` to `out` as JSON lines or CSV, with their `READINGS` in
+    `lang` (as for `audit_events`); returns how many."""
+    readings = _readings(app, lang)
+    rows = audit_rows(app, flt)
+    if fmt == "jsonl":
+        return audit.export_jsonl(rows, out, readings)
+    return audit.export_csv(rows, out, readings, READINGS if readings else ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,74 +33,71 @@ def db_upgrade(run: Invocation) -> None:
 
 
 BuildingOpt = Annotated[str | None, typer.Option("--building", help="FIAS GUID.")]
-OrgOpt = Annotated[str | None, typer.Option("--org", help="OGRN.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")]
+
+# The filters `audit list` and `audit export` share: option name → (annotation, AuditFilter field).
+_FILTERS: dict[str, Any] = {
+    "building": BuildingOpt,
+    "org": Annotated[str | None, typer.Option("--org", help="OGRN.")],
+    "chat": Annotated[int | None, typer.Option("--chat", help="MAX chat id.")],
+    "user": Annotated[int | None, typer.Option("--user", help="MAX user id.")],
+    "actor": Annotated[str | None, typer.Option("--actor", help="daemon, or an operator's name.")],
+    "run_id": Annotated[str | None, typer.Option("--run", help="Run id of one cycle.")],
+    "action": Annotated[str | None, typer.Option("--action", help="Action name, e.g. grant_admin.")],
+    "since": Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")],
+    "until": Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")],
+}
+_FILTER_PARAMS = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=a) for k, a in _FILTERS.items()]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Read reasons, actions and outcomes in ru or en (default: audit.lang), or none: as stored."),
+]
 
 
-def _filter(
-    building: str | None,
-    org: str | None,
-    since: str | None,
-    until: str | None,
-    chat: int | None = None,
-    user: int | None = None,
-    actor: str | None = None,
-    run_id: str | None = None,
-) -> app_mod.AuditFilter:
+def _filter(given: dict[str, Any]) -> app_mod.AuditFilter:
+    building, since, until = given["building"], given["since"], given["until"]
     return app_mod.AuditFilter(
         building=building.lower() if building else None,
-        org=org,
-        chat_id=chat,
-        user_id=user,
-        actor=actor,
-        run_id=run_id,
+        org=given["org"],
+        chat_id=given["chat"],
+        user_id=given["user"],
+        actor=given["actor"],
+        run_id=given["run_id"],
+        action=given["action"],
         since=instant("--since", since) if since else None,
         until=instant("--until", until) if until else None,
     )
 
 
-@command(audit, "config", "json", name="list")
-def audit_list(
-    run: Invocation,
-    building: BuildingOpt = None,
-    org: OrgOpt = None,
-    chat: Annotated[int | None, typer.Option("--chat")] = None,
-    user: Annotated[int | None, typer.Option("--user")] = None,
-    actor: Annotated[str | None, typer.Option("--actor")] = None,
-    run_id: Annotated[str | None, typer.Option("--run")] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-) -> None:
+@command(audit, "config", "json", name="list", extra=_FILTER_PARAMS)
+def audit_list(run: Invocation, lang: LangOpt = None, **filters: Any) -> None:
     """Audit events matching every filter given, oldest first."""
-    flt = _filter(building, org, since, until, chat, user, actor, run_id)
-    run.out.each(app_mod.audit_events(run.app(), flt), _event_line)
+    run.out.each(app_mod.audit_events(run.app(), _filter(filters), lang), _event_line)
 
 
 def _event_line(e: dict[str, Any]) -> str:
     target = " ".join(
         f"{k}={e[f]}" for k, f in (("building", "building"), ("org", "org"), ("chat", "chat_id"), ("user", "user_id")) if e[f] is not None
     )
-    return f"{e['seq']:>7} {e['at']} {e['actor']:<10} {e['action']:<20} {e['outcome']:<9} {target}  {e['reason']}"
+    action, outcome, reason = (e.get(f"text_{f}", e[f]) for f in ("action", "outcome", "reason"))
+    return f"{e['seq']:>7} {e['at']} {e['actor']:<10} {action:<20} {outcome:<9} {target}  {reason}"
 
 
-@command(audit, "config", name="export")
+@command(audit, "config", name="export", extra=_FILTER_PARAMS)
 def audit_export(
     run: Invocation,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
-    building: BuildingOpt = None,
-    org: OrgOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    lang: LangOpt = None,
+    **filters: Any,
 ) -> None:
-    """Export the trail (whole, or filtered) as JSON lines or CSV, with every hash."""
+    """Export the trail (whole, or filtered as for 'audit list') as JSON lines or CSV, with every
+    hash; the text_* readings in --lang are added, not hashed."""
     if fmt not in ("jsonl", "csv"):
         raise ConfigError("--format", "must be jsonl or csv")
-    flt = _filter(building, org, since, until)
+    flt = _filter(filters)
     a = run.app()
     with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
-        n = app_mod.export_audit(a, flt, fmt, f)
+        n = app_mod.export_audit(a, flt, fmt, f, lang)
     run.out.summary(f"{n} events exported")
 
 

@@ -17,6 +17,7 @@ from domchat.clock import Clock
 from domchat.domain.actions import RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Domain, MemberState, Policy
 from domchat.domain.plan import Plan, plan
+from domchat.domain.reasons import because, joined
 from domchat.domain.templates import Templates
 from domchat.errors import MaxApiError, SafetyFuse
 from domchat.mapping.periods import effective
@@ -284,6 +285,7 @@ class Syncer:
         if n < self.cfg.fuse_floor or share <= self.cfg.max_removal_share:
             return
         why = f"the plan takes away {n} of {total} {what} ({share:.0%}), above the limit of {self.cfg.max_removal_share:.0%}"
+        fuse = because("fuse", count=n, total=total, what=what, share=f"{share:.0%}", limit=f"{self.cfg.max_removal_share:.0%}")
         with transaction(self.db) as s:
             event = AuditEvent(
                 actor=run.actor,
@@ -291,7 +293,7 @@ class Syncer:
                 action="cycle.forced" if run.force else "cycle.stopped",
                 outcome="done" if run.force else "refused",
                 run_id=run.run_id,
-                reason=why + ("; went ahead: --force" if run.force else ""),
+                reason=joined(fuse, because("forced") if run.force else ""),
             )
             append(s, event, now)
         if not run.force:
@@ -316,11 +318,11 @@ class Syncer:
                         run_id=run.run_id,
                         building=c.building,
                         after=json.loads(value),
-                        reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are",
+                        reason=because("conflict_frozen", day=c.day.isoformat(), orgs=list(c.orgs)),
                     ),
                     now,
                 )
-                log.warning("management conflict", building=c.building, orgs=c.orgs, day=str(c.day))
+                log.warning("management.conflict", building=c.building, orgs=c.orgs, day=str(c.day))
 
     # Runs
 

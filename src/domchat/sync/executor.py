@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from domchat.clock import Clock
 from domchat.domain.actions import KINDS, Action, GrantAdmin, ReportDrift, from_stored
 from domchat.domain.model import ActualChat
+from domchat.domain.reasons import because, joined
 from domchat.errors import MaxApiError, MaxUnavailable
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -101,7 +102,7 @@ class Executor:
             blocked = [a for a in actions if isinstance(a, GrantAdmin) and (a.chat_id, a.user_id) in refused]
             for row, a in zip(batch, actions, strict=True):
                 if a in blocked:
-                    self._finish(row, a, Effect("failed", "not a member: the platform refused to add this user"), out)
+                    self._finish(row, a, Effect("failed", because("not_a_member")), out)
             todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked]
             if not todo:
                 continue
@@ -113,7 +114,7 @@ class Executor:
                 crash_point(kind, "after_call")
             except MaxApiError as e:
                 for row, a in todo:
-                    self._finish(row, a, Effect("failed", str(e)), out)
+                    self._finish(row, a, Effect("failed", because("error", detail=str(e))), out)
                 continue
             except MaxUnavailable:
                 raise  # leave this and the rest pending: the next cycle resumes them
@@ -147,10 +148,12 @@ class Executor:
             s.add(stored)
             record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
-        log.info("action", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome)
+        log.info(
+            "action.finished", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome
+        )
         if failed:
             out.failed += 1
-            log.warning("action failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
+            log.warning("action.failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
         elif effect.outcome == "reported":
             out.reported += 1
         else:
@@ -171,7 +174,7 @@ class Executor:
             chat_id=action.chat_id,
             user_id=payload.get("user_id"),
             after=payload,
-            reason="; ".join(x for x in (str(reason), note, late) if x),
+            reason=joined(str(reason), note, late),
         )
 
     def _effects(self, actions: list[Action], retried: datetime | None) -> list[Effect]:
@@ -215,11 +218,7 @@ class Executor:
                     continue
                 stored.status, stored.finished_at = ("done" if seen else "obsolete"), now
                 s.add(stored)
-                note = (
-                    "took effect before an interruption; confirmed from the chat's state"
-                    if seen
-                    else "no longer needed after an interruption"
-                )
+                note = because("settled_done" if seen else "settled_obsolete")
                 append(s, self._event(action, "done" if seen else "obsolete", note), now)
             n += 1
         return n
@@ -235,7 +234,7 @@ def _lateness(due: str, now: datetime) -> str:
     delay = now - datetime.fromisoformat(due)
     if delay <= LATE_AFTER:
         return ""
-    return f"LATE by {str(delay).split('.')[0]} (due {due})"
+    return because("late", delay=str(delay).split(".")[0], due=due)
 
 
 def _batches(rows: Sequence[ActionRow]) -> Iterator[list[ActionRow]]:

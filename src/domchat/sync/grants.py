@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from domchat.domain.model import GuestGrant
+from domchat.domain.reasons import because
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -46,7 +47,7 @@ def apply(
                     outcome="refused",
                     run_id=run_id,
                     building=building,
-                    reason=f"grant {r.grant_id}: building not in the stored GIS snapshot",
+                    reason=because("grant_unknown_building", grant=r.grant_id),
                 ),
                 now,
             )
@@ -78,7 +79,7 @@ def apply(
                 building=building,
                 before=old,
                 after=after,
-                reason=f"grant {r.grant_id} from {source}",
+                reason=because("grant_from", grant=r.grant_id, source=source),
             ),
             now,
         )

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from domchat.clock import Clock
 from domchat.domain.actions import SendNotice
+from domchat.domain.reasons import because
 from domchat.domain.templates import Templates
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -47,7 +48,7 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
     """Queue a message from the bot; `ref` (an update id, or a reason string) makes it sent once."""
     ref = f"update:{ref}" if isinstance(ref, int) else ref
     a = SendNotice(
-        chat_id=chat_id, building=building, text=text, ref=ref, reason="answer to an update" if ref.startswith("update:") else ref
+        chat_id=chat_id, building=building, text=text, ref=ref, reason=because("answer_to_update") if ref.startswith("update:") else ref
     )
     if s.get(ActionRow, a.key()) is not None:
         return  # already queued (or sent) for this very reason

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
+from domchat.domain.reasons import because
 from domchat.errors import GisError
 from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
@@ -110,8 +111,8 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
     except GisError as e:
         report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
-            append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
-        log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
+            append(s, _event(ctx, "gis.pull", "failed", reason=because("gis_unavailable", detail=str(e))), now)
+        log.error("gis.pull_failed", error=str(e), fallback="stored snapshot")
         return report
     with transaction(ctx.db) as s:
         _store(ctx, s, got, licensees, hoas, now, report)
@@ -165,7 +166,11 @@ def _store(
 ) -> None:
     report.skipped = len(got.skipped)
     for skip in got.skipped:
-        append(s, _event(ctx, "gis.record_skipped", "skipped", reason=f"{skip.what} {skip.ident}: {skip.why}"), now)
+        append(
+            s,
+            _event(ctx, "gis.record_skipped", "skipped", reason=because("record_skipped", what=skip.what, ident=skip.ident, why=skip.why)),
+            now,
+        )
     hoa_orgs = {h.ogrn for h in hoas}
     for rec in got.orgs:
         kind = OrgKind.HOA if rec.ogrn in hoa_orgs and rec.ogrn not in licensees else OrgKind.MANAGING_COMPANY
@@ -201,7 +206,7 @@ def _save_building(
         report.buildings_new += 1
     else:
         report.buildings_changed += 1
-    why = f"time zone assumed {ctx.default_tz}: GIS gave no usable OlsonTZ" if assumed else "from GIS ZhKH"
+    why = because("tz_assumed", tz=ctx.default_tz) if assumed else because("from_gis")
     action = "building.added" if before is None else "building.changed"
     append(s, _event(ctx, action, "done", building=fias, before=_building_doc(before), after=_building_doc(building), reason=why), now)
 
@@ -226,12 +231,12 @@ def _replace(
         new = per_org.get(org, [])
         if not new and stored.get(org, 0) and org not in answered and not ctx.force:
             report.kept_empty.append(org)
-            why = f"GIS returned no {basis.value} claims for {org}, which had {stored[org]}; kept until --force"
+            why = because("empty_answer_kept", basis=basis.value, org=org, stored=stored[org])
             append(s, _event(ctx, "gis.empty_answer", "kept", org=org, reason=why), now)
             continue
         for fias, (before, after) in sorted(repo.replace_periods(s, org, basis, new).items()):
             report.period_changes += 1
-            sources = ", ".join(sorted({x for p in (*before, *after) for x in p.source_ids}))
+            sources = sorted({x for p in (*before, *after) for x in p.source_ids})
             append(
                 s,
                 _event(
@@ -242,7 +247,7 @@ def _replace(
                     org=org,
                     before=[p.doc() for p in before],
                     after=[p.doc() for p in after],
-                    reason=f"{basis.value}: {sources}",
+                    reason=because("documents", basis=basis.value, documents=sources),
                 ),
                 now,
             )
