@@ -17,6 +17,7 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
+from domchat.app.progress import Progress
 from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
 from domchat.domain.plan import Plan
@@ -31,6 +32,7 @@ __all__ = [
     "History",
     "Plan",
     "PlanView",
+    "Progress",
     "audit_events",
     "audit_rows",
     "audit_verify",

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, func, select
 
 from domchat import metrics, notify
 from domchat.app import monitoring
+from domchat.app.progress import Progress, no_progress, ticker
 from domchat.app.wiring import App, clients, log
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
 from domchat.domain.plan import Plan, plan
@@ -35,24 +36,34 @@ from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
 from domchat.sync.scheduler import next_wake
 
 
-def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
-    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update)
+def _syncer(app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress) -> Syncer:
+    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update, progress)
 
 
-def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
+def sync_once(
+    app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True, progress: Progress = no_progress
+) -> CycleReport:
     with clients(app, with_gis=pull) as (gis, platform):
-        return monitoring.observed(app, lambda: _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force))
+        syncer = _syncer(app, gis, platform, progress)
+        return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
 def resync(
-    app: App, *, operator: str, building: str | None = None, org: str | None = None, dry_run: bool = False, force: bool = False
+    app: App,
+    *,
+    operator: str,
+    building: str | None = None,
+    org: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: Progress = no_progress,
 ) -> CycleReport | Plan:
     """Re-read the chosen chats from MAX (and their houses from GIS) and put them right now."""
     with Session(app.ready_db()) as s:
         domain = load_domain(s)
     scope = Scope(buildings=_select(domain, app.clock.now(), building, org), reread=True)
     with clients(app, with_gis=not dry_run) as (gis, platform):
-        syncer = _syncer(app, gis, platform)
+        syncer = _syncer(app, gis, platform, progress)
         if dry_run:
             return syncer.preview(scope)
         return syncer.cycle(actor=operator, trigger="cli:resync", force=force, scope=scope)
@@ -105,6 +116,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
     s = app.settings.sync
     last_pull: datetime | None = None
     next_boundary: datetime | None = None
+    tick = ticker(app.clock)
     while not stop.is_set():
         wake = next_wake(
             app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
@@ -114,13 +126,13 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
             return
         notify.alive()
         try:
-            report = sync_once(app, trigger=wake.reason, pull=wake.pull)
+            report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
         except (LockBusy, GisUnavailable, MaxUnavailable, StorageError) as e:
-            log.warning("cycle skipped", error=str(e), retry_in=s.updates_interval)
+            log.warning("cycle.skipped", error=str(e), retry_in=s.updates_interval)
             health.set_ready(*monitoring.readiness(e))
             continue
         except SafetyFuse as e:
-            log.error("cycle stopped by the safety fuse; an operator must check and run 'domchat sync --once --force'", error=str(e))
+            log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")
             health.set_ready(*monitoring.readiness(e))
             continue
         health.set_ready(*monitoring.readiness(None))
@@ -130,7 +142,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
         elif wake.pull and last_pull is None:
             last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
         next_boundary = report.next_change
-        log.info("cycle done", **{k: v for k, v in report.as_dict().items() if k in ("run_id", "planned", "done", "failed", "next_change")})
+        log.info("cycle.done", **{k: v for k, v in report.as_dict().items() if k in ("run_id", "planned", "done", "failed", "next_change")})
 
 
 def conflicts(app: App) -> list[dict[str, Any]]:

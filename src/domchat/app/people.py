@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from domchat.app.progress import Progress, counted, no_progress
 from domchat.app.wiring import App
 from domchat.domain.model import Building
 from domchat.domain.reasons import because
@@ -86,7 +87,7 @@ def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
         return grants.apply(s, records, source="file", actor=operator, trigger="cli:grants-import", run_id="", now=now)
 
 
-def export_invitations(app: App, operator: str, *, everyone: bool = False) -> list[dict[str, str]]:
+def export_invitations(app: App, operator: str, *, everyone: bool = False, progress: Progress = no_progress) -> list[dict[str, str]]:
     """A personal link for each grant in force whose resident has not joined yet.
 
     Only the links' hashes are kept, so a link is shown once: by default only grants never
@@ -103,7 +104,10 @@ def export_invitations(app: App, operator: str, *, everyone: bool = False) -> li
     with transaction(app.ready_db()) as s:
         joined = set(s.exec(select(ResidentRow.grant_id)))
         invited = set(s.exec(select(ResidentInviteRow.grant_id)))
-        for g in s.exec(select(GrantRow).where(GrantRow.status == "active").order_by(col(GrantRow.building), col(GrantRow.premises))):
+        active = GrantRow.status == "active"
+        total = int(s.exec(select(func.count(col(GrantRow.grant_id))).where(active)).one())
+        grants_in_force = s.exec(select(GrantRow).where(active).order_by(col(GrantRow.building), col(GrantRow.premises)))
+        for g in counted(grants_in_force, progress, "invitations", total):
             building = s.get(BuildingRow, g.building)
             if g.grant_id in joined or (g.grant_id in invited and not everyone) or building is None:
                 continue

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from domchat.app import monitoring
+from domchat.app.progress import Progress, counted, no_progress
 from domchat.app.wiring import App
 from domchat.domain import reasons
 from domchat.errors import ConfigError
@@ -23,9 +24,10 @@ def audit_rows(app: App, flt: audit.AuditFilter) -> Iterator[AuditRow]:
         yield from audit.query(s, flt)
 
 
-def audit_verify(app: App) -> audit.Verdict:
+def audit_verify(app: App, progress: Progress = no_progress) -> audit.Verdict:
     with Session(app.ready_db()) as s:
-        verdict = audit.verify(audit.query(s), s.get(AuditHeadRow, 1))
+        head = s.get(AuditHeadRow, 1)
+        verdict = audit.verify(counted(audit.query(s), progress, "verify", head.seq if head else 0), head)
     monitoring.record_verify(app, verdict)
     return verdict
 
@@ -58,11 +60,15 @@ def audit_events(app: App, flt: audit.AuditFilter, lang: str | None = None) -> I
         yield audit.as_dict(row) | (readings(row) if readings else {})
 
 
-def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str], lang: str | None = None) -> int:
+def export_audit(
+    app: App, flt: audit.AuditFilter, fmt: str, out: IO[str], lang: str | None = None, progress: Progress = no_progress
+) -> int:
     """Write the events matching `flt` to `out` as JSON lines or CSV, with their `READINGS` in
     `lang` (as for `audit_events`); returns how many."""
     readings = _readings(app, lang)
-    rows = audit_rows(app, flt)
+    with Session(app.ready_db()) as s:
+        total = int(s.exec(select(func.count(col(AuditRow.seq))).where(*flt.clauses())).one())
+    rows = counted(audit_rows(app, flt), progress, "export", total)
     if fmt == "jsonl":
         return audit.export_jsonl(rows, out, readings)
     return audit.export_csv(rows, out, readings, READINGS if readings else ())

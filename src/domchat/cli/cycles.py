@@ -33,7 +33,9 @@ def sync(
     if not once:
         raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
     actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
-    report = app_mod.sync_once(run.app(), force=force, actor=actor, trigger=trigger)
+    a = run.app()
+    with run.out.progress() as progress:
+        report = app_mod.sync_once(a, force=force, actor=actor, trigger=trigger, progress=progress)
     run.out.show(report.as_dict(), lambda _: [_report_line(report)])
     if report.pull is not None and report.pull.failure is not None:
         # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
@@ -173,7 +175,11 @@ def resync(
     """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
     if (building is not None) + (org is not None) + all_ != 1:
         raise ConfigError("resync", "give exactly one of --building, --org, --all")
-    result = app_mod.resync(run.app(), operator=run.operator_name(), building=building, org=org, dry_run=dry_run, force=force)
+    a = run.app()
+    with run.out.progress() as progress:
+        result = app_mod.resync(
+            a, operator=run.operator_name(), building=building, org=org, dry_run=dry_run, force=force, progress=progress
+        )
     if isinstance(result, app_mod.CycleReport):
         run.out.show(result.as_dict(), lambda _: [_report_line(result)])
         return

@@ -79,7 +79,9 @@ def invitations_export(
     """Personal invitation links for residents, for delivery through the authority's channels."""
     if fmt not in ("csv", "json"):
         raise ConfigError("--format", "must be csv or json")
-    rows = app_mod.export_invitations(run.app(), run.operator_name(), everyone=everyone)
+    a = run.app()
+    with run.out.progress() as progress:
+        rows = app_mod.export_invitations(a, run.operator_name(), everyone=everyone, progress=progress)
     table(rows, ["grant_id", "building", "address", "premises", "person_ref", "link", "expires_at"], fmt, out)
     run.out.summary(f"{len(rows)} invitations")
 

@@ -96,15 +96,17 @@ def audit_export(
         raise ConfigError("--format", "must be jsonl or csv")
     flt = _filter(filters)
     a = run.app()
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
-        n = app_mod.export_audit(a, flt, fmt, f, lang)
+    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f, run.out.progress() as progress:
+        n = app_mod.export_audit(a, flt, fmt, f, lang, progress)
     run.out.summary(f"{n} events exported")
 
 
 @command(audit, "config", name="verify")
 def audit_verify(run: Invocation) -> None:
     """Verify the hash chain; names the first broken link."""
-    verdict = app_mod.audit_verify(run.app())
+    a = run.app()
+    with run.out.progress() as progress:
+        verdict = app_mod.audit_verify(a, progress)
     if not verdict.ok:
         raise AuditBroken(f"audit chain broken at event {verdict.broken_at}: {verdict.why} ({verdict.events} events verified before it)")
     run.out.line(f"audit chain ok: {verdict.events} events")

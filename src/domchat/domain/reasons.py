@@ -79,6 +79,7 @@ PARAMS: dict[str, frozenset[str]] = {
     "grant_unknown_building": frozenset({"grant"}),
     "grant_from": frozenset({"grant", "source"}),
     # Cycles and operators.
+    "cycle_events": frozenset({"first", "last"}),
     "fuse": frozenset({"count", "total", "what", "share", "limit"}),
     "forced": frozenset(),
     "conflict_frozen": frozenset({"day", "orgs"}),

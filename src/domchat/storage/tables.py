@@ -283,6 +283,8 @@ class RunRow(SQLModel, table=True):
     trigger: str = Field(max_length=64)
     status: str = Field(default="running", max_length=16)
     summary: str = _text(nullable=False, default="{}")
+    version: str = Field(default="", max_length=64)
+    """The version of domchat that ran the cycle (empty for runs from before it was recorded)."""
 
 
 class BookmarkRow(SQLModel, table=True):

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from importlib.metadata import version
 from typing import Any
 
 import structlog
@@ -25,14 +26,17 @@ from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
-from domchat.storage.tables import RunRow
+from domchat.storage.tables import AuditHeadRow, RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
 from domchat.sync.executor import Executor, Outcome
 from domchat.sync.locks import Lease
-from domchat.sync.ports import ChatPlatform, GisSource
+from domchat.sync.ports import ChatPlatform, GisSource, Progress, no_progress
 
 log = structlog.get_logger("domchat.engine")
+
+VERSION = version("domchat")
+"""This domchat's version, recorded in each run and in the audit event closing each cycle."""
 
 CHATS_READ = "max.chats.full_read"
 """When every bound chat was last re-read from MAX (advanced once all of them were stored)."""
@@ -120,8 +124,10 @@ class Syncer:
         clock: Clock,
         config: EngineConfig,
         parse_update: Callable[[dict[str, Any]], Update],
+        progress: Progress = no_progress,
     ) -> None:
         self.db = db
+        self.progress = progress
         self.gis = gis
         self.platform = platform
         self.clock = clock
@@ -141,8 +147,9 @@ class Syncer:
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
-        with Lease(self.db, f"region:{self.cfg.region}", self.clock) as lease:
-            self._start_run(run_id, actor, trigger, now)
+        with structlog.contextvars.bound_contextvars(run_id=run_id), Lease(self.db, f"region:{self.cfg.region}", self.clock) as lease:
+            first_seq = self._start_run(run_id, actor, trigger, now)
+            log.info("cycle.started", actor=actor, trigger=trigger, version=VERSION)
             status = "failed"
             try:
                 self._cycle(report, _Run(run_id, actor, trigger, force, lease.renew), pull, scope or Scope())
@@ -151,8 +158,8 @@ class Syncer:
                 status = "stopped"
                 raise
             finally:
-                self._finish_run(run_id, status, report)
-                log.info("cycle", status=status, **{k: v for k, v in report.as_dict().items() if k != "pull"})
+                self._finish_run(_Run(run_id, actor, trigger, force, lease.renew), status, report, first_seq)
+                log.info("cycle.finished", status=status, **{k: v for k, v in report.as_dict().items() if k not in ("pull", "run_id")})
         return report
 
     def preview(self, scope: Scope) -> Plan:
@@ -198,6 +205,7 @@ class Syncer:
                 refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
                 pull_grants=self.cfg.pull_grants,
                 pull_contracts=self.cfg.pull_contracts,
+                progress=self.progress,
             )
             report.pull = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
 
@@ -226,10 +234,10 @@ class Syncer:
         report.settled = executor.settle([r for r in leftovers if r.chat_id in bound], {a.key() for a in result.actions}, actual)
         self._fuse(result, actual, run, now)
         executor.persist(result.actions)
-        outcome: Outcome = executor.run(executor.pending(), run.heartbeat)
+        outcome: Outcome = executor.run(executor.pending(), run.heartbeat, self.progress)
         if outcome.refused_users:
             self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
-            outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat))
+            outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat, self.progress))
         report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
 
     def _refusals(self, ctx: handling.Context, refused: list[tuple[int, int, str]], buildings: dict[int, str]) -> None:
@@ -250,6 +258,7 @@ class Syncer:
             with transaction(self.db) as s:
                 repo.save_actual(s, chat, now)
             n += 1
+            self.progress("read_chats", n, len(chat_ids))
         return n
 
     def read_chat(self, chat_id: int) -> ActualChat:
@@ -326,14 +335,33 @@ class Syncer:
 
     # Runs
 
-    def _start_run(self, run_id: str, actor: str, trigger: str, now: datetime) -> None:
+    def _start_run(self, run_id: str, actor: str, trigger: str, now: datetime) -> int:
+        """Record the run; returns the sequence number its first audit event will have."""
         with transaction(self.db) as s:
-            s.add(RunRow(run_id=run_id, started_at=now, actor=actor, trigger=trigger))
+            s.add(RunRow(run_id=run_id, started_at=now, actor=actor, trigger=trigger, version=VERSION))
+            head = s.get(AuditHeadRow, 1)
+            return (head.seq if head else 0) + 1
 
-    def _finish_run(self, run_id: str, status: str, report: CycleReport) -> None:
+    def _finish_run(self, run: _Run, status: str, report: CycleReport, first_seq: int) -> None:
         with transaction(self.db) as s:
-            row = s.get(RunRow, run_id)
+            row = s.get(RunRow, run.run_id)
             if row is not None:
                 row.status, row.finished_at = status, self.clock.now()
                 row.summary = json.dumps(report.as_dict(), default=str)
                 s.add(row)
+            head = s.get(AuditHeadRow, 1)
+            last_seq = head.seq if head else 0
+            if last_seq >= first_seq:
+                # Only cycles that recorded something get an event of their own: a daemon checking
+                # for updates every 30 seconds would otherwise fill the trail with empty cycles.
+                after = {"version": VERSION, "status": status, "planned": report.planned, "done": report.done, "failed": report.failed}
+                event = AuditEvent(
+                    actor=run.actor,
+                    trigger=run.trigger,
+                    action="cycle.run",
+                    outcome=status,
+                    run_id=run.run_id,
+                    after=after,
+                    reason=because("cycle_events", first=first_seq, last=last_seq),
+                )
+                append(s, event, self.clock.now())

@@ -30,7 +30,7 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import ActionRow
 from domchat.sync.crash import crash_point
 from domchat.sync.effects import Effect, SentBefore, grant_together, perform, record
-from domchat.sync.ports import ChatPlatform
+from domchat.sync.ports import ChatPlatform, Progress, no_progress
 
 log = structlog.get_logger("domchat.executor")
 
@@ -92,9 +92,13 @@ class Executor:
 
     # Effects
 
-    def run(self, rows: Sequence[ActionRow], heartbeat: Callable[[], None] = lambda: None) -> Outcome:
+    def run(self, rows: Sequence[ActionRow], heartbeat: Callable[[], None] = lambda: None, progress: Progress = no_progress) -> Outcome:
         out = Outcome()
+        finished = 0
         for n, batch in enumerate(_batches(rows)):
+            if n:
+                progress("execute", finished, len(rows))
+            finished += len(batch)
             if n % 50 == 49:
                 heartbeat()
             actions = [from_stored(r.kind, r.chat_id, r.building, json.loads(r.payload)) for r in batch]
@@ -122,6 +126,8 @@ class Executor:
                 self._finish(row, a, effect, out)
                 out.refused_users.extend(effect.refused)
             crash_point(kind, "after_commit")
+        if rows:
+            progress("execute", len(rows), len(rows))
         return out
 
     def _mark_attempted(self, rows: Sequence[ActionRow]) -> datetime | None:

@@ -33,7 +33,7 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
 from domchat.sync import grants
 from domchat.sync.crash import crash_point
-from domchat.sync.ports import GisSource
+from domchat.sync.ports import GisSource, Progress, no_progress
 
 log = structlog.get_logger("domchat.pull")
 
@@ -85,6 +85,8 @@ class PullContext:
     """Also pull guest-access grants from the provisional service."""
     pull_contracts: bool = True
     """Also read contracts and charters (exportCAChData) to date management from them."""
+    progress: Progress = no_progress
+    """Told after each of the `PULL_STEPS` (each a GIS ZhKH exchange that may take minutes)."""
 
 
 @dataclass
@@ -119,8 +121,13 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
     return report
 
 
+PULL_STEPS = 5
+
+
 def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetched:
+    ctx.progress("pull", 0, PULL_STEPS)
     licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
+    ctx.progress("pull", 1, PULL_STEPS)
     licence, skipped = periodmap.licence_periods(licences)
     addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
     with Session(ctx.db) as s:
@@ -135,7 +142,9 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
             addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
     houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
+    ctx.progress("pull", 2, PULL_STEPS)
     orgs = ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)}))
+    ctx.progress("pull", 3, PULL_STEPS)
     digest = _digest(licence, hoas)
     documents: list[ManagementPeriod] | None = None
     answered: set[str] = set()
@@ -148,7 +157,9 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
         documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
         skipped += doc_skipped
         answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
+    ctx.progress("pull", 4, PULL_STEPS)
     grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
+    ctx.progress("pull", PULL_STEPS, PULL_STEPS)
     return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest)
 
 
