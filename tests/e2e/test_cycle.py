@@ -71,13 +71,7 @@ def test_manager_changes_at_local_midnight_and_only_then(stage: Stage) -> None:
     stage.enrol_all_staff()
     stage.bind_all()
     stage.sync()
-    changing = [
-        b for b in stage.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
-    ]
-    assert changing, "the test world must schedule a change"
-    b = min(changing, key=lambda x: x["management"][1]["start"])
-    switch = date.fromisoformat(b["management"][1]["start"])
-    midnight = datetime.combine(switch, time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    b, midnight = stage.first_handover()
     chat = stage.chats[b["fias_guid"]]
     old, new = b["management"][0]["ogrn"], b["management"][1]["ogrn"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from domchat.cli import cli
 from domchat.storage import audit, repo
 from domchat.storage.tables import PeriodRow
-from support.stage import NOON, Stage
+from support.stage import Stage
 
 runner = CliRunner()
 
@@ -26,11 +26,7 @@ def _handover(stage: Stage) -> dict[str, object]:
     stage.enrol_all_staff()
     stage.bind_all()
     stage.sync()
-    changing = [
-        b for b in stage.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
-    ]
-    b = min(changing, key=lambda x: x["management"][1]["start"])
-    midnight = datetime.combine(date.fromisoformat(b["management"][1]["start"]), time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+    b, midnight = stage.first_handover()
     stage.sync(now=midnight + timedelta(seconds=2), pull=False)
     return b
 

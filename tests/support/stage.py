@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -87,6 +88,16 @@ class Stage:
 
     def staff_of(self, ogrn: str) -> set[int]:
         return {u for o in self.world["organisations"] if o["ogrn"] == ogrn for u in o["staff"]}
+
+    def first_handover(self) -> tuple[dict[str, Any], datetime]:
+        """The building whose manager changes first after NOON, and that local midnight in UTC."""
+        changing = [
+            b for b in self.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
+        ]
+        assert changing, "the test world must schedule a change"
+        b = min(changing, key=lambda x: x["management"][1]["start"])
+        switch = date.fromisoformat(b["management"][1]["start"])
+        return b, datetime.combine(switch, time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
 
 
 def write_config(tmp: Path, world: dict[str, Any], gis_url: str, max_url: str, db_url: str, token: str, **extra: str) -> Path:

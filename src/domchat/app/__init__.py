@@ -18,7 +18,7 @@ from domchat.app.people import (
     staff_revoke,
 )
 from domchat.app.progress import Progress
-from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit
+from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit, reason_reader
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
 from domchat.domain.plan import Plan
 from domchat.storage.audit import AuditFilter
@@ -50,6 +50,7 @@ __all__ = [
     "org_invite",
     "pending_chats",
     "plan_at",
+    "reason_reader",
     "receive_updates",
     "resync",
     "schemas_dir",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from sqlmodel import Session, col, func, select
@@ -41,6 +41,11 @@ RAW = "none"
 def audit_texts(app: App, lang: str | None = None) -> reasons.AuditTexts:
     """The words of `lang` (default: `audit.lang`), Russian ones as the authority may have overridden them."""
     return reasons.load(lang or app.settings.audit.lang, app.settings.chats.templates_dir)
+
+
+def reason_reader(app: App, lang: str | None = None) -> Callable[[str], str]:
+    """Stored reasons (also those of planned actions) read in `lang` (default: `audit.lang`)."""
+    return audit_texts(app, lang).reason
 
 
 def _readings(app: App, lang: str | None) -> audit.Readings | None:

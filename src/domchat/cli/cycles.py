@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time
 from types import FrameType
 from typing import Annotated, Any
@@ -94,7 +94,7 @@ def plan_cmd(
     """Show what a cycle would do (now, or at a date), and why; changes nothing."""
     a = run.app()
     view = app_mod.plan_at(a, a.clock.now() if at is None else _at(at), building)
-    actions = _action_docs(view.plan)
+    actions = _action_docs(view.plan, app_mod.reason_reader(a))
     doc = {
         "at": view.at.isoformat(),
         "actions": actions,
@@ -126,14 +126,16 @@ def _at(value: str) -> datetime:
     return instant("--at", datetime.combine(day, time(6, 0), tzinfo=UTC).isoformat())
 
 
-def _action_docs(p: app_mod.Plan) -> list[dict[str, Any]]:
-    return [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+def _action_docs(p: app_mod.Plan, read: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Each action with its reason as stored and, in `text_reason`, in words."""
+    docs = [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+    return [d | {"text_reason": read(d.get("reason", ""))} for d in docs]
 
 
 def _action_lines(actions: list[dict[str, Any]]) -> Iterator[str]:
     for x in actions:
         who = f" user {x['user_id']}" if "user_id" in x else ""
-        yield f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}"
+        yield f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x['text_reason']}"
 
 
 @command(commands, "config", "now", "json")
@@ -183,7 +185,7 @@ def resync(
     if isinstance(result, app_mod.CycleReport):
         run.out.show(result.as_dict(), lambda _: [_report_line(result)])
         return
-    actions = _action_docs(result)
+    actions = _action_docs(result, app_mod.reason_reader(a))
     run.out.show(actions, _action_lines)
     if not run.json:
         run.out.summary(f"{len(actions)} actions would run")
