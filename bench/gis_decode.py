@@ -9,6 +9,10 @@ It builds a world, starts the GIS emulator, asks it for every licence of the reg
 `exportActualLicenseState` message (each licence with thousands of houses, as a large region's
 answer is), captures the answer's bytes, and then decodes them in a fresh process per method so
 that each peak RSS is its own. Figures are printed side by side, with ratios.
+
+A second table gives what the real client spends refusing a hostile answer of 25 and 100 MB
+that is invalid only at its end (`tests/support/bloated_answer.py`, each in a fresh process),
+beside the figures measured before the reader released every element (commit dd72915).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -114,6 +119,41 @@ def _vm(key: str) -> float:
     return 0.0
 
 
+HOSTILE_MB = (25, 100)
+HOSTILE_BEFORE_MB = {25: 268, 100: 1064}
+"""Peak RSS growth refusing the same answers before every element was released (dd72915)."""
+
+
+def hostile(mb: int) -> dict[str, Any]:
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), str(tests.parent / "src")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "support.bloated_answer", "--mb", str(mb)], capture_output=True, text=True, env=env, check=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def hostile_table() -> Table:
+    rows = []
+    for mb in HOSTILE_MB:
+        r = hostile(mb)
+        rows.append(
+            {"mb": r["answer_mb"], "before": HOSTILE_BEFORE_MB[mb], "after": r["growth_mb"], "refused": "yes" if r["error"] else "NO"}
+        )
+    return table(
+        "GIS ZhKH hostile answer: a Fault whose detail holds millions of small elements, schema-invalid only at its end",
+        [
+            ("mb", "answer MB", ".0f"),
+            ("before", "RSS growth before MB", ".0f"),
+            ("after", "RSS growth now MB", ".1f"),
+            ("refused", "refused", ""),
+        ],
+        rows,
+        ["peak RSS growth (/proc VmHWM) of the real client refusing it over loopback HTTP; fresh process per size."],
+    )
+
+
 SIZES = {"quick": 6_000, "region": 60_000, "country": 300_000}
 """Buildings in the world whose licences are asked for in one message (3,000 per licensee by default)."""
 LABELS = {"lxml": "bare lxml parse (tree only)", "domchat": "domchat streaming + XSD", "zeep": "zeep deserialize"}
@@ -173,7 +213,7 @@ def tables(m: dict[str, Any]) -> list[Table]:
 
 def run(scale: str) -> list[Table]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    return tables(measure(SIZES[scale], 3_000))
+    return [*tables(measure(SIZES[scale], 3_000)), hostile_table()]
 
 
 def main() -> None:
@@ -187,6 +227,7 @@ def main() -> None:
         return
     m = measure(args.buildings, args.per_org)
     print(render(tables(m)[0]))
+    print(render(hostile_table()))
     res = m["results"]
     print(
         f"domchat vs zeep: {res['zeep']['seconds'] / res['domchat']['seconds']:.1f}x faster, "

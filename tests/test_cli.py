@@ -34,3 +34,13 @@ def test_config_is_taken_before_or_after_the_command(tmp_path: Path) -> None:
         result = runner.invoke(cli, args)
         assert result.exit_code == 2
         assert result.stderr.startswith("domchat: error: config: gis.timeout: must be a number")
+
+
+def test_config_check_refuses_a_password_in_a_url_without_showing_it(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[gis]\nendpoint = "https://stand:hunter2@sit01.example"\n', encoding="utf-8")
+    result = runner.invoke(cli, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "domchat: error: config: gis.endpoint: carries a password: remove it and put it in gis.password_file or DOMCHAT_GIS_PASSWORD"
+    ]

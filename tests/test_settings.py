@@ -51,6 +51,15 @@ def _write(tmp_path: Path, body: str) -> Path:
         ("[gis]\npoll_schedule = []\n", "gis.poll_schedule", "at least one"),
         ('[logging]\nlevel = "loud"\n', "logging.level", "must be debug"),
         ("not toml = = 1", "--config", "not valid TOML"),
+        ('[gis]\ntimeout = "slow"\n', "gis.timeout", "must be a number, got a string"),
+        ("[gis]\nmax_in_flight = 2.5\n", "gis.max_in_flight", "must be an integer, got a number"),
+        ("[gis]\npull_contracts = 1\n", "gis.pull_contracts", "must be true or false, got an integer"),
+        ('[gis]\npoll_schedule = [1, "x"]\n', "gis.poll_schedule[1]", "must be a number, got a string"),
+        ('[gis]\nsigner_command = "sign"\n', "gis.signer_command", "must be a list, got a string"),
+        ("max = 3\n", "max", "must be a table ([max])"),
+        ("[source]\n", "source", "unknown section"),
+        ('[database]\nurl = "postgresql+psycopg://dom:hunter2@db/dom"\n', "database.url", "carries a password"),
+        ('[gis]\nendpoint = "https://stand:hunter2@sit01.dom.gosuslugi.ru"\n', "gis.endpoint", "carries a password"),
     ],
 )
 def test_bad_config_names_key_and_problem(tmp_path: Path, body: str, key: str, problem: str) -> None:
@@ -95,3 +104,15 @@ def test_environment_database_url_overrides(tmp_path: Path) -> None:
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     p = _write(tmp_path, '[region]\ncode = "77"\n')
     assert settings.load(None, env={"DOMCHAT_CONFIG": str(p)}).region.code == "77"
+
+
+def test_empty_string_unsets_an_optional_setting(tmp_path: Path) -> None:
+    s = settings.load(_write(tmp_path, '[max]\ntoken_file = ""\n[gis]\nusername = ""\n'), env={})
+    assert s.max.token_file is None and s.gis.username == ""
+
+
+def test_a_password_in_a_url_is_never_shown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings.load(_write(tmp_path, '[database]\nurl = "postgresql+psycopg://dom:hunter2@db/dom"\n'), env={})
+    assert "hunter2" not in str(info.value)
+    assert "DOMCHAT_DATABASE_PASSWORD" in str(info.value)

@@ -163,7 +163,7 @@ def _story(workdir: Path, config: Path, world: dict[str, Any], em: Emulators, to
             link = app_mod.org_invite(app, org["ogrn"], "demo-operator")
             em.act("POST", "/start", user_id=user, payload=link.split("start=", 1)[1])
             staff += 1
-    codes = app_mod.pending_chats(app, "demo-operator")
+    codes = app_mod.issue_binding_codes(app, "demo-operator")
     chats: dict[str, int] = {}
     for row in codes:
         chat = em.act("POST", "/chats", as_user=authority, title="Чат дома")
@@ -202,7 +202,7 @@ def _story(workdir: Path, config: Path, world: dict[str, Any], em: Emulators, to
     for r in events[-6:]:
         say(f"  audit #{r.seq} {r.action} user {r.user_id} at {r.at}: {read(r.reason)[:110]}")
 
-    verdict = app_mod.audit_verify(later)
+    verdict = app_mod.audit_verify(later).verdict
     export = workdir / "audit.jsonl"
     with export.open("w", encoding="utf-8") as f:
         audit.export_jsonl(app_mod.audit_rows(later, audit.AuditFilter()), f)

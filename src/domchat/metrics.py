@@ -112,7 +112,8 @@ def gis_poll(operation: str) -> None:
 
 
 def cycle_ended(outcome: str) -> None:
-    """`outcome`: ok, pull_failed, failed, stopped (safety fuse), busy (lease held elsewhere), unavailable."""
+    """`outcome`: ok, degraded (a phase partly failed), pull_failed, failed, stopped (safety fuse),
+    busy (lease held elsewhere), unavailable."""
     CYCLES.labels(outcome=outcome).inc()
     LAST_CYCLE.labels(outcome=outcome).set_to_current_time()
 
@@ -176,8 +177,12 @@ def exposition() -> bytes:
 
 
 def write_textfile(path: Path) -> None:
-    """For node_exporter's textfile collector: written whole to a temporary file, then renamed."""
+    """For node_exporter's textfile collector: written whole to a temporary file, then renamed.
+
+    Readable by everyone whatever the umask (the units set 0077): the file holds counts only,
+    no personal data, and the collector runs as another user."""
     write_to_textfile(str(path), REGISTRY)
+    path.chmod(0o644)
 
 
 # The daemon's HTTP endpoint

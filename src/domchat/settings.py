@@ -1,8 +1,10 @@
 """Settings: dataclasses with a docstring per field, loaded from TOML and checked strictly.
 
-Every section of the config file is one dataclass below; `config.example.toml` documents the
-same fields for operators. Loading names the first bad key and why (unknown key, wrong type,
-out of range, missing file). Secrets are never read from the file itself: a setting names a
+Every section of the config file is one (pydantic) dataclass below; `config.example.toml`
+documents the same fields for operators. pydantic turns the TOML into these types, strictly (a
+string is not a number, `true` is not 1); a field's `check` and the checks of `_finish` add
+what types cannot say. Loading names the first bad key and why (unknown key, wrong type, out of
+range, missing file). Secrets are never read from the file itself: a setting names a
 file holding the secret, or an environment variable supplies it, and the value is wrapped in
 `Secret` so that it cannot reach a log line or a traceback by accident.
 """
@@ -11,16 +13,20 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
 from sqlalchemy.engine import make_url
 
 from domchat.errors import ConfigError
@@ -105,8 +111,53 @@ def _permissions(v: list[str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class RegionSettings:
+def _no_password(where: str) -> Callable[[str], str | None]:
+    """A URL must not carry a password: it would be printed in errors and stored in the audit."""
+
+    def check(v: str) -> str | None:
+        try:
+            password = urlsplit(v).password
+        except ValueError:
+            return "not a URL"
+        return None if password is None else f"carries a password: remove it and put it in {where}"
+
+    return check
+
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class _Section:
+    """What every section does besides its types: empty strings unset optional settings, relative
+    paths are taken from the config's folder, and each field's `check` runs."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: Any, info: ValidationInfo) -> Any:
+        assert info.field_name is not None
+        annotation = cls.__pydantic_fields__[info.field_name].annotation  # type: ignore[attr-defined]
+        return None if v == "" and type(None) in typing.get_args(annotation) else v
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _from_config_folder(cls, v: Any, info: ValidationInfo) -> Any:
+        if isinstance(v, Path) and isinstance(info.context, dict) and "base" in info.context:
+            p = v.expanduser()
+            return p if p.is_absolute() else info.context["base"] / p
+        return v
+
+    @model_validator(mode="after")
+    def _checks(self) -> Any:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            check = f.metadata.get("check")
+            problem = check(getattr(self, f.name)) if check else None
+            if problem:
+                raise PydanticCustomError("check", "{problem}", {"key": f.name, "problem": problem})
+        return self
+
+
+@dataclass(frozen=True, config=_STRICT)
+class RegionSettings(_Section):
     code: str = field(default="86", metadata=_check(_region_code))
     """Two-digit FIAS code of the region whose buildings domchat keeps."""
     name: str = ""
@@ -124,17 +175,19 @@ class RegionSettings:
     """Zone used for a building when GIS ZhKH gives no OlsonTZ (audited as an assumption)."""
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
-    url: str = "sqlite:///domchat.db"
+@dataclass(frozen=True, config=_STRICT)
+class DatabaseSettings(_Section):
+    url: str = field(default="sqlite:///domchat.db", metadata=_check(_no_password("database.password_file or DOMCHAT_DATABASE_PASSWORD")))
     """SQLAlchemy URL: ``sqlite:///path`` (embedded default) or ``postgresql+psycopg://…``."""
     password_file: Path | None = None
     """File holding the database password; or set DOMCHAT_DATABASE_PASSWORD."""
 
 
-@dataclass(frozen=True)
-class GisSettings:
-    endpoint: str = "https://api.dom.gosuslugi.ru"
+@dataclass(frozen=True, config=_STRICT)
+class GisSettings(_Section):
+    endpoint: str = field(
+        default="https://api.dom.gosuslugi.ru", metadata=_check(_no_password("gis.password_file or DOMCHAT_GIS_PASSWORD"))
+    )
     """Base URL of GIS ZhKH (production, SIT-01, SIT-02, a local stunnel, or the emulator)."""
     schemas_dir: Path = Path(DEFAULT_SCHEMAS_DIR)
     """The official integration package (the folder holding `lib/`, `house-management/`…)."""
@@ -164,7 +217,11 @@ class GisSettings:
     message_deadline: float = field(default=7200.0, metadata=_check(_positive))
     """Seconds after which a message still not processed is re-sent as a new message."""
     timeout: float = field(default=120.0, metadata=_check(_positive))
-    """Seconds for one HTTP exchange."""
+    """Seconds one read of the socket may wait (connecting, or the next bytes of an answer)."""
+    answer_deadline: float = field(default=900.0, metadata=_check(_positive))
+    """Seconds one exchange may take from the request to the answer's last byte, however slowly it trickles in."""
+    pull_budget: float = field(default=21600.0, metadata=_check(_positive))
+    """Seconds a whole pull (every message, poll, re-send and retry) may take before it fails and the stored snapshot stays."""
     max_answer_bytes: int = field(default=512 * 1024 * 1024, metadata=_check(_positive))
     """Largest answer accepted; bigger ones fail as hostile."""
     pull_contracts: bool = True
@@ -179,9 +236,9 @@ class GisSettings:
     """Times a message that failed with EXP001000 or got stuck is re-sent as a new message."""
 
 
-@dataclass(frozen=True)
-class MaxSettings:
-    base_url: str = "https://platform-api2.max.ru"
+@dataclass(frozen=True, config=_STRICT)
+class MaxSettings(_Section):
+    base_url: str = field(default="https://platform-api2.max.ru", metadata=_check(_no_password("max.token_file or DOMCHAT_MAX_TOKEN")))
     """MAX Bot API host."""
     token_file: Path | None = None
     """File holding the bot token; or set DOMCHAT_MAX_TOKEN."""
@@ -217,10 +274,16 @@ class MaxSettings:
     """Path the webhook receiver answers on; other paths get 404."""
     webhook_answer_within: float = field(default=25.0, metadata=_check(lambda v: None if 0 < v < 30 else "must be between 0 and 30"))
     """Seconds the receiver waits for updates to be stored before answering 503 (the platform waits 30)."""
+    webhook_read_timeout: float = field(default=10.0, metadata=_check(_positive))
+    """Seconds the webhook receiver waits for each read from a connection (an idle keep-alive connection is closed after it)."""
+    webhook_request_deadline: float = field(default=30.0, metadata=_check(_positive))
+    """Seconds a request may take to arrive whole at the webhook receiver (a slow drip is cut off)."""
+    webhook_max_connections: int = field(default=64, metadata=_check(_positive))
+    """Open connections the webhook receiver serves at once; more are answered 503 at once."""
 
 
-@dataclass(frozen=True)
-class ChatSettings:
+@dataclass(frozen=True, config=_STRICT)
+class ChatSettings(_Section):
     staff_permissions: list[str] = field(
         default_factory=lambda: ["read_all_messages", "add_remove_members", "change_chat_info", "pin_message", "write"],
         metadata=_check(_permissions),
@@ -254,10 +317,16 @@ class ChatSettings:
     """Days a resident's personal invitation link stays valid."""
     invitation_webhook_url: str = ""
     """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
+    guess_limit_per_user: int = field(default=10, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links one MAX user may send in a guess window; beyond it the bot is silent to them."""
+    guess_limit_global: int = field(default=100, metadata=_check(_positive))
+    """Wrong binding codes and unknown deep links from everyone together in a guess window; beyond it none is accepted."""
+    guess_window: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds the guess limits count over; the counts start afresh after it."""
 
 
-@dataclass(frozen=True)
-class SyncSettings:
+@dataclass(frozen=True, config=_STRICT)
+class SyncSettings(_Section):
     pull_interval: float = field(default=3600.0, metadata=_check(_positive))
     """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
     updates_interval: float = field(default=30.0, metadata=_check(_positive))
@@ -268,10 +337,28 @@ class SyncSettings:
     """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
     """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
+    action_attempts: int = field(default=6, metadata=_check(_positive))
+    """Calls an action may fail before it is given up as failed (audited, logged, in `status`)."""
+    action_backoff: float = field(default=60.0, metadata=_check(_positive))
+    """Seconds before the first retry of a failed action; doubled each time, with jitter."""
+    action_backoff_cap: float = field(default=3600.0, metadata=_check(_positive))
+    """Longest wait before retrying a failed action (a longer `Retry-After` is honoured)."""
+    lease_ttl: float = field(default=600.0, metadata=_check(_positive))
+    """Seconds a region's lease lasts unless renewed (renewed every third of it while a cycle runs)."""
 
 
-@dataclass(frozen=True)
-class LoggingSettings:
+@dataclass(frozen=True, config=_STRICT)
+class AuditSettings(_Section):
+    checkpoint_key_file: Path | None = None
+    """Ed25519 private key (PEM, made by 'domchat audit keygen') that signs checkpoints of the audit chain's head; none: no checkpoints."""
+    checkpoint_file: Path | None = None
+    """File each signed checkpoint is appended to as a JSON line (required with checkpoint_key_file)."""
+    lang: str = field(default="ru", metadata=_check(lambda v: None if v in ("ru", "en") else "must be ru or en"))
+    """Language `audit list`, `audit export` and `history` read reasons, actions and outcomes in (stored events keep their keys)."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class LoggingSettings(_Section):
     level: str = field(
         default="info",
         metadata=_check(lambda v: None if v in ("debug", "info", "warning", "error") else "must be debug, info, warning or error"),
@@ -290,8 +377,8 @@ def _listen(v: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class MetricsSettings:
+@dataclass(frozen=True, config=_STRICT)
+class MetricsSettings(_Section):
     listen: str = field(default="127.0.0.1:9464", metadata=_check(_listen))
     """Where the daemon serves /metrics, /healthz and /readyz (host:port; loopback by default); empty for none."""
     textfile: Path | None = None
@@ -300,13 +387,7 @@ class MetricsSettings:
     """Seconds without progress of the daemon's loop after which /healthz answers 503."""
 
 
-@dataclass(frozen=True)
-class AuditSettings:
-    lang: str = field(default="ru", metadata=_check(lambda v: None if v in ("ru", "en") else "must be ru or en"))
-    """Language `audit list` and `audit export` read reasons, actions and outcomes in (stored events keep their keys)."""
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     region: RegionSettings = field(default_factory=RegionSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -315,8 +396,8 @@ class Settings:
     chats: ChatSettings = field(default_factory=ChatSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
-    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 
@@ -345,18 +426,18 @@ class Settings:
         if self.region.hoas_file is None:
             return []
         rows = []
-        with self.region.hoas_file.open(encoding="utf-8-sig", newline="") as f:
-            for n, row in enumerate(csv.DictReader(f), start=2):
-                ogrn, fias, address = (row.get(k, "") or "" for k in ("ogrn", "fias_guid", "address"))
-                if _ogrns([ogrn.strip()]) or len(fias.strip()) != 36 or not address.strip():
-                    raise ConfigError("region.hoas_file", f"line {n}: expected ogrn,fias_guid,address with a valid OGRN and FIAS GUID")
-                rows.append((ogrn.strip(), fias.strip().lower(), address.strip()))
+        text = read_text("region.hoas_file", self.region.hoas_file, encoding="utf-8-sig")
+        for n, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+            ogrn, fias, address = (row.get(k, "") or "" for k in ("ogrn", "fias_guid", "address"))
+            if _ogrns([ogrn.strip()]) or len(fias.strip()) != 36 or not address.strip():
+                raise ConfigError("region.hoas_file", f"line {n}: expected ogrn,fias_guid,address with a valid OGRN and FIAS GUID")
+            rows.append((ogrn.strip(), fias.strip().lower(), address.strip()))
         return rows
 
     def all_licensees(self) -> list[str]:
         extra: list[str] = []
         if self.region.licensees_file is not None:
-            lines = self.region.licensees_file.read_text(encoding="utf-8").splitlines()
+            lines = read_text("region.licensees_file", self.region.licensees_file).splitlines()
             extra = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
             problem = _ogrns(extra)
             if problem:
@@ -366,15 +447,22 @@ class Settings:
 
 def _secret(key: str, path: Path | None, var: str, env: Mapping[str, str], *, required: bool) -> Secret:
     if path is not None:
-        try:
-            return Secret(path.read_text(encoding="utf-8").strip())
-        except OSError as e:
-            raise ConfigError(key, f"cannot read {path}: {e.strerror}") from None
+        return Secret(read_text(key, path).strip())
     if var in env:
         return Secret(env[var])
     if required:
         raise ConfigError(key, f"missing: set it to a file holding the secret, or set {var}")
     return Secret("")
+
+
+def read_text(key: str, path: Path, encoding: str = "utf-8") -> str:
+    """The text of a file a setting (or an option) names; an unreadable or non-UTF-8 one is named by its key."""
+    try:
+        return path.read_text(encoding=encoding)
+    except OSError as e:
+        raise ConfigError(key, f"cannot read {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(key, f"{path}: not UTF-8 text (byte {e.start})") from None
 
 
 def redact_url(url: str) -> str:
@@ -394,82 +482,56 @@ def load(path: Path | None, env: Mapping[str, str] = os.environ) -> Settings:
         path = Path(env["DOMCHAT_CONFIG"])
     if path is None:
         return _finish(Settings(), base=Path.cwd())
+    if not path.exists():
+        raise ConfigError("--config", f"no such file: {path}")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("--config", f"no such file: {path}") from None
-    except OSError as e:
-        raise ConfigError("--config", f"cannot read {path}: {e.strerror}") from None
+        raw = tomllib.loads(read_text("--config", path))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("--config", f"not valid TOML: {e}") from None
     settings = from_mapping(raw, base=path.parent.resolve())
     return _finish(dataclasses.replace(settings, source=path.resolve()), base=path.parent.resolve())
 
 
+_SETTINGS = TypeAdapter(Settings)
+
+
 def from_mapping(raw: Mapping[str, Any], base: Path) -> Settings:
     """Build `Settings` from parsed TOML; relative paths are taken from `base`."""
-    sections: dict[str, Any] = {}
-    hints = typing.get_type_hints(Settings)
-    for name, value in raw.items():
-        if name not in hints or name == "source":
-            raise ConfigError(name, "unknown section")
-        if not isinstance(value, dict):
-            raise ConfigError(name, "must be a table ([" + name + "])")
-        sections[name] = _section(name, hints[name], value, base)
-    return Settings(**sections)
+    if "source" in raw:
+        raise ConfigError("source", "unknown section")
+    # Strict validation of JSON input: TOML's strings, numbers, booleans, arrays and tables map
+    # one to one, and a string is accepted for a path (as it is in JSON) but not for a number.
+    # No setting takes a TOML date or time: they arrive as their text.
+    try:
+        return _SETTINGS.validate_json(json.dumps(raw, default=str), strict=True, context={"base": base})
+    except ValidationError as e:
+        raise _config_error(e.errors()[0]) from None
 
 
-def _section(prefix: str, cls: type[Any], raw: Mapping[str, Any], base: Path) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        full = f"{prefix}.{key}"
-        if key not in fields:
-            raise ConfigError(full, "unknown key")
-        values[key] = _convert(full, hints[key], value, base)
-        check = fields[key].metadata.get("check")
-        if check is not None:
-            problem = check(values[key])
-            if problem:
-                raise ConfigError(full, problem)
-    return cls(**values)
+_EXPECTED = {
+    "float": "must be a number",
+    "int": "must be an integer",
+    "bool": "must be true or false",
+    "string": "must be a string",
+    "list": "must be a list",
+}
 
 
-def _convert(key: str, hint: Any, value: Any, base: Path) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value == "":  # an empty string in TOML means "not set" for optional settings
-            return None
-        return _convert(key, inner[0], value, base)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            raise ConfigError(key, f"must be a list, got {_kind(value)}")
-        return [_convert(f"{key}[{i}]", item, v, base) for i, v in enumerate(value)]
-    if hint is Path:
-        if not isinstance(value, str):
-            raise ConfigError(key, f"must be a path string, got {_kind(value)}")
-        p = Path(value).expanduser()
-        return p if p.is_absolute() else (base / p)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(key, f"must be true or false, got {_kind(value)}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key, f"must be an integer, got {_kind(value)}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(key, f"must be a number, got {_kind(value)}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(key, f"must be a string, got {_kind(value)}")
-        return value
-    raise ConfigError(key, f"unsupported setting type {hint!r}")  # pragma: no cover - a bug in this module
+def _config_error(e: ErrorDetails) -> ConfigError:
+    loc = list(e["loc"])
+    if e["type"] == "check":
+        loc.append(e.get("ctx", {})["key"])
+    key = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in loc).lstrip(".")
+    kind = e["type"].split("_")[0]
+    if e["type"] == "check":
+        return ConfigError(key, e["msg"])
+    if e["type"] == "unexpected_keyword_argument":
+        return ConfigError(key, "unknown section" if len(loc) == 1 else "unknown key")
+    if e["type"] == "dataclass_type":
+        return ConfigError(key, f"must be a table ([{key}])")
+    if kind in _EXPECTED:
+        return ConfigError(key, f"{_EXPECTED[kind]}, got {_kind(e['input'])}")
+    return ConfigError(key, e["msg"][:1].lower() + e["msg"][1:])
 
 
 def _kind(value: Any) -> str:
@@ -494,6 +556,7 @@ def _finish(s: Settings, base: Path) -> Settings:
         ("max.token_file", s.max.token_file),
         ("max.ca_bundle", s.max.ca_bundle),
         ("max.webhook_secret_file", s.max.webhook_secret_file),
+        ("audit.checkpoint_key_file", s.audit.checkpoint_key_file),
     ):
         if p is not None and not p.is_file():
             raise ConfigError(key, f"no such file: {p}")
@@ -511,6 +574,8 @@ def _finish(s: Settings, base: Path) -> Settings:
         raise ConfigError("gis.schemas_dir", f"not a GIS ZhKH integration package (no lib/hcs-base.xsd): {gis.schemas_dir}")
     if gis.signer == "command" and not gis.signer_command:
         raise ConfigError("gis.signer_command", "required when gis.signer = 'command'")
+    if s.audit.checkpoint_key_file is not None and s.audit.checkpoint_file is None:
+        raise ConfigError("audit.checkpoint_file", "required with audit.checkpoint_key_file")
     if "add_admins" in s.chats.staff_permissions:
         raise ConfigError("chats.staff_permissions", "staff never get add_admins (least privilege)")
     return dataclasses.replace(s, gis=gis)

@@ -37,7 +37,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "members_residents": (because("members_residents"), "право на участие: жители с действующим правом доступа"),
     "title_from_address": (because("title_from_address"), "название по адресу дома"),
     "building_card": (because("building_card"), "карточка дома"),
-    "error": (because("error", detail="HTTP 500"), "ошибка: HTTP 500"),
+    "gave_up": (because("gave_up", attempts=5, detail="HTTP 500"), "отказ после 5 попыток: HTTP 500"),
     "late": (
         because("late", delay="3 days, 0:00:00", due="2026-03-01T00:00:00+03:00"),
         "с опозданием на 3 days, 0:00:00 (срок 2026-03-01T00:00:00+03:00)",
@@ -55,6 +55,14 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "building_bound": (because("building_bound"), "к дому уже привязан чат"),
     "chat_bound": (because("chat_bound"), "чат уже привязан к другому дому"),
     "code_posted": (because("code_posted", by="77"), "код привязки отправил пользователь 77"),
+    "guess_limit_user": (
+        because("guess_limit_user", failures=21, user="77", window="1 day, 0:00:00", what="a binding code", until="2026-11-22"),
+        "21 неверных кодов привязки или неизвестных ссылок от пользователя 77 за 1 day, 0:00:00: бот не отвечает ему до 2026-11-22",
+    ),
+    "guess_limit_all": (
+        because("guess_limit_all", failures=200, window="1 day, 0:00:00", what="a binding code", until="2026-11-22"),
+        "200 неверных кодов привязки или неизвестных ссылок от всех вместе за 1 day, 0:00:00: бот не отвечает на них до 2026-11-22",
+    ),
     "bot_removed": (because("bot_removed"), "бота удалили из чата: он больше не может поддерживать чат"),
     "bot_back": (because("bot_back"), "бот снова в привязанном чате"),
     "enrol_link_unknown": (because("enrol_link_unknown"), "ссылка для сотрудника неизвестна или уже использована"),
@@ -73,6 +81,10 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "gis_unavailable": (
         because("gis_unavailable", detail="timeout"),
         "ГИС ЖКХ недоступна: timeout; планирование продолжается по сохранённым данным",
+    ),
+    "pull_partial": (
+        because("pull_partial", detail="organisations: timeout"),
+        "часть загрузки из ГИС ЖКХ не удалась: organisations: timeout; сохранённые сведения о ней остаются",
     ),
     "record_skipped": (because("record_skipped", what="contract", ident="C-9", why="no dates"), "запись пропущена: contract C-9: no dates"),
     "tz_assumed": (because("tz_assumed", tz="Europe/Moscow"), "часовой пояс принят Europe/Moscow: ГИС ЖКХ не дала пригодного OlsonTZ"),
@@ -120,8 +132,8 @@ def test_parts_read_one_after_another() -> None:
 
 
 def test_values_holding_separators_stay_in_their_part() -> None:
-    stored = joined(because("error", detail='bad; worse {"x": 1}'), because("forced"))
-    assert RU.reason(stored) == 'ошибка: bad; worse {"x": 1}; выполнено по --force'
+    stored = joined(because("owner_unreadable", detail='bad; worse {"x": 1}'), because("forced"))
+    assert RU.reason(stored) == 'не удалось узнать владельца чата: bad; worse {"x": 1}; выполнено по --force'
 
 
 @pytest.mark.parametrize(

@@ -67,11 +67,8 @@ def test_bound_chats_get_title_card_and_the_current_managers_staff(stage: Stage)
 
 
 def test_manager_changes_at_local_midnight_and_only_then(stage: Stage) -> None:
-    stage.sync()
-    stage.enrol_all_staff()
-    stage.bind_all()
-    stage.sync()
-    b, midnight = stage.first_handover()
+    stage.running()
+    b, midnight = stage.next_handover()
     chat = stage.chats[b["fias_guid"]]
     old, new = b["management"][0]["ogrn"], b["management"][1]["ogrn"]
 

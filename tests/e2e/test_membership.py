@@ -4,14 +4,26 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
+import socket
+import stat
+import threading
 from datetime import UTC, date, datetime, time, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from domchat import app as app_mod
+from domchat.app import people
+from domchat.cli import cli
 from domchat.domain import reasons
+from domchat.errors import ConfigError, DeliveryFailed
 from domchat.storage import audit
 from domchat.storage.tables import BindingCodeRow, BindingRow, ResidentRow
 from support.stage import BOT_RIGHTS, NOON, Stage
@@ -61,7 +73,7 @@ def _invite(stage: Stage, user: int, privacy: bool = False) -> tuple[str, int]:
 
 def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(stage: Stage) -> None:
     stage.sync()
-    row = app_mod.pending_chats(stage.app(), "tester")[0]
+    row = app_mod.issue_binding_codes(stage.app(), "tester")[0]
     outsider = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
     rogue = stage.new_chat(outsider)
     stage.act("POST", f"/chats/{rogue}/messages", as_user=outsider, text=row["code"])
@@ -79,7 +91,7 @@ def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(s
 
 def test_used_and_expired_codes_are_refused_and_guessing_is_stopped(stage: Stage) -> None:
     stage.sync()
-    first, second = app_mod.pending_chats(stage.app(), "tester")[:2]
+    first, second = app_mod.issue_binding_codes(stage.app(), "tester")[:2]
     a = stage.new_chat(stage.authority)
     stage.act("POST", f"/chats/{a}/messages", as_user=stage.authority, text=first["code"])
     stage.sync()
@@ -256,3 +268,167 @@ def test_a_resident_who_leaves_is_not_added_back_but_may_rejoin(stage: Stage) ->
     stage.act("POST", "/join", user_id=70020, link=stage.chat_state(chat)["link"])
     stage.sync()
     assert 70020 in {m["user_id"] for m in stage.chat_state(chat)["members"]}
+
+
+# Invitations are delivered at least once: a failed export loses none
+
+
+def _resident_joins(stage: Stage, user: int, link: str) -> None:
+    stage.act("POST", "/users", user_id=user, first_name="Жилец")
+    stage.act("POST", "/start", user_id=user, payload=link.split("start=", 1)[1])
+    stage.sync()
+    with Session(stage.app().db) as s:
+        assert [r.user_id for r in s.exec(select(ResidentRow))] == [user]
+
+
+def test_an_export_that_cannot_be_written_loses_no_invitation(stage: Stage) -> None:
+    stage.sync()
+    building = stage.world["buildings"][0]["fias_guid"]
+    app_mod.import_grants(stage.app(), _grant_file(stage.tmp, building, G1, None), "tester")
+    for unwritable in (stage.tmp / "no-such-folder" / "links.csv", stage.tmp):  # a missing folder; a folder in the way
+        with pytest.raises(ConfigError, match="none of 1 invitations was delivered"):
+            app_mod.export_invitations(stage.app(), "tester", out=unwritable)
+    result = CliRunner().invoke(cli, ["invitations", "export", "--config", str(stage.config), "--out", str(stage.tmp / "x" / "y.csv")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.count("domchat: error:") == 1 and "the next export issues them" in result.stderr
+
+    good = stage.tmp / "links.json"
+    (inv,) = app_mod.export_invitations(stage.app(), "tester", fmt="json", out=good)
+    assert json.loads(good.read_text(encoding="utf-8")) == [inv]
+    assert stat.S_IMODE(good.stat().st_mode) == 0o600
+    assert app_mod.export_invitations(stage.app(), "tester") == []  # delivered now: not issued again
+    _resident_joins(stage, 70011, inv["link"])
+
+
+def test_an_export_interrupted_midway_leaves_no_partial_file_and_loses_no_invitation(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage.sync()
+    building = stage.world["buildings"][0]["fias_guid"]
+    app_mod.import_grants(stage.app(), _grant_file(stage.tmp, building, G1, None), "tester")
+    target = stage.tmp / "links.csv"
+
+    def crash(f: Any, fmt: str, invitations: list[dict[str, str]]) -> None:
+        f.write("grant_id,building\n" + invitations[0]["grant_id"])
+        raise KeyboardInterrupt  # the operator's Ctrl-C, or a kill, mid-write
+
+    with monkeypatch.context() as patched:
+        patched.setattr(people, "_write_invitations", crash)
+        with pytest.raises(KeyboardInterrupt):
+            app_mod.export_invitations(stage.app(), "tester", out=target)
+    assert not target.exists() and list(stage.tmp.glob(".links.csv.*")) == []
+    (inv,) = app_mod.export_invitations(stage.app(), "tester", out=target)
+    assert inv["link"] in target.read_text(encoding="utf-8")
+    _resident_joins(stage, 70012, inv["link"])
+
+
+class _Inbox(BaseHTTPRequestHandler):
+    got: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        self.got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def test_a_delivery_webhook_that_is_down_loses_no_invitation(stage: Stage) -> None:
+    stage.sync()
+    buildings = [b["fias_guid"] for b in stage.world["buildings"][:2]]
+    for grant, building in zip((G1, G2), buildings, strict=True):
+        app_mod.import_grants(stage.app(), _grant_file(stage.tmp, building, grant, None), "tester")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{probe.getsockname()[1]}/invitations"
+    app = stage.app()
+    app.settings = dataclasses.replace(app.settings, chats=dataclasses.replace(app.settings.chats, invitation_webhook_url=down))
+    with pytest.raises(DeliveryFailed, match="0 of 2 invitations delivered"):
+        app_mod.export_invitations(app, "tester")
+
+    inbox = ThreadingHTTPServer(("127.0.0.1", 0), _Inbox)
+    threading.Thread(target=inbox.serve_forever, daemon=True).start()
+    try:
+        up = f"http://127.0.0.1:{inbox.server_address[1]}/invitations"
+        app.settings = dataclasses.replace(app.settings, chats=dataclasses.replace(app.settings.chats, invitation_webhook_url=up))
+        delivered = app_mod.export_invitations(app, "tester")
+        assert sorted(i["grant_id"] for i in delivered) == sorted([G1, G2])
+        assert _Inbox.got == delivered
+        assert app_mod.export_invitations(app, "tester") == []
+    finally:
+        inbox.shutdown()
+        inbox.server_close()
+    _resident_joins(stage, 70013, delivered[0]["link"])
+
+
+# Guessing limits across the bot
+
+
+def _limits(stage: Stage, per_user: int, total: int) -> None:
+    with stage.config.open("a", encoding="utf-8") as f:
+        f.write(f"[chats]\nguess_limit_per_user = {per_user}\nguess_limit_global = {total}\n")
+
+
+def _wrong_code(n: int) -> str:
+    return f"ABCD-EFGH-JKMN-{n:04d}"
+
+
+def test_one_user_guessing_across_many_chats_is_stopped_and_ignored(stage: Stage) -> None:
+    _limits(stage, per_user=3, total=100)
+    stage.sync()
+    (row,) = app_mod.pending_chats(stage.app(), "tester")[:1]
+    guesser = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
+    chats = [stage.new_chat(guesser) for _ in range(3)]  # 3 chats × 2 guesses: within the per-chat limit of 5
+    for n, chat in enumerate(chats * 2):
+        stage.act("POST", f"/chats/{chat}/messages", as_user=guesser, text=_wrong_code(n))
+    stage.act("POST", f"/chats/{chats[0]}/messages", as_user=guesser, text=row["code"])  # right code, too late: not heard
+    stage.sync()
+    answers = [t for c in chats for t in _bot_texts(stage, c) if "Код не принят" in t]
+    assert len(answers) == 3
+    refused = [e for e in _events(stage, action="chat.bind") if e.user_id == guesser]
+    assert [e.outcome for e in refused] == ["refused"] * 3
+    (alert,) = _events(stage, action="guess.limit")
+    assert (alert.outcome, alert.user_id) == ("alert", guesser) and "4 wrong binding codes or unknown links" in EN.reason(alert.reason)
+    with Session(stage.app().db) as s:
+        assert s.get(BindingRow, row["building"]) is None
+    # Another user is still heard, and the same user again once the window has passed.
+    stage.act("POST", f"/chats/{chats[1]}/messages", as_user=guesser, text=_wrong_code(99))
+    stage.sync(now=NOON + timedelta(days=1, minutes=1), pull=False)
+    assert sum("Код не принят" in t for t in _bot_texts(stage, chats[1])) == 2
+
+
+def test_a_storm_of_unknown_links_silences_the_bot_but_valid_links_still_work(stage: Stage) -> None:
+    _limits(stage, per_user=10, total=4)
+    stage.sync()
+    users = list(range(71000, 71006))
+    for user in users:
+        stage.act("POST", "/users", user_id=user, first_name="Некто")
+    for i, user in enumerate(users):
+        prefix = "s-" if i % 2 else "r-"  # enrolment and invitation payloads count together
+        stage.act("POST", "/start", user_id=user, payload=f"{prefix}guess{i:020d}")
+    org = stage.world["organisations"][0]
+    staff = next(iter(stage.staff_of(org["ogrn"])))
+    link = app_mod.org_invite(stage.app(), org["ogrn"], "tester")
+    stage.act("POST", "/start", user_id=staff, payload=link.split("start=", 1)[1])
+    stage.sync()
+    answered = [u for u in users if stage.act("GET", f"/dialogs/{u}")["messages"]]
+    assert answered == users[:4]
+    assert [e.outcome for e in _events(stage) if e.action in ("staff.enrol", "resident.join")] == ["refused"] * 4 + ["done"]
+    (alert,) = _events(stage, action="guess.limit")
+    assert alert.outcome == "alert" and alert.user_id is None and "everyone together" in EN.reason(alert.reason)
+
+
+# The trail is anchored as it grows
+
+
+def test_every_cycle_and_command_that_records_events_is_checkpointed(stage: Stage) -> None:
+    public, _ = app_mod.audit_keygen(stage.tmp / "checkpoint.key")
+    cps = stage.tmp / "checkpoints.jsonl"
+    with stage.config.open("a", encoding="utf-8") as f:
+        f.write(f'[audit]\ncheckpoint_key_file = "{stage.tmp / "checkpoint.key"}"\ncheckpoint_file = "{cps}"\n')
+    stage.sync()
+    app_mod.pending_chats(stage.app(), "tester")
+    stage.sync()  # nothing new happened: no new checkpoint
+    seqs = [json.loads(line)["seq"] for line in cps.read_text(encoding="utf-8").splitlines()]
+    head = app_mod.audit_verify(stage.app(), cps, public)
+    assert len(seqs) == 2 and seqs[0] < seqs[1] == head.head_seq == head.vouched
+    assert head.verdict.ok and head.checkpoints == 2

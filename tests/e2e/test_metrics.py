@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,25 @@ def test_a_cycle_is_counted_in_every_area(stage: Stage) -> None:
     assert _value(after, "domchat_actions_pending") == 0
 
 
+def test_a_handover_at_local_midnight_is_measured_from_midnight(stage: Stage) -> None:
+    stage.running()
+    b, midnight = stage.next_handover()
+    stage.sync(now=midnight - timedelta(seconds=1), pull=False)
+    before = _samples(metrics.exposition().decode())
+    stage.sync(now=midnight + timedelta(seconds=2), pull=False)
+    after = _samples(metrics.exposition().decode())
+
+    def grew(name: str, **labels: str) -> float:
+        return _total(after, name, **labels) - _total(before, name, **labels)
+
+    granted = grew("domchat_actions_total", kind="grant_admin", outcome="done")
+    assert granted >= len(stage.staff_of(b["management"][1]["ogrn"]))
+    handovers = grew("domchat_handover_lag_seconds_count")
+    assert handovers >= granted
+    assert grew("domchat_handover_lag_seconds_sum") == pytest.approx(2.0 * handovers)  # planned at midnight + 2 s
+    assert grew("domchat_handover_lag_seconds_bucket", le="5.0") == handovers
+
+
 def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
     textfile = tmp_path / "node-exporter" / "domchat.prom"
     textfile.parent.mkdir()
@@ -84,15 +104,16 @@ def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
         f.write(f'[metrics]\ntextfile = "{textfile}"\n')
     env = {**os.environ, "DOMCHAT_CONFIG": str(stage.config)}
     done = subprocess.run(
-        [sys.executable, "-m", "domchat", "sync", "--once"], env=env, capture_output=True, text=True, check=False, timeout=300
-    )
+        [sys.executable, "-m", "domchat", "sync", "--once"], env=env, umask=0o077, capture_output=True, text=True, check=False, timeout=300
+    )  # the units' umask
     assert done.returncode == 0, done.stderr
     samples = _samples(textfile.read_text(encoding="utf-8"))
     # A fresh process: the file holds exactly this run's counts.
     assert _value(samples, "domchat_cycles_total", outcome="ok") == 1
     assert _total(samples, "domchat_gis_messages_total", outcome="ok") > 0
     assert _value(samples, "domchat_buildings", chat="unbound") == len(stage.world["buildings"])
-    assert not list(textfile.parent.glob("*.tmp*"))  # written whole, then renamed into place
+    assert [p.name for p in textfile.parent.iterdir()] == ["domchat.prom"]  # written whole, then renamed into place
+    assert textfile.stat().st_mode & 0o777 == 0o644  # the collector runs as another user
 
     verify = subprocess.run(
         [sys.executable, "-m", "domchat", "audit", "verify"], env=env, capture_output=True, text=True, check=False, timeout=120
@@ -156,3 +177,22 @@ def test_healthz_fails_when_the_loop_stops_turning() -> None:
     assert not ok and "61 s" in why
     health.beat()
     assert health.live()[0]
+
+
+def test_a_busy_metrics_port_does_not_stop_the_daemon(stage: Stage) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with stage.config.open("a", encoding="utf-8") as f:
+            f.write(f'[metrics]\nlisten = "127.0.0.1:{port}"\n')
+        cycles = _total(_samples(metrics.exposition().decode()), "domchat_cycles_total")
+        stop = threading.Event()
+        t = threading.Thread(target=app_mod.daemon, args=(stage.app(), stop))
+        t.start()
+        try:  # the daemon cycles all the same
+            _wait_for(lambda: _total(_samples(metrics.exposition().decode()), "domchat_cycles_total") > cycles)
+        finally:
+            stop.set()
+            t.join(timeout=60)
+    assert not t.is_alive()

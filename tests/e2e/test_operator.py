@@ -131,7 +131,7 @@ def test_no_secret_in_logs(stage: Stage, capsys: pytest.CaptureFixture[str]) -> 
     result = runner.invoke(cli, ["sync", "--once", "--config", str(stage.config), "--now", NOON.isoformat()])
     assert result.exit_code == 0, result.stderr
     stage.enrol_all_staff()
-    codes = app_mod.pending_chats(stage.app(), "tester")
+    codes = app_mod.issue_binding_codes(stage.app(), "tester")
     result = runner.invoke(cli, ["sync", "--once", "--config", str(stage.config), "--now", (NOON + timedelta(minutes=1)).isoformat()])
     captured = result.stdout + result.stderr + capsys.readouterr().err
     assert "max.call" in captured  # the debug log was really written

@@ -22,11 +22,8 @@ runner = CliRunner()
 
 def _handover(stage: Stage) -> dict[str, object]:
     """Bind every chat, then run past the first building's change of manager."""
-    stage.sync()
-    stage.enrol_all_staff()
-    stage.bind_all()
-    stage.sync()
-    b, midnight = stage.first_handover()
+    stage.running()
+    b, midnight = stage.next_handover()
     stage.sync(now=midnight + timedelta(seconds=2), pull=False)
     return b
 

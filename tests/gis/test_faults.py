@@ -17,6 +17,7 @@ from domchat.errors import (
     GisUnavailable,
 )
 from domchat.gis_client import GisClient
+from domchat.gis_client.transport import BudgetSpent
 
 
 def _free_port() -> int:
@@ -173,3 +174,44 @@ def _header_guid(raw: bytes) -> str:
 
     root = etree.fromstring(raw)
     return str(root.findtext(".//{http://dom.gosuslugi.ru/schema/integration/base/}MessageGUID"))
+
+
+def _house(world: dict[str, Any]) -> str:
+    guid: str = world["buildings"][0]["fias_guid"]
+    return guid
+
+
+def test_trickling_answer_ends_at_the_answer_deadline(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    """One byte every 0.2 s never trips the per-read timeout (1 s); the answer deadline ends it."""
+    emu: GisEmulator = start_emulator(world, faults=GisFaults(trickle_share=1.0, trickle_interval=0.2))
+    client: GisClient = make_client(emu.base_url, timeout=1.0, answer_deadline=1.5, transport_attempts=2)
+    with pytest.raises(GisUnavailable) as e:
+        client.house_data([_house(world)])
+    assert "answer not complete within gis.answer_deadline=1.5 s (after 2 attempts)" in str(e.value)
+    assert "exportHouseData" in str(e.value)
+
+
+def test_pull_budget_ends_a_trickling_answer_and_its_retries(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    emu: GisEmulator = start_emulator(world, faults=GisFaults(trickle_share=1.0, trickle_interval=0.2))
+    client: GisClient = make_client(emu.base_url, timeout=1.0, answer_deadline=60.0, transport_attempts=5)
+    with pytest.raises(BudgetSpent) as e, client.budget(1.0):
+        client.house_data([_house(world)])
+    assert isinstance(e.value, GisUnavailable)
+    assert "time budget (gis.pull_budget) ran out while waiting for the answer" in str(e.value)
+
+
+def test_pull_budget_ends_the_wait_for_processing(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    """A message GIS takes long to process is not waited for beyond the budget."""
+    emu: GisEmulator = start_emulator(world, processing_delay=600.0)
+    client: GisClient = make_client(emu.base_url, poll_schedule=[0.05, 0.2])
+    with pytest.raises(BudgetSpent) as e, client.budget(0.5):
+        client.house_data([_house(world)])
+    assert "ran out with 1 messages unanswered" in str(e.value)
+    assert f"house FIASHouseGuid={_house(world)}" in str(e.value)
+
+
+def test_budget_left_over_does_not_touch_later_calls(emulator: GisEmulator, make_client: Any, world: dict[str, Any]) -> None:
+    client: GisClient = make_client(emulator.base_url)
+    with client.budget(30.0):
+        assert client.house_data([_house(world)])
+    assert client.house_data([_house(world)])

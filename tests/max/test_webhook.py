@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -243,3 +245,111 @@ def test_subscribing_checks_the_secret_and_the_scheme(world: dict[str, Any]) -> 
         assert e.value.status == 400
     finally:
         emu.stop()
+
+
+# Hostile peers, over raw loopback sockets
+
+
+def _hostile(sink: Sink, **kw: Any) -> WebhookReceiver:
+    return WebhookReceiver(secret=Secret(SECRET), store=sink.store, path="/h", **kw)
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def _exchange(url: str, head: str, body: bytes = b"") -> tuple[int, bytes]:
+    """Send raw request bytes; the status and whatever came back before the server closed."""
+    with _connect(url) as conn:
+        conn.sendall(head.encode() + body)
+        got = b""
+        while chunk := conn.recv(65536):
+            got += chunk
+    return int(got.split(b" ", 2)[1]), got
+
+
+def _closed_by_server(conn: socket.socket) -> bytes:
+    """Wait (at most 10 s) until the server closes `conn`; what it sent first."""
+    got = b""
+    while chunk := conn.recv(65536):
+        got += chunk
+    return got
+
+
+@pytest.fixture
+def hostile(sink: Sink) -> Iterator[WebhookReceiver]:
+    r = _hostile(sink, max_body=1 << 20, read_timeout=0.5, request_deadline=1.0, max_connections=8)
+    yield r
+    r.stop()
+
+
+@pytest.mark.parametrize(
+    ("length_header", "status"),
+    [
+        ("Content-Length: -1\r\n", 400),
+        ("Content-Length: +5\r\n", 400),
+        ("Content-Length: 1e3\r\n", 400),
+        ("", 411),
+        ("Transfer-Encoding: chunked\r\n", 411),
+        (f"Content-Length: {200 << 20}\r\n", 413),
+    ],
+)
+def test_a_body_without_a_sound_length_is_refused_unread(hostile: WebhookReceiver, sink: Sink, length_header: str, status: int) -> None:
+    url = hostile.start()
+    head = f"POST /h HTTP/1.1\r\nHost: x\r\nX-Max-Bot-Api-Secret: {SECRET}\r\n{length_header}\r\n"
+    # The body that follows is never read: the answer comes after the headers alone.
+    code, answer = _exchange(url, head)
+    assert code == status and b"Connection: close" in answer
+    assert sink.updates == []
+
+
+@pytest.mark.parametrize(("depth", "status"), [(100_000, 400), (65, 400), (60, 200)])
+def test_deeply_nested_json_is_answered_400(hostile: WebhookReceiver, sink: Sink, depth: int, status: int) -> None:
+    url = hostile.start()
+    nested = "[" * depth + "]" * depth
+    body = json.dumps({**UPDATE, "extra": "@"}).replace('"@"', nested).encode()
+    head = f"POST /h HTTP/1.1\r\nHost: x\r\nX-Max-Bot-Api-Secret: {SECRET}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    code, answer = _exchange(url, head, body)
+    assert code == status
+    if status == 400:
+        assert b"nested deeper than 64" in answer and sink.updates == []
+
+
+def test_half_open_connections_are_bounded_and_dropped(hostile: WebhookReceiver, sink: Sink) -> None:
+    url = hostile.start()
+    silent = [_connect(url) for _ in range(8)]  # as many as the receiver serves, none sending a byte
+    try:
+        # One more is answered 503 at once, with no thread spent on it.
+        extra = _connect(url)
+        got = _closed_by_server(extra)
+        assert got.startswith(b"HTTP/1.1 503"), got
+        extra.close()
+        # Each silent connection is closed by the server (read timeout), without an answer.
+        assert [_closed_by_server(c) for c in silent] == [b""] * 8
+    finally:
+        for c in silent:
+            c.close()
+    assert _post(url, UPDATE).status_code == 200
+    assert len(sink.updates) == 1
+
+
+def test_a_slow_drip_is_cut_off_at_the_request_deadline(hostile: WebhookReceiver, sink: Sink) -> None:
+    url = hostile.start()
+    request = f"POST /h HTTP/1.1\r\nHost: x\r\nX-Max-Bot-Api-Secret: {SECRET}\r\nX-Padding: {'a' * 4000}\r\n".encode()
+    with _connect(url) as conn:
+        conn.settimeout(0.2)
+        cut = False
+        for byte in request:  # each byte well within the read timeout; the whole never within the deadline
+            try:
+                conn.send(bytes([byte]))
+                if conn.recv(1) == b"":
+                    cut = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                cut = True
+                break
+        assert cut, "the server kept a drip-fed request open for 800 s"
+    assert sink.updates == []

@@ -3,20 +3,16 @@ emulators; without the GIS package configured it says which setting and variable
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import subprocess
 import sys
 import venv
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from domchat.emulators.gis import GisEmulator
-from domchat.emulators.max import MaxEmulator
-from support.stage import SCHEMAS, make_world, write_config
+from support.program import clean_env
+from support.stage import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,32 +45,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env_dir
 
 
-@pytest.fixture
-def emulated(tmp_path: Path, db_url: str) -> Iterator[Path]:
-    world = make_world(buildings=6, seed=5)
-    token = secrets.token_urlsafe(24)
-    gis, bot = GisEmulator(world, SCHEMAS, processing_delay=0.02), MaxEmulator(world, token)
-    config = write_config(tmp_path, world, gis.start(), bot.start(), db_url, token)
-    # The installed domchat is told where the package is by the environment, not the config.
-    lines = config.read_text(encoding="utf-8").splitlines()
-    config.write_text("\n".join(ln for ln in lines if not ln.startswith("schemas_dir")) + "\n", encoding="utf-8")
-    try:
-        yield config
-    finally:
-        bot.stop()
-        gis.stop()
-
-
-def _env(config: Path, db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOMCHAT_", "PYTHON", "VIRTUAL_ENV"))}
-    return {**env, "DOMCHAT_CONFIG": str(config), "DOMCHAT_DATABASE_URL": db_url, **extra}
-
-
 def test_the_installed_wheel_upgrades_and_syncs(installed: Path, emulated: Path, db_url: str, tmp_path: Path) -> None:
     domchat = installed / "bin" / "domchat"
     where = _run(installed / "bin" / "python", "-c", "import domchat, sys; print(domchat.__file__)", cwd=tmp_path)
     assert Path(where.stdout.strip()).is_relative_to(installed)  # not this checkout's sources
-    env = _env(emulated, db_url, DOMCHAT_GIS_SCHEMAS_DIR=str(SCHEMAS))
+    env = clean_env(emulated, db_url, DOMCHAT_GIS_SCHEMAS_DIR=str(SCHEMAS))
     upgraded = _run(domchat, "db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.startswith("database at revision")
@@ -86,7 +61,7 @@ def test_the_installed_wheel_upgrades_and_syncs(installed: Path, emulated: Path,
 def test_without_the_gis_package_it_names_the_setting_and_the_variable(
     installed: Path, emulated: Path, db_url: str, tmp_path: Path
 ) -> None:
-    checked = _run(installed / "bin" / "domchat", "config", "check", env=_env(emulated, db_url), cwd=tmp_path)
+    checked = _run(installed / "bin" / "domchat", "config", "check", env=clean_env(emulated, db_url), cwd=tmp_path)
     assert checked.returncode == 2
     assert "gis.schemas_dir" in checked.stderr and "DOMCHAT_GIS_SCHEMAS_DIR" in checked.stderr
     assert str(installed) not in checked.stderr  # the default is not looked for inside the environment

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from domchat.clock import SystemClock, VirtualClock
-from domchat.errors import LockBusy
+from domchat.errors import LeaseLost, LockBusy
+from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
+from domchat.storage.tables import BookmarkRow
 from domchat.sync.locks import Lease
 
 
@@ -95,3 +98,32 @@ def test_lease_time_is_the_injected_clocks_wall_time(engine: Engine) -> None:
         Lease(engine, "region:86", clock).acquire()
     clock.sleep(60)
     Lease(engine, "region:86", clock).acquire()  # ten virtual minutes later the lease has expired
+
+
+def test_a_holder_that_lost_its_lease_can_write_nothing(engine: Engine) -> None:
+    clock = VirtualClock(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))
+    first = Lease(engine, "region:86", clock, ttl=timedelta(minutes=3))
+    first.acquire()
+    with transaction(engine) as s:
+        first.fence(s)  # held: the write goes through
+        s.add(BookmarkRow(name="written", value="1", updated_at=clock.wall()))
+    clock.sleep(120)
+    with pytest.raises(LeaseLost, match="could not renew"):
+        first.check()  # two thirds of the lifetime without renewal: stop before it expires
+    clock.sleep(61)
+    second = Lease(engine, "region:86", clock, ttl=timedelta(minutes=3))
+    second.acquire()
+    assert second.generation == first.generation + 1
+    first._renewed = clock.monotonic()  # as if a late renewal had been believed: the database still refuses
+    with transaction(engine) as s:
+        s.add(BookmarkRow(name="stale", value="1", updated_at=clock.wall()))
+        with pytest.raises(LeaseLost, match="this write is refused"):
+            first.fence(s)
+        s.rollback()  # what the transaction does when the refusal propagates
+    with Session(engine) as s:
+        assert s.get(BookmarkRow, "stale") is None and s.get(BookmarkRow, "written") is not None
+    with pytest.raises(LeaseLost):
+        first.renew()
+    first.release()  # not its own any more: changes nothing
+    with transaction(engine) as s:
+        second.fence(s)

@@ -81,16 +81,20 @@ class Stage:
         return int(chat["chat_id"])
 
     def bind_all(self, now: datetime = NOON) -> None:
-        for row in app_mod.pending_chats(self.app(now), "tester"):
+        for row in app_mod.issue_binding_codes(self.app(now), "tester"):
             chat_id = self.new_chat(self.authority)
             self.act("POST", f"/chats/{chat_id}/messages", as_user=self.authority, text=f"код {row['code']}")
             self.chats[row["building"]] = chat_id
 
-    def staff_of(self, ogrn: str) -> set[int]:
-        return {u for o in self.world["organisations"] if o["ogrn"] == ogrn for u in o["staff"]}
+    def running(self, now: datetime = NOON) -> None:
+        """The region pulled, every organisation's staff enrolled, every chat bound and set up."""
+        self.sync(now)
+        self.enrol_all_staff(now)
+        self.bind_all(now)
+        self.sync(now)
 
-    def first_handover(self) -> tuple[dict[str, Any], datetime]:
-        """The building whose manager changes first after NOON, and that local midnight in UTC."""
+    def next_handover(self) -> tuple[dict[str, Any], datetime]:
+        """The building whose manager changes first after NOON, and its local midnight that day (UTC)."""
         changing = [
             b for b in self.world["buildings"] if len(b["management"]) > 1 and date.fromisoformat(b["management"][1]["start"]) > NOON.date()
         ]
@@ -98,6 +102,9 @@ class Stage:
         b = min(changing, key=lambda x: x["management"][1]["start"])
         switch = date.fromisoformat(b["management"][1]["start"])
         return b, datetime.combine(switch, time(0), tzinfo=ZoneInfo(b["tz"])).astimezone(UTC)
+
+    def staff_of(self, ogrn: str) -> set[int]:
+        return {u for o in self.world["organisations"] if o["ogrn"] == ogrn for u in o["staff"]}
 
 
 def write_config(tmp: Path, world: dict[str, Any], gis_url: str, max_url: str, db_url: str, token: str, **extra: str) -> Path:

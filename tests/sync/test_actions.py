@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.engine import Engine
 
 from domchat.clock import FixedClock
-from domchat.domain.actions import ORDER, GrantAdmin, from_stored
+from domchat.domain.actions import ORDER, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin, SendNotice, from_stored
 from domchat.domain.model import ActualChat, MemberState
 from domchat.domain.plan import plan
 from domchat.max_client import parse
@@ -57,3 +57,25 @@ def test_every_kind_is_ordered_and_comes_back_from_its_stored_form() -> None:
     for cls in ORDER:
         a = cls(CHAT, "b", due="2026-11-22T00:00:00+00:00")
         assert from_stored(a.kind, a.chat_id, a.building, json.loads(json.dumps(a.payload()))) == a
+
+
+def test_the_queue_takes_the_lowest_lane_waiting_first(engine: Engine) -> None:
+    due = NOW.isoformat()
+    queued = [
+        ReportDrift(CHAT, "b", user_id=7, what="member"),
+        RevokeAdmin(CHAT, "b", user_id=8),  # no due instant: a drift repair
+        PinCard(CHAT, "b", text="card", due=due),
+        SendNotice(CHAT, "b", text="code accepted", ref="update:1"),
+        GrantAdmin(CHAT, "b", user_id=5, permissions=("write",), due=due),
+        RemoveMember(CHAT, "b", user_id=6, due=due),
+    ]
+    ex = Executor(engine, platform=None, clock=FixedClock(NOW), run_id="r1", actor="t", trigger="t")  # type: ignore[arg-type]
+    ex.persist(queued)
+    assert [(r.lane, r.kind) for r in ex.pending()] == [
+        (1, "grant_admin"),
+        (1, "remove_member"),
+        (2, "send_notice"),
+        (3, "pin_card"),
+        (4, "report_drift"),
+        (4, "revoke_admin"),
+    ]

@@ -11,6 +11,7 @@ from domchat.app.history import History, building_history
 from domchat.app.people import (
     export_invitations,
     import_grants,
+    issue_binding_codes,
     issue_invitation,
     org_invite,
     pending_chats,
@@ -18,7 +19,17 @@ from domchat.app.people import (
     staff_revoke,
 )
 from domchat.app.progress import Progress
-from domchat.app.trail import audit_events, audit_rows, audit_verify, export_audit, reason_reader
+from domchat.app.trail import (
+    VerifyReport,
+    audit_events,
+    audit_rows,
+    audit_verify,
+    checkpoint,
+    export_audit,
+    export_audit_to,
+    reason_reader,
+)
+from domchat.app.trail import keygen as audit_keygen
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
 from domchat.domain.plan import Plan
 from domchat.storage.audit import AuditFilter
@@ -33,17 +44,22 @@ __all__ = [
     "Plan",
     "PlanView",
     "Progress",
+    "VerifyReport",
     "audit_events",
+    "audit_keygen",
     "audit_rows",
     "audit_verify",
     "building_history",
     "check_config",
+    "checkpoint",
     "clients",
     "conflicts",
     "daemon",
     "export_audit",
+    "export_audit_to",
     "export_invitations",
     "import_grants",
+    "issue_binding_codes",
     "issue_invitation",
     "open_app",
     "operator_name",

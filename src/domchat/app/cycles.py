@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -13,10 +14,11 @@ from sqlmodel import Session, col, func, select
 from domchat import metrics, notify
 from domchat.app import monitoring
 from domchat.app.progress import Progress, no_progress, ticker
+from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, clients, log
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
 from domchat.domain.plan import Plan, plan
-from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
+from domchat.errors import ConfigError, DomchatError, SafetyFuse
 from domchat.gis_client.client import GisClient
 from domchat.max_client import parse as max_parse
 from domchat.max_client.client import MaxClient
@@ -32,7 +34,7 @@ from domchat.storage.tables import (
     RunRow,
 )
 from domchat.sync import updates
-from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
+from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain, one_line
 from domchat.sync.scheduler import next_wake
 
 
@@ -40,6 +42,7 @@ def _syncer(app: App, gis: GisClient | None, platform: MaxClient, progress: Prog
     return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update, progress)
 
 
+@checkpointed
 def sync_once(
     app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True, progress: Progress = no_progress
 ) -> CycleReport:
@@ -48,6 +51,7 @@ def sync_once(
         return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
+@checkpointed
 def resync(
     app: App,
     *,
@@ -86,6 +90,11 @@ def _select(domain: Domain, now: datetime, building: str | None, org: str | None
 def daemon(app: App, stop: threading.Event) -> None:
     """Cycle until `stop`: scheduled pulls, local midnights, and updates in between.
 
+    No error inside a cycle ends the daemon: the cycle records it as its outcome, and anything
+    that escapes (MAX or GIS unreachable while opening, the lock busy, the fuse) is logged in one
+    line and waited out with a growing pause. Only a configuration or database that cannot be
+    used at all (checked before every cycle) ends it, with its exit code.
+
     Under systemd (Type=notify) it reports READY once the database is current, pings the
     watchdog while it turns, and says STOPPING on the way out; /metrics, /healthz and /readyz
     are served on `metrics.listen` meanwhile."""
@@ -116,33 +125,46 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
     s = app.settings.sync
     last_pull: datetime | None = None
     next_boundary: datetime | None = None
+    failures = 0
     tick = ticker(app.clock)
     while not stop.is_set():
+        app.ready_db()
         wake = next_wake(
             app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
         )
+        if failures:
+            wake = replace(wake, at=max(wake.at, app.clock.now() + _backoff(failures, s.updates_interval, s.pull_interval)))
         delay = (wake.at - app.clock.now()).total_seconds()
         if delay > 0 and _wait(app, stop, delay):
             return
         notify.alive()
         try:
             report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
-        except (LockBusy, GisUnavailable, MaxUnavailable, StorageError) as e:
-            log.warning("cycle.skipped", error=str(e), retry_in=s.updates_interval)
-            health.set_ready(*monitoring.readiness(e))
-            continue
         except SafetyFuse as e:
+            failures += 1
             log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")
             health.set_ready(*monitoring.readiness(e))
             continue
-        health.set_ready(*monitoring.readiness(None))
+        except ConfigError:
+            raise
+        except Exception as e:
+            failures += 1
+            log.error("cycle.failed", error=one_line(e), retry_in=_backoff(failures, s.updates_interval, s.pull_interval).seconds)
+            health.set_ready(*(monitoring.readiness(e) if isinstance(e, DomchatError) else (False, one_line(e))))
+            continue
+        failures = failures + 1 if report.status == "failed" else 0
+        health.set_ready(*((False, report.error) if report.status == "failed" else monitoring.readiness(None)))
         notify.alive()
-        if wake.pull and report.pull is not None and report.pull.ok:
+        if wake.pull and report.phases.get("pull") in ("ok", "degraded"):
             last_pull = report.now
         elif wake.pull and last_pull is None:
             last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
-        next_boundary = report.next_change
-        log.info("cycle.done", **{k: v for k, v in report.as_dict().items() if k in ("run_id", "planned", "done", "failed", "next_change")})
+        next_boundary = report.next_change or next_boundary
+
+
+def _backoff(failures: int, base: float, cap: float) -> timedelta:
+    """The pause after `failures` failed cycles in a row: doubling from `base`, at most `cap`."""
+    return timedelta(seconds=min(base * 2 ** min(failures - 1, 20), cap))
 
 
 def conflicts(app: App) -> list[dict[str, Any]]:
@@ -205,6 +227,10 @@ def status(app: App) -> dict[str, Any]:
         last_ok = s.exec(select(RunRow).where(RunRow.status == "ok").order_by(col(RunRow.started_at).desc())).first()
         last = s.exec(select(RunRow).order_by(col(RunRow.started_at).desc())).first()
         pending = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending")
+        retrying = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending", col(ActionRow.attempts) > 0)
+        failed = list(
+            s.exec(select(ActionRow).where(col(ActionRow.status) == "failed").order_by(col(ActionRow.finished_at).desc()).limit(20))
+        )
         buildings = _count(s, col(BuildingRow.fias_guid))
         bound = _count(s, col(BindingRow.building))
         orgs = _count(s, col(OrganisationRow.ogrn))
@@ -217,6 +243,10 @@ def status(app: App) -> dict[str, Any]:
         "last_cycle": _run_doc(last),
         "last_successful_cycle": _run_doc(last_ok),
         "pending_actions": pending,
+        "retrying_actions": retrying,
+        "failed_actions": [
+            {"kind": a.kind, "chat_id": a.chat_id, "user_id": a.user_id, "attempts": a.attempts, "error": a.error} for a in failed
+        ],
         "buildings": buildings,
         "bound_chats": bound,
         "unbound_buildings": buildings - bound,
@@ -239,6 +269,8 @@ def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
         "started_at": r.started_at.isoformat(),
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
         "status": r.status,
+        "phases": json.loads(r.phases),
+        "error": r.error,
         "actor": r.actor,
     }
 

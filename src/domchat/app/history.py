@@ -7,6 +7,7 @@ Built from the audit trail (what was done, in chain order) and the stored manage
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,7 +70,7 @@ def building_history(app: App, building: str, lang: str | None = None) -> Histor
         events = list(audit.query(s, audit.AuditFilter(building=fias)))
     house = Building(fias, row.address, row.tz)
     history = History(fias, row.address)
-    read = texts.reason if lang != trail.RAW else (lambda r: r)
+    read: Callable[[str], str] = texts.reason if lang != trail.RAW else str
     open_: dict[tuple[int, str], Stint] = {}
     for e in events:
         after = audit.as_dict(e)["after"]
@@ -106,7 +107,7 @@ def _open(
     e: AuditRow,
     user: int,
     role: str,
-    read: Any,
+    read: Callable[[str], str],
     house: Building,
     periods: list[ManagementPeriod],
 ) -> None:
@@ -117,7 +118,7 @@ def _open(
     history.stints.append(stint)
 
 
-def _close(open_: dict[tuple[int, str], Stint], e: AuditRow, user: int, roles: tuple[str, ...], read: Any) -> None:
+def _close(open_: dict[tuple[int, str], Stint], e: AuditRow, user: int, roles: tuple[str, ...], read: Callable[[str], str]) -> None:
     for role in roles:
         stint = open_.pop((user, role), None)
         if stint is not None:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from domchat import metrics
 from domchat.app.wiring import App, log
-from domchat.errors import ConfigError, DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
+from domchat.errors import DomchatError, GisUnavailable, LockBusy, MaxUnavailable, SafetyFuse, StorageError
 from domchat.storage import repo
 from domchat.storage.audit import Verdict
 from domchat.storage.db import transaction
@@ -32,7 +32,7 @@ def observed(app: App, run: Callable[[], CycleReport]) -> CycleReport:
     report: CycleReport | None = None
     try:
         report = run()
-        outcome = "ok" if report.pull is None or report.pull.ok else "pull_failed"
+        outcome = "pull_failed" if report.phases.get("pull") == "failed" else report.status
         return report
     except LockBusy:
         outcome = "busy"
@@ -129,7 +129,11 @@ def serving(app: App) -> Iterator[metrics.Health]:
     try:
         server = metrics.MetricsServer(host.strip("[]"), int(port), health)
     except OSError as e:
-        raise ConfigError("metrics.listen", f"cannot listen on {listen}: {e.strerror}") from None
+        # The daemon's work matters more than its metrics: it runs on, and the scrape failing
+        # (alert DomchatDaemonDown) tells the operator.
+        log.error("metrics.listen_failed", then="/metrics, /healthz and /readyz are not served", address=listen, error=e.strerror)
+        yield health
+        return
     server.start()
     log.info("metrics.serving", address=f"{server.address[0]}:{server.address[1]}")
     try:

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 from sqlmodel import Session, col, func, select
 
 from domchat.app.progress import Progress, counted, no_progress
-from domchat.app.wiring import App
+from domchat.app.trail import checkpointed
+from domchat.app.wiring import App, log
 from domchat.domain.model import Building
 from domchat.domain.reasons import because
-from domchat.errors import ConfigError, DomchatError
+from domchat.errors import ConfigError, DeliveryFailed, DomchatError
 from domchat.gis_client.grants_file import read_grants
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import audit
 from domchat.storage.db import transaction
+from domchat.storage.files import atomic_private
 from domchat.storage.tables import (
+    BindingCodeRow,
     BindingRow,
     BuildingRow,
     GrantRow,
@@ -28,7 +33,7 @@ from domchat.storage.tables import (
     ResidentRow,
     StaffRow,
 )
-from domchat.sync import binding, enrolment, grants, residents
+from domchat.sync import binding, enrolment, grants, residents, tokens
 
 
 def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, **kw: Any) -> None:
@@ -36,31 +41,58 @@ def _done(s: Session, operator: str, trigger: str, action: str, now: datetime, *
     audit.append(s, audit.AuditEvent(actor=operator, trigger=trigger, action=action, outcome="done", **kw), now)
 
 
-def pending_chats(app: App, operator: str) -> list[dict[str, str]]:
-    """Buildings without a chat, each with a fresh one-time binding code (earlier codes stop working)."""
+def _unbound(s: Session, building: str | None = None) -> list[BuildingRow]:
+    """Active buildings without a chat (only `building`, when given), by address."""
+    bound = set(s.exec(select(BindingRow.building)))
+    query = select(BuildingRow).where(BuildingRow.state == "active").order_by(col(BuildingRow.address))
+    if building is not None:
+        query = query.where(BuildingRow.fias_guid == building.lower())
+    return [b for b in s.exec(query) if b.fias_guid not in bound]
+
+
+def pending_chats(app: App) -> list[dict[str, str]]:
+    """Buildings without a chat, with the expiry of their active binding code ("" when none);
+    changes nothing (the codes themselves are not kept, only their hashes)."""
+    now = app.clock.now()
+    with Session(app.ready_db()) as s:
+        codes = s.exec(
+            select(BindingCodeRow.building, func.max(BindingCodeRow.expires_at))
+            .where(BindingCodeRow.status == "active", col(BindingCodeRow.expires_at) > now)
+            .group_by(BindingCodeRow.building)
+        )
+        expiry = {b: at.isoformat() for b, at in codes}
+        return [{"building": b.fias_guid, "address": b.address, "code_expires_at": expiry.get(b.fias_guid, "")} for b in _unbound(s)]
+
+
+@checkpointed
+def issue_binding_codes(app: App, operator: str, building: str | None = None) -> list[dict[str, str]]:
+    """A fresh one-time binding code for each building without a chat, or only `building`;
+    earlier codes of those buildings stop working. Audited."""
     engine = app.ready_db()
     now = app.clock.now()
     ttl = timedelta(days=app.settings.chats.binding_code_ttl_days)
     out = []
     with transaction(engine) as s:
-        bound = set(s.exec(select(BindingRow.building)))
-        for b in s.exec(select(BuildingRow).where(BuildingRow.state == "active").order_by(col(BuildingRow.address))):
-            if b.fias_guid in bound:
-                continue
+        targets = _unbound(s, building)
+        if building is not None and not targets:
+            raise DomchatError(f"no building {building.lower()} without a chat: unknown, inactive or already bound")
+        for b in targets:
             code = binding.issue_code(s, b.fias_guid, now, ttl)
             out.append({"building": b.fias_guid, "address": b.address, "code": code, "expires_at": (now + ttl).isoformat()})
         _done(
             s,
             operator,
-            "cli:chats-pending",
+            "cli:chats-codes-issue",
             "chat.codes_issued",
             now,
+            building=building.lower() if building else None,
             after={"buildings": len(out)},
             reason=because("codes_issued"),
         )
     return out
 
 
+@checkpointed
 def org_invite(app: App, ogrn: str, operator: str) -> str:
     """A personal enrolment deep link for one staff member of `ogrn`."""
     engine = app.ready_db()
@@ -79,6 +111,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
     return f"https://max.ru/{username}?start={token}"
 
 
+@checkpointed
 def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
     """Grants from a CSV/JSON file; the whole file is checked before anything is stored."""
     records = read_grants(path)
@@ -87,12 +120,59 @@ def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
         return grants.apply(s, records, source="file", actor=operator, trigger="cli:grants-import", run_id="", now=now)
 
 
-def export_invitations(app: App, operator: str, *, everyone: bool = False, progress: Progress = no_progress) -> list[dict[str, str]]:
-    """A personal link for each grant in force whose resident has not joined yet.
+INVITATION_FIELDS = ("grant_id", "building", "address", "premises", "person_ref", "link", "expires_at")
 
-    Only the links' hashes are kept, so a link is shown once: by default only grants never
-    invited before get one; `everyone` re-issues links for all (earlier unused links stop working).
+
+@checkpointed
+def export_invitations(
+    app: App,
+    operator: str,
+    *,
+    everyone: bool = False,
+    fmt: str = "csv",
+    out: Path | None = None,
+    stream: IO[str] | None = None,
+    grant: str | None = None,
+    progress: Progress = no_progress,
+) -> list[dict[str, str]]:
+    """A personal link for each grant in force whose resident has no delivered invitation yet.
+
+    Only the links' hashes are kept, so a link is shown once; it counts as delivered only once
+    written out (`out`: a temporary file flushed and renamed; `stream`) or returned to the caller,
+    and, when `chats.invitation_webhook_url` is set, accepted there. Links that were not delivered
+    were seen by nobody: the next export issues fresh ones in their place, so a failure loses no
+    invitation. `everyone` re-issues links for all not joined (earlier unused links stop working);
+    `grant` limits the export to one grant.
     """
+    if fmt not in ("csv", "json"):
+        raise ConfigError("--format", "must be csv or json")
+    issued = _issue_invitations(app, operator, everyone=everyone, grant=grant, progress=progress)
+    links = [inv for _, inv in issued]
+    try:
+        if out is not None:
+            with atomic_private(out) as f:
+                _write_invitations(f, fmt, links)
+        elif stream is not None:
+            _write_invitations(stream, fmt, links)
+            stream.flush()
+    except OSError as e:
+        undelivered = f"none of {len(links)} invitations was delivered (the next export issues them)"
+        raise ConfigError("--out", f"cannot write {out or 'the output'}: {e.strerror}; {undelivered}") from None
+    accepted = _post_invitations(app, issued)
+    _mark_delivered(app, accepted)
+    if len(accepted) < len(issued):
+        url = app.settings.chats.invitation_webhook_url
+        raise DeliveryFailed(
+            f"invitation webhook {url} failed: {len(accepted)} of {len(issued)} invitations delivered;"
+            " the next export issues the rest anew (the links written for them stop working)"
+        )
+    return links
+
+
+def _issue_invitations(
+    app: App, operator: str, *, everyone: bool, grant: str | None, progress: Progress
+) -> list[tuple[str, dict[str, str]]]:
+    """Fresh links (token hash, invitation) for the grants that want one; undelivered earlier links of theirs stop working."""
     now = app.clock.now()
     ttl = timedelta(days=app.settings.chats.resident_invite_ttl_days)
     platform = app.max()
@@ -100,31 +180,30 @@ def export_invitations(app: App, operator: str, *, everyone: bool = False, progr
         username = app.bot_username(platform)
     finally:
         platform.close()
-    out: list[dict[str, str]] = []
+    out: list[tuple[str, dict[str, str]]] = []
     with transaction(app.ready_db()) as s:
         joined = set(s.exec(select(ResidentRow.grant_id)))
-        invited = set(s.exec(select(ResidentInviteRow.grant_id)))
-        active = GrantRow.status == "active"
-        total = int(s.exec(select(func.count(col(GrantRow.grant_id))).where(active)).one())
-        grants_in_force = s.exec(select(GrantRow).where(active).order_by(col(GrantRow.building), col(GrantRow.premises)))
-        for g in counted(grants_in_force, progress, "invitations", total):
+        delivered = set(s.exec(select(ResidentInviteRow.grant_id).where(col(ResidentInviteRow.delivered_at).is_not(None))))
+        wanted = [GrantRow.status == "active", *([GrantRow.grant_id == grant] if grant is not None else [])]
+        total = int(s.exec(select(func.count(col(GrantRow.grant_id))).where(*wanted)).one())
+        stmt = select(GrantRow).where(*wanted).order_by(col(GrantRow.building), col(GrantRow.premises))
+        for g in counted(s.exec(stmt), progress, "invitations", total):
             building = s.get(BuildingRow, g.building)
-            if g.grant_id in joined or (g.grant_id in invited and not everyone) or building is None:
+            if g.grant_id in joined or (g.grant_id in delivered and not everyone) or building is None:
                 continue
             if g.valid_to is not None and g.valid_to < Building(g.building, "", building.tz).local_date(now):
                 continue
             token = residents.issue(s, g.grant_id, now, ttl, operator)
-            out.append(
-                {
-                    "grant_id": g.grant_id,
-                    "building": g.building,
-                    "address": building.address,
-                    "premises": g.premises,
-                    "person_ref": g.person_ref,
-                    "link": f"https://max.ru/{username}?start={token}",
-                    "expires_at": (now + ttl).isoformat(),
-                }
-            )
+            invitation = {
+                "grant_id": g.grant_id,
+                "building": g.building,
+                "address": building.address,
+                "premises": g.premises,
+                "person_ref": g.person_ref,
+                "link": f"https://max.ru/{username}?start={token}",
+                "expires_at": (now + ttl).isoformat(),
+            }
+            out.append((tokens.digest(token), invitation))
         _done(
             s,
             operator,
@@ -134,23 +213,46 @@ def export_invitations(app: App, operator: str, *, everyone: bool = False, progr
             after={"invitations": len(out)},
             reason=because("invitations_issued"),
         )
-    _deliver(app, out)
     return out
 
 
-def _deliver(app: App, invitations: list[dict[str, str]]) -> None:
-    """POST each invitation to the authority's delivery webhook, when one is configured."""
+def _write_invitations(f: IO[str], fmt: str, invitations: list[dict[str, str]]) -> None:
+    if fmt == "json":
+        f.write(json.dumps(invitations, ensure_ascii=False, indent=2) + "\n")
+    else:
+        w = csv.DictWriter(f, fieldnames=INVITATION_FIELDS)
+        w.writeheader()
+        w.writerows(invitations)
+
+
+def _post_invitations(app: App, issued: list[tuple[str, dict[str, str]]]) -> list[str]:
+    """POST each invitation to the authority's delivery webhook, when one is configured; the hashes of those accepted."""
     url = app.settings.chats.invitation_webhook_url
-    if not url or not invitations:
-        return
+    if not url:
+        return [h for h, _ in issued]
+    accepted: list[str] = []
     with requests.Session() as http:
-        for inv in invitations:
+        for token_hash, inv in issued:
             try:
                 http.post(url, json=inv, timeout=30).raise_for_status()
             except requests.RequestException as e:
-                raise DomchatError(f"invitation webhook {url} failed for grant {inv['grant_id']}: {type(e).__name__}") from None
+                log.warning("invitations.webhook_failed", url=url, grant_id=inv["grant_id"], error=type(e).__name__)
+                break
+            accepted.append(token_hash)
+    return accepted
 
 
+def _mark_delivered(app: App, token_hashes: list[str]) -> None:
+    now = app.clock.now()
+    with transaction(app.db) as s:
+        for token_hash in token_hashes:
+            row = s.get(ResidentInviteRow, token_hash)
+            if row is not None:
+                row.delivered_at = now
+                s.add(row)
+
+
+@checkpointed
 def issue_invitation(app: App, building: str, premises: str, days: int, operator: str) -> dict[str, str]:
     """A personal invitation for a tenant without guest access, valid `days` building-local days."""
     now = app.clock.now()
@@ -172,8 +274,8 @@ def issue_invitation(app: App, building: str, premises: str, days: int, operator
     )
     with transaction(app.db) as s:
         grants.apply(s, [record], source="manual", actor=operator, trigger="cli:invitations-issue", run_id="", now=now)
-    invitations = [i for i in export_invitations(app, operator) if i["grant_id"] == record.grant_id]
-    return invitations[0]
+    (invitation,) = export_invitations(app, operator, grant=record.grant_id)
+    return invitation
 
 
 def staff_list(app: App, ogrn: str | None = None) -> list[dict[str, Any]]:
@@ -192,6 +294,7 @@ def staff_list(app: App, ogrn: str | None = None) -> list[dict[str, Any]]:
         ]
 
 
+@checkpointed
 def staff_revoke(app: App, ogrn: str, user_id: int, operator: str) -> None:
     """The user is no longer staff of `ogrn`: the next cycle takes their rights away."""
     now = app.clock.now()

@@ -31,6 +31,8 @@ from domchat.storage import db, repo
 from domchat.storage.db import transaction
 from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
+from domchat.sync.executor import RetryPolicy
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")
@@ -136,6 +138,11 @@ class App:
             poll_updates=not s.max.webhook_url,
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
+            retry=RetryPolicy(
+                s.sync.action_attempts, timedelta(seconds=s.sync.action_backoff), timedelta(seconds=s.sync.action_backoff_cap)
+            ),
+            lease_ttl=timedelta(seconds=s.sync.lease_ttl),
+            guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
 
 

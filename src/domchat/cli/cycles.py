@@ -6,15 +6,15 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from domchat import app as app_mod
-from domchat.cli.invocation import Invocation, command, instant
-from domchat.errors import ConfigError
+from domchat.cli.invocation import Invocation, command, day, instant
+from domchat.errors import ConfigError, CycleFailed
 
 commands = typer.Typer()
 
@@ -37,9 +37,9 @@ def sync(
     with run.out.progress() as progress:
         report = app_mod.sync_once(a, force=force, actor=actor, trigger=trigger, progress=progress)
     run.out.show(report.as_dict(), lambda _: [_report_line(report)])
-    if report.pull is not None and report.pull.failure is not None:
-        # The rest of the cycle ran on the stored snapshot; cron still has to hear about it.
-        raise report.pull.failure
+    if report.status != "ok":
+        # Everything that could go on did; cron still has to hear about the rest.
+        raise CycleFailed(report.error, exit_code_of_run=report.exit_code)
 
 
 def _report_line(report: app_mod.CycleReport) -> str:
@@ -119,11 +119,9 @@ def _plan_lines(doc: dict[str, Any], *, with_managers: bool) -> Iterator[str]:
 
 def _at(value: str) -> datetime:
     """A bare date means 06:00 UTC that day: every Russian zone (UTC+2 to UTC+12) is then in it."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
+    if len(value) != len("2026-01-01"):
         return instant("--at", value)
-    return instant("--at", datetime.combine(day, time(6, 0), tzinfo=UTC).isoformat())
+    return datetime.combine(day("--at", value), time(6, 0), tzinfo=UTC)
 
 
 def _action_docs(p: app_mod.Plan, read: Callable[[str], str]) -> list[dict[str, Any]]:
@@ -148,7 +146,15 @@ def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
     last = doc["last_successful_cycle"]
     yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
     yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
+    latest = doc["last_cycle"]
+    if latest is not None and latest["status"] != "ok":
+        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v != "ok")
+        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
     yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    if doc["retrying_actions"] or doc["failed_actions"]:
+        yield f"actions being retried: {doc['retrying_actions']}; given up: {len(doc['failed_actions'])}"
+    for a in doc["failed_actions"]:
+        yield f"  failed {a['kind']} in chat {a['chat_id']}: {a['error']}"
     yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
 
 

@@ -5,16 +5,18 @@ fault knobs are read up front, since the flags of `emulate` are made from them."
 from __future__ import annotations
 
 import inspect
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from domchat import app as app_mod
-from domchat.cli.invocation import Invocation, command
-from domchat.cli.present import as_json
+from domchat.cli.invocation import Invocation, command, day, option
+from domchat.cli.present import as_json, output
 from domchat.emulators.gis.faults import Knob, knobs
+from domchat.errors import ConfigError
+from domchat.settings import read_text
 
 PANEL = "Developer commands"
 
@@ -23,9 +25,8 @@ world = typer.Typer(no_args_is_help=True, help="Emulator worlds.")
 
 
 def _fault_flag(name: str, knob: Knob) -> inspect.Parameter:
-    option = typer.Option(knob.flag, help=knob.help, show_default=False)
-    annotation = Annotated[int | None, option] if knob.kind is int else Annotated[float | None, option]
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+    flag = typer.Option(knob.flag, help=knob.help, show_default=False)
+    return option(name, Annotated[int | None, flag] if knob.kind is int else Annotated[float | None, flag])
 
 
 @command(commands, "config", panel=PANEL, extra=[_fault_flag(name, knob) for name, knob in knobs()])
@@ -37,6 +38,7 @@ def emulate(
     max_token: Annotated[str, typer.Option("--max-token", help="The bot token the MAX emulator accepts.")] = "",
     max_token_file: Annotated[Path | None, typer.Option("--max-token-file", help="Read the token from a file instead.")] = None,
     max_rate_limit: Annotated[float, typer.Option(help="Requests per second the MAX emulator allows per token.")] = 30.0,
+    only: Annotated[str | None, typer.Option("--only", help="Serve only 'gis' or 'max' (to run each in its own process).")] = None,
     **faults: float | None,
 ) -> None:
     """Run both emulators in the foreground; prints one JSON line with their base URLs once ready.
@@ -47,7 +49,7 @@ def emulate(
     from domchat.emulators.world import load as load_world
 
     if max_token_file is not None:
-        max_token = max_token_file.read_text(encoding="utf-8").strip()
+        max_token = read_text("--max-token-file", max_token_file).strip()
     gis_faults = GisFaults.from_world(load_world(world), **faults)
     run_emulators(
         world,
@@ -57,6 +59,7 @@ def emulate(
         schemas_dir=app_mod.schemas_dir(run.config),
         gis_faults=gis_faults,
         max_rate_limit=max_rate_limit,
+        only=only,
     )
 
 
@@ -72,9 +75,11 @@ def world_generate(
     """Generate a world deterministically from a seed (streams: any size fits in memory)."""
     from domchat.emulators.world import GeneratorOptions, WorldGenerator
 
-    day = date.fromisoformat(today) if today else datetime.now(UTC).date()
-    with out.open("w", encoding="utf-8") as f:
-        WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=day, charter_share=charter_share)).write(f)
+    if not 0 <= charter_share <= 1:
+        raise ConfigError("--charter-share", f"must be between 0 and 1, got {charter_share}")
+    first = day("--today", today) if today else datetime.now(UTC).date()
+    with output(out) as f:
+        WorldGenerator(GeneratorOptions(buildings=buildings, seed=seed, today=first, charter_share=charter_share)).write(f)
     run.out.line(f"wrote {out}")
 
 

@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -18,28 +18,7 @@ import typer
 
 from domchat import app as app_mod
 from domchat.cli.present import Presenter
-from domchat.errors import (
-    AuditBroken,
-    ConfigError,
-    DomchatError,
-    GisUnavailable,
-    LockBusy,
-    MaxUnavailable,
-    SafetyFuse,
-    StorageError,
-    WorldError,
-)
-
-_EXIT = (
-    (ConfigError, 2),
-    (WorldError, 2),
-    (GisUnavailable, 3),
-    (MaxUnavailable, 3),
-    (StorageError, 3),
-    (SafetyFuse, 4),
-    (LockBusy, 4),
-    (AuditBroken, 5),
-)
+from domchat.errors import ConfigError, DomchatError, exit_code
 
 # Instants outside these years are typing errors, and would overflow date arithmetic further on.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -72,6 +51,17 @@ def instant(option: str, value: str) -> datetime:
     if not EARLIEST <= t < LATEST:
         raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
     return t
+
+
+def day(option: str, value: str) -> date:
+    """A date (YYYY-MM-DD) given on the command line."""
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(option, f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not EARLIEST.date() <= d < LATEST.date():
+        raise ConfigError(option, f"{value!r} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return d
 
 
 @dataclass
@@ -107,7 +97,7 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except DomchatError as e:
-        code = next((c for cls, c in _EXIT if isinstance(e, cls)), 1)
+        code = exit_code(e)
         typer.echo(f"domchat: error: {e}", err=True)
         raise typer.Exit(code) from None
     except app_mod.DatabaseFailure as e:
@@ -118,6 +108,11 @@ def reported_errors() -> Iterator[None]:
 
 
 Command = Callable[..., None]
+
+
+def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
+    """An option for `command(extra=…)`, made from a definition that lives elsewhere."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
 def command(
@@ -132,7 +127,7 @@ def command(
         own = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.kind is not inspect.Parameter.VAR_KEYWORD]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]) for p in own]
         params += extra
-        params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, annotation=_SHARED[k][0], default=_SHARED[k][1]) for k in shared]
+        params += [option(k, *_SHARED[k]) for k in shared]
         params.append(inspect.Parameter("typer_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
         @functools.wraps(fn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,22 +18,49 @@ org = typer.Typer(no_args_is_help=True, help="Managing organisations and their s
 staff = typer.Typer(no_args_is_help=True, help="Enrolled staff of managing organisations.")
 grants = typer.Typer(no_args_is_help=True, help="Guest-access grants of residents.")
 invitations = typer.Typer(no_args_is_help=True, help="Residents' personal invitations.")
+codes = typer.Typer(no_args_is_help=True, help="One-time codes that bind a chat to a building.")
+chats.add_typer(codes, name="codes")
 org.add_typer(staff, name="staff")
 
 OgrnOpt = Annotated[str, typer.Option("--ogrn")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")]
 
 
-@command(chats, "config", "operator", name="pending")
-def chats_pending(run: Invocation, as_csv: Annotated[bool, typer.Option("--csv")] = False) -> None:
-    """Buildings without a chat, each with a new one-time binding code."""
-    rows = app_mod.pending_chats(run.app(), run.operator_name())
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
+
+
+@command(chats, "config", "json", name="pending")
+def chats_pending(run: Invocation, as_csv: CsvOpt = False) -> None:
+    """Buildings without a chat, and until when their binding code is valid; changes nothing."""
+    rows = app_mod.pending_chats(run.app())
+    if as_csv:
+        table(rows, ["building", "address", "code_expires_at"], "csv")
+        return
+    run.out.show(rows, lambda docs: (f"{r['building']}  {r['address']}  {_code_state(r)}" for r in docs))
+    run.out.summary(f"{len(rows)} buildings without a chat")
+
+
+def _code_state(r: dict[str, str]) -> str:
+    return f"code valid until {r['code_expires_at']}" if r["code_expires_at"] else "no valid code (see 'chats codes issue')"
+
+
+@command(codes, "config", "operator", name="issue")
+def chats_codes_issue(
+    run: Invocation,
+    building: Annotated[str | None, typer.Option("--building", help="One building without a chat (FIAS GUID).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every building without a chat.")] = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """New one-time binding codes (earlier codes of those buildings stop working); audited."""
+    if (building is not None) == all_:
+        raise ConfigError("chats codes issue", "give exactly one of --building, --all")
+    rows = app_mod.issue_binding_codes(run.app(), run.operator_name(), building)
     if as_csv:
         table(rows, ["building", "address", "code", "expires_at"], "csv")
         return
     for r in rows:
         run.out.line(f"{r['code']}  {r['building']}  {r['address']}")
-    run.out.summary(f"{len(rows)} buildings without a chat")
+    run.out.summary(f"{len(rows)} codes issued")
 
 
 @command(org, "config", "operator", name="invite")
@@ -77,12 +105,12 @@ def invitations_export(
     out: OutOpt = None,
 ) -> None:
     """Personal invitation links for residents, for delivery through the authority's channels."""
-    if fmt not in ("csv", "json"):
-        raise ConfigError("--format", "must be csv or json")
+    # A link counts as delivered only once written out: the use case writes, then marks.
     a = run.app()
     with run.out.progress() as progress:
-        rows = app_mod.export_invitations(a, run.operator_name(), everyone=everyone, progress=progress)
-    table(rows, ["grant_id", "building", "address", "premises", "person_ref", "link", "expires_at"], fmt, out)
+        rows = app_mod.export_invitations(
+            a, run.operator_name(), everyone=everyone, fmt=fmt, out=out, stream=None if out else sys.stdout, progress=progress
+        )
     run.out.summary(f"{len(rows)} invitations")
 
 
@@ -94,6 +122,8 @@ def invitations_issue(
     days: Annotated[int, typer.Option("--days", help="Days the right lasts (building-local).")] = 30,
 ) -> None:
     """A personal invitation for a tenant without guest access (asked for by the managing organisation)."""
+    if not 1 <= days <= 3650:
+        raise ConfigError("--days", f"must be between 1 and 3650, got {days}")
     inv = app_mod.issue_invitation(run.app(), building, premises, days, run.operator_name())
     run.out.line(
         f"{inv['link']}  (grant {inv['grant_id']}, {inv['address']}, premises {inv['premises']}, link valid until {inv['expires_at']})"

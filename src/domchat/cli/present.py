@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, Tim
 from rich.progress import Progress as Bars
 
 from domchat import app as app_mod
+from domchat.errors import ConfigError
 
 # What each phase a use case reports is called on a progress bar.
 _PHASES = {
@@ -83,9 +84,19 @@ def _silent(phase: str, done: int, total: int) -> None:
     """Draw nothing."""
 
 
+def output(out: Path | None) -> contextlib.AbstractContextManager[TextIO]:
+    """The file named by `--out` (refused, naming it, when it cannot be written), else stdout."""
+    if out is None:
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return out.open("w", encoding="utf-8", newline="")
+    except OSError as e:
+        raise ConfigError("--out", f"cannot write {out}: {e.strerror}") from None
+
+
 def table(rows: Sequence[dict[str, Any]], fields: Sequence[str], fmt: str, out: Path | None = None) -> None:
     """Rows as CSV (with a header) or as one JSON document, to `out` or stdout."""
-    with out.open("w", encoding="utf-8", newline="") if out else contextlib.nullcontext(sys.stdout) as f:
+    with output(out) as f:
         if fmt == "json":
             f.write(as_json(list(rows)) + "\n")
             return

@@ -31,6 +31,8 @@ class _Base:
     planned: ClassVar[bool] = True
     """True for actions the planner derives from state (a later plan supersedes them); False for
     answers queued by update handling, which stay pending until sent."""
+    base_lane: ClassVar[int] = 3
+    """The kind's lane in the executor's queue (see `lane`)."""
 
     chat_id: ChatId
     building: str
@@ -42,6 +44,11 @@ class _Base:
         doc["kind"] = self.kind
         return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
+    def lane(self) -> int:
+        """Which work goes first: 1 rights due at a boundary, 2 answers to people, 3 provisioning
+        (cards, titles), 4 background (drift). Rights without a due instant repair drift: lane 4."""
+        return 4 if self.base_lane == 1 and not self.due else self.base_lane
+
     def payload(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("chat_id", "building")}
 
@@ -49,6 +56,7 @@ class _Base:
 @dataclass(frozen=True, slots=True)
 class RevokeAdmin(_Base):
     kind: ClassVar[str] = "revoke_admin"
+    base_lane: ClassVar[int] = 1
     removes: ClassVar[bool] = True
     user_id: UserId = 0
     org: str | None = None
@@ -62,6 +70,7 @@ class RevokeAdmin(_Base):
 @dataclass(frozen=True, slots=True)
 class RemoveMember(_Base):
     kind: ClassVar[str] = "remove_member"
+    base_lane: ClassVar[int] = 1
     removes: ClassVar[bool] = True
     user_id: UserId = 0
     org: str | None = None
@@ -74,6 +83,7 @@ class RemoveMember(_Base):
 @dataclass(frozen=True, slots=True)
 class AddMembers(_Base):
     kind: ClassVar[str] = "add_members"
+    base_lane: ClassVar[int] = 1
     user_ids: tuple[UserId, ...] = ()
     reason: str = ""
 
@@ -84,6 +94,7 @@ class AddMembers(_Base):
 @dataclass(frozen=True, slots=True)
 class GrantAdmin(_Base):
     kind: ClassVar[str] = "grant_admin"
+    base_lane: ClassVar[int] = 1
     user_id: UserId = 0
     permissions: tuple[str, ...] = ()
     org: str | None = None
@@ -124,6 +135,7 @@ class SendNotice(_Base):
     """A message from the bot answering someone (a code, a link); `ref` makes each one distinct."""
 
     kind: ClassVar[str] = "send_notice"
+    base_lane: ClassVar[int] = 2
     planned: ClassVar[bool] = False
     text: str = ""
     ref: str = ""
@@ -139,6 +151,7 @@ class ReportDrift(_Base):
     """Something in the chat nobody entitled, left in place by policy: audited, not changed."""
 
     kind: ClassVar[str] = "report_drift"
+    base_lane: ClassVar[int] = 4
     user_id: UserId = 0
     what: str = ""
     reason: str = ""

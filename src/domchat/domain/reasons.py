@@ -41,7 +41,7 @@ PARAMS: dict[str, frozenset[str]] = {
     "title_from_address": frozenset(),
     "building_card": frozenset(),
     # The executor.
-    "error": frozenset({"detail"}),
+    "gave_up": frozenset({"attempts", "detail"}),
     "late": frozenset({"delay", "due"}),
     "settled_done": frozenset(),
     "settled_obsolete": frozenset(),
@@ -57,6 +57,8 @@ PARAMS: dict[str, frozenset[str]] = {
     "building_bound": frozenset(),
     "chat_bound": frozenset(),
     "code_posted": frozenset({"by"}),
+    "guess_limit_user": frozenset({"failures", "user", "window", "what", "until"}),
+    "guess_limit_all": frozenset({"failures", "window", "what", "until"}),
     "bot_removed": frozenset(),
     "bot_back": frozenset(),
     "enrol_link_unknown": frozenset(),
@@ -71,6 +73,7 @@ PARAMS: dict[str, frozenset[str]] = {
     "resident_left": frozenset(),
     # GIS ZhKH.
     "gis_unavailable": frozenset({"detail"}),
+    "pull_partial": frozenset({"detail"}),
     "record_skipped": frozenset({"what", "ident", "why"}),
     "tz_assumed": frozenset({"tz"}),
     "from_gis": frozenset(),

@@ -12,6 +12,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Self, TypeVar
 
@@ -89,6 +90,12 @@ class GisClient:
 
     def close(self) -> None:
         self._transport.close()
+
+    def budget(self, seconds: float | None = None) -> AbstractContextManager[None]:
+        """Bound everything asked inside the `with` to `seconds` in all (default
+        `gis.pull_budget`): past it, the question in progress fails with `BudgetSpent`
+        (a `GisUnavailable`)."""
+        return self._exchange.budget(self.settings.pull_budget if seconds is None else seconds)
 
     def __enter__(self) -> Self:
         return self

@@ -6,12 +6,16 @@ message that ends in `EXP001000`, or is still not processed after `message_deadl
 again as a *new* message (new MessageGUID, Date and signature; never the same packet), at most
 `max_resends` times. Everything runs in the calling thread; `sleep` and `monotonic` are
 injectable so that tests control time.
+
+Inside `budget(seconds)` (a pull: `gis.pull_budget`) everything shares one deadline: every
+exchange, retry and wait between polls ends by it, and then the run fails with `BudgetSpent`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -31,7 +35,7 @@ from domchat.gis_client.replies import RecordDecoder, Reply, Where, read
 from domchat.gis_client.schemas import EnvelopeSchemas
 from domchat.gis_client.services import Operation, get_state
 from domchat.gis_client.signing import Signer
-from domchat.gis_client.transport import Transport
+from domchat.gis_client.transport import BudgetSpent, Transport
 from domchat.settings import GisSettings
 
 T = TypeVar("T")
@@ -98,6 +102,18 @@ class Exchange:
         self.signer = signer
         self._sleep = sleep
         self._now = monotonic
+        self._budget_end: float | None = None
+
+    @contextmanager
+    def budget(self, seconds: float) -> Iterator[None]:
+        """Everything run inside ends within `seconds` (or the budget around it, if shorter)."""
+        outer = self._budget_end
+        end = self._now() + seconds
+        self._budget_end = end if outer is None else min(outer, end)
+        try:
+            yield
+        finally:
+            self._budget_end = outer
 
     def run(self, jobs: Sequence[Job[T]]) -> list[JobResult[T]]:
         """Run every job to its end; results in the order of `jobs`.
@@ -119,7 +135,14 @@ class Exchange:
                     active.append((i, started))
             if not active:
                 continue
-            wait = min(f.next_poll for _, f in active) - self._now()
+            wake = min(f.next_poll for _, f in active)
+            if self._budget_end is not None and wake > self._budget_end:
+                self._sleep(max(0.0, self._budget_end - self._now()))
+                raise BudgetSpent(
+                    f"GIS ZhKH at {self.transport.endpoint}: the pull's time budget (gis.pull_budget) ran out with "
+                    f"{len(active) + len(queue)} messages unanswered, e.g. {active[0][1].job.subject}"
+                )
+            wait = wake - self._now()
             if wait > 0:
                 self._sleep(wait)
             now = self._now()
@@ -225,7 +248,8 @@ class Exchange:
         if op.signed:
             envelope = self.signer.sign(envelope)
             self._check_request(envelope, schema, where)
-        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where))
+        within = None if self._budget_end is None else self._budget_end - self._now()
+        answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where), within=within)
         try:
             state_result = f"{{{service.types_ns}}}getStateResult"
             return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop)

@@ -16,16 +16,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from domchat.errors import DomchatError
+from domchat.errors import InputError
 from domchat.gis_client.types import GuestGrantRecord
 
 FIELDS = ("grant_id", "fias_house_guid", "premises", "person_ref", "valid_from", "valid_to", "status")
 STATUSES = frozenset({"active", "revoked", "expired"})
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _MAX_BYTES = 256 * 1024 * 1024
+_MAX_FIELD = 128 * 1024
+"""Longest value of one field, in characters (the csv module's own limit, kept for JSON too)."""
 
 
-class GrantsFileError(DomchatError):
+class GrantsFileError(InputError):
     """A grants file that cannot be read or has a bad row."""
 
 
@@ -54,10 +56,13 @@ def read_grants(path: Path) -> list[GuestGrantRecord]:
 
 def _csv_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
     reader = csv.DictReader(text.splitlines())
-    missing = [f for f in FIELDS if f != "valid_to" and f not in (reader.fieldnames or ())]
-    if missing:
-        raise GrantsFileError(f"{path}: header lacks {', '.join(missing)}")
-    return [(f"line {n}", row) for n, row in enumerate(reader, start=2)]
+    try:
+        missing = [f for f in FIELDS if f != "valid_to" and f not in (reader.fieldnames or ())]
+        if missing:
+            raise GrantsFileError(f"{path}: header lacks {', '.join(missing)}")
+        return [(f"line {n}", row) for n, row in enumerate(reader, start=2)]
+    except csv.Error as e:  # a field over csv's limit (_MAX_FIELD), a NUL byte, …: on the line after the last one read
+        raise GrantsFileError(f"{path}: line {reader.line_num + 1}: {e}") from None
 
 
 def _json_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -65,6 +70,8 @@ def _json_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise GrantsFileError(f"{path}: not JSON: {e}") from None
+    except RecursionError:
+        raise GrantsFileError(f"{path}: not a grants file: JSON nested too deeply") from None
     items: Any = data.get("grants") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise GrantsFileError(f'{path}: expected a list of grants or {{"grants": [...]}}')
@@ -80,6 +87,8 @@ def _grant(path: Path, where: str, row: Mapping[str, Any]) -> GuestGrantRecord:
     def field(name: str, *, required: bool = True) -> str:
         value = row.get(name)
         value = "" if value is None else str(value).strip()
+        if len(value) > _MAX_FIELD:
+            raise GrantsFileError(f"{path}: {where}: {name} is longer than {_MAX_FIELD // 1024} KiB")
         if required and not value:
             raise GrantsFileError(f"{path}: {where}: {name} is missing")
         return value

@@ -1,19 +1,24 @@
 """Answers from GIS ZhKH, decoded in one streaming pass that validates them as it reads.
 
-The parser never loads a DTD, expands an entity or reaches the network, and a document with a
-DOCTYPE is refused. Each record element (one licence, one house…) is handed to its decoder as
-soon as it closes and then released, so memory follows the largest record, not the answer.
-Records are returned only once the whole answer has parsed *and* validated: a malformed or
-schema-invalid answer raises `GisBadAnswer` naming the service, operation and MessageGUID, and
-nothing of it is used.
+The bytes libxml2 sees start at the root element: the prolog (XML declaration, comments,
+processing instructions) is read by `_skip_prolog`, which follows the XML grammar and refuses
+a DOCTYPE or anything else before the root. So no DTD is ever parsed, no entity can be
+declared, and the parser (no DTD loading, no network, no entity resolution, no huge trees) has
+nothing to expand or fetch whatever the answer says. The answer is fed in chunks and validated
+against the XSD as it goes: the first schema violation stops the read. Every element is
+released once it has closed — a record (one licence, one house…) right after its decoder has
+read it, anything else at once — so memory is a fixed budget plus the largest record, not the
+answer. Records are returned only once the whole answer has parsed *and* validated: a hostile,
+malformed, truncated or schema-invalid answer raises `GisBadAnswer` naming the service,
+operation and MessageGUID, and nothing of it is used.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from lxml import etree
 
@@ -27,11 +32,20 @@ _ACK = f"{{{BASE_NS}}}Ack"
 _MESSAGE_GUID = f"{{{BASE_NS}}}MessageGUID"
 _REQUEST_STATE = f"{{{BASE_NS}}}RequestState"
 _ERROR_MESSAGE = f"{{{BASE_NS}}}ErrorMessage"
+_ENVELOPE = f"{{{SOAP_ENV_NS}}}Envelope"
 _FAULT = f"{{{SOAP_ENV_NS}}}Fault"
 _BASE_FAULT = f"{{{BASE_NS}}}Fault"
-_HEAD = 64 * 1024
-"""Bytes looked at for a DTD before parsing (a DOCTYPE can only come before the root element)."""
-_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_FAULT_TEXTS = frozenset({"faultcode", "faultstring"})
+_CHUNK = 64 * 1024
+"""Bytes fed to the parser at a time: a schema violation is seen within one chunk of it."""
+_PROLOG_LIMIT = 64 * 1024
+"""Bytes allowed before the root element (GIS ZhKH sends an XML declaration at most)."""
+_SPACE = b" \t\r\n"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DECLARATION = re.compile(rb"<\?xml[ \t\r\n][^?]*\?>", re.IGNORECASE)
+_FEED_ERROR = re.compile(r"""line (\d+): b(['"])(.*)\2$""")
+"""How lxml words an error met while feeding: `line 3: b'Extra content…'`."""
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
 
 
 @dataclass(frozen=True)
@@ -70,69 +84,183 @@ def read(
 ) -> Reply[T]:
     """Decode an answer. `state_result` is the Clark name of the service's `getStateResult`;
     `records` maps record element names to decoders; elements in `drop` are released unread."""
-    decoders = records or {}
-    reply: Reply[T] = Reply()
-    _check_prolog(source, where)
-    # Events only for what is read: the rest of the answer is validated by libxml2 without a
-    # round trip through Python per element.
-    tags = {*decoders, *drop, _REQUEST_STATE, _MESSAGE_GUID, _ERROR_MESSAGE, _ACK, _FAULT}
-    parser = etree.iterparse(
-        source,
-        events=("end",),
-        tag=tags,
+    reader = _Reader(state_result, records or {}, drop)
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        tag=reader.tags,
         schema=schema,
-        # Not resolve_entities=False: with a schema, lxml then misses a premature end of data.
-        # No entity can be declared anyway: `_check_prolog` refused any DTD.
+        encoding="utf-8",  # whatever the (skipped) declaration says: `_skip_prolog` refused others
+        # No DTD ever reaches the parser, so no entity is declared; never an external one anyway.
+        # (False would hide libxml2's messages behind lxml's "no element found".)
+        resolve_entities="internal",  # type: ignore[arg-type]  # lxml >= 5 takes "internal"
         no_network=True,
         load_dtd=False,
+        dtd_validation=False,
         huge_tree=False,
+        collect_ids=False,
         remove_comments=True,
         remove_pis=True,
     )
-    checked = False
+    etree.clear_error_log()  # lxml's log of this thread may still hold an abandoned parse's errors
     try:
-        for _event, el in parser:
-            if not checked:
-                # Belt and braces for a DTD the byte check missed (another encoding, a huge prolog).
-                info = el.getroottree().docinfo
-                if info.internalDTD is not None:
-                    raise GisBadAnswer(f"GIS {where}: answer carries a DTD; refused")
-                checked = True
-            tag = el.tag
-            decode = decoders.get(tag)
-            if decode is not None:
-                reply.records.append(decode(el))
-                _release(el)
-            elif tag in drop:
-                _release(el)
-            elif tag == _REQUEST_STATE and _parent_is(el, state_result):
-                reply.state = int(el.text or "0")
-            elif tag == _MESSAGE_GUID and _parent_is(el, state_result):
-                reply.state_guid = (el.text or "").strip()
-            elif tag == _ERROR_MESSAGE and _parent_is(el, state_result):
-                reply.error = (_text(el, "ErrorCode"), _text(el, "Description"))
-            elif tag == _ACK:
-                reply.ack_guid = (el.findtext(_MESSAGE_GUID) or "").strip()
-            elif tag == _FAULT:
-                reply.fault = _fault(el)
+        chunk = _skip_prolog(source, where)
+        while chunk:
+            parser.feed(chunk)
+            reader.take(parser.read_events())
+            chunk = source.read(_CHUNK)
+        try:
+            parser.close()
+        except etree.XMLSyntaxError as e:
+            cause = _cause(e)
+            if reader.closed or cause.startswith("schema-invalid"):
+                raise GisBadAnswer(f"GIS {where}: {cause}") from None
+            raise GisBadAnswer(f"GIS {where}: truncated answer: it ends before its root element closes") from None
+        reader.take(parser.read_events())
     except etree.XMLSyntaxError as e:
-        raise GisBadAnswer(f"GIS {where}: malformed or schema-invalid answer: {_one_line(str(e))}") from None
+        raise GisBadAnswer(f"GIS {where}: {_cause(e)}") from None
     except (ValueError, TypeError, AttributeError) as e:
         raise GisBadAnswer(f"GIS {where}: answer not understood: {_one_line(str(e))}") from None
-    return reply
+    if not reader.closed:
+        raise GisBadAnswer(f"GIS {where}: truncated answer: it ends before its root element closes")
+    return reader.reply
 
 
-def _check_prolog(source: IO[bytes], where: Where) -> None:
-    """Refuse a DTD (and so any entity declaration) before the parser sees the bytes."""
-    head = source.read(_HEAD)
-    source.seek(0)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
+class _Reader(Generic[T]):
+    """Turns parser events into a `Reply`, releasing every element once it has closed.
+
+    Events come only for the elements read (so the rest costs no Python per element); what
+    closes among the others is swept after each chunk: the open elements are the chain of
+    last children from the root, so every earlier child has closed and is dropped."""
+
+    def __init__(self, state_result: str, decoders: Mapping[str, RecordDecoder[T]], drop: frozenset[str]) -> None:
+        self.reply: Reply[T] = Reply()
+        self.closed = False
+        """Whether the root element closed (libxml2 does not always call a cut answer malformed)."""
+        self._state_result = state_result
+        self._decoders = decoders
+        self._drop = drop
+        # Elements read whole once they close; everything inside them waits for that.
+        self._keep = frozenset({*decoders, _ACK, _BASE_FAULT, _ERROR_MESSAGE})
+        self.tags = sorted({*self._keep, *drop, _ENVELOPE, _REQUEST_STATE, _MESSAGE_GUID, _FAULT, *_FAULT_TEXTS})
+        """The elements the parser reports."""
+        self._open: etree._Element | None = None
+        """The kept element being read, if any."""
+        self._root: etree._Element | None = None
+        self._fault_parts: dict[str, str] = {}
+
+    def take(self, events: Iterable[tuple[str, Any]]) -> None:
+        for event, el in events:
+            if event == "start":
+                if self._root is None:
+                    self._root = el.getroottree().getroot()
+                if self._open is None and el.tag in self._keep:
+                    self._open = el
+                continue
+            if el is self._root:
+                self.closed = True
+            if self._open is not None and el is not self._open:
+                if el.tag in self._drop:
+                    _release(el)
+                continue
+            self._open = None
+            self._handle(el)
+            _release(el)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        el = self._root
+        while el is not None and el is not self._open:
+            count = len(el)
+            if count > 1:
+                del el[:-1]
+            el = el[-1] if count else None
+
+    def _handle(self, el: etree._Element) -> None:
+        tag = el.tag
+        reply = self.reply
+        decode = self._decoders.get(tag)
+        if decode is not None:
+            reply.records.append(decode(el))
+        elif tag == _ACK:
+            reply.ack_guid = (el.findtext(_MESSAGE_GUID) or "").strip()
+        elif tag == _ERROR_MESSAGE:
+            if _parent_is(el, self._state_result):
+                reply.error = (_text(el, "ErrorCode"), _text(el, "Description"))
+        elif tag == _BASE_FAULT:
+            if _parent_is(el, "detail"):
+                self._fault_parts.update(code=_text(el, "ErrorCode"), message=_text(el, "ErrorMessage"))
+        elif tag == _REQUEST_STATE:
+            if _parent_is(el, self._state_result):
+                reply.state = int(el.text or "0")
+        elif tag == _MESSAGE_GUID:
+            if _parent_is(el, self._state_result):
+                reply.state_guid = (el.text or "").strip()
+        elif tag in _FAULT_TEXTS:
+            if _parent_is(el, _FAULT):
+                self._fault_parts[str(tag)] = (el.text or "").strip()
+        elif tag == _FAULT:
+            reply.fault = _fault(self._fault_parts)
+
+
+def _cause(e: etree.XMLSyntaxError) -> str:
+    """What libxml2 found, in one line."""
+    log: Iterable[Any] = e.error_log  # type: ignore[assignment]  # the stubs leave the log's type empty
+    entries = list(log)
+    if entries:
+        last = entries[-1]
+        kind = "schema-invalid" if last.domain == etree.ErrorDomains.SCHEMASV else "malformed"
+        return f"{kind} answer: {_one_line(last.message)} (line {last.line})"
+    fed = _FEED_ERROR.match(e.msg or "")
+    message = fed.group(3) if fed else e.msg or str(e)
+    return f"malformed answer: {_one_line(message)} (line {fed.group(1) if fed else e.lineno})"
+
+
+def _skip_prolog(source: IO[bytes], where: Where) -> bytes:
+    """The answer's first bytes from its root element on, past a prolog checked by the grammar
+    of XML (an optional declaration, then comments, processing instructions and white space).
+
+    A DOCTYPE, or any other markup declaration, is refused wherever in the prolog it stands;
+    the parser never sees the prolog, so it cannot be fooled into reading one."""
+    head = source.read(_PROLOG_LIMIT)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:4] in (b"\x00<\x00?", b"<\x00?\x00", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00"):
         raise GisBadAnswer(f"GIS {where}: answer is not UTF-8; refused")
-    root = _ROOT_START.search(head)
-    if root is None:
-        raise GisBadAnswer(f"GIS {where}: answer has no element in its first {_HEAD} bytes; refused")
-    if b"<!DOCTYPE" in head[: root.start()]:
-        raise GisBadAnswer(f"GIS {where}: answer carries a DTD; refused")
+    pos = start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
+    declaration = _DECLARATION.match(head, pos)
+    encoding = _ENCODING.search(declaration.group()) if declaration else None
+    if encoding and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise GisBadAnswer(
+            f"GIS {where}: answer declares encoding {_one_line(encoding.group(1).decode('ascii', 'replace'))}, not UTF-8; refused"
+        )
+    while pos < len(head):
+        if head[pos] in _SPACE:
+            pos += 1
+        elif head.startswith(b"<?", pos):
+            if pos != start and _DECLARATION.match(head, pos):
+                raise GisBadAnswer(f"GIS {where}: malformed answer: an XML declaration not at the start (byte {pos})")
+            pos = _past(head, b"?>", pos + 2, where)
+        elif head.startswith(b"<!--", pos):
+            pos = _past(head, b"-->", pos + 4, where)
+        elif head.startswith(b"<!", pos):
+            what = "a DTD" if head.startswith(b"<!DOCTYPE", pos) else "a markup declaration"
+            raise GisBadAnswer(f"GIS {where}: answer carries {what} before its root element; refused")
+        elif head.startswith(b"<", pos) and pos + 1 < len(head) and _name_start(head[pos + 1]):
+            return head[pos:]
+        else:
+            raise GisBadAnswer(f"GIS {where}: malformed answer: text before its root element (byte {pos})")
+    if len(head) < _PROLOG_LIMIT:
+        raise GisBadAnswer(f"GIS {where}: malformed answer: no root element")
+    raise GisBadAnswer(f"GIS {where}: answer has more than {_PROLOG_LIMIT} bytes before its root element; refused")
+
+
+def _past(head: bytes, end: bytes, start: int, where: Where) -> int:
+    found = head.find(end, start)
+    if found < 0:
+        raise GisBadAnswer(f"GIS {where}: answer has more than {_PROLOG_LIMIT} bytes before its root element; refused")
+    return found + len(end)
+
+
+def _name_start(byte: int) -> bool:
+    return byte >= 0x80 or byte in b"_:" or chr(byte).isalpha()
 
 
 def _parent_is(el: etree._Element, tag: str) -> bool:
@@ -144,16 +272,16 @@ def _text(el: etree._Element, local: str) -> str:
     return (el.findtext(f"{{{BASE_NS}}}{local}") or "").strip()
 
 
-def _fault(el: etree._Element) -> tuple[str, str]:
-    faultstring = (el.findtext("faultstring") or "").strip()
-    detail = el.find(f"detail/{_BASE_FAULT}")
-    if detail is not None:
-        code = _text(detail, "ErrorCode")
-        return code, _text(detail, "ErrorMessage") or faultstring
+def _fault(parts: Mapping[str, str]) -> tuple[str, str]:
+    """A SOAP Fault as (ErrorCode, message): the code from `detail/base:Fault` when it came,
+    else from a "CODE: text" faultstring."""
+    faultstring = parts.get("faultstring", "")
+    if parts.get("code"):
+        return parts["code"], parts.get("message") or faultstring
     head, sep, rest = faultstring.partition(":")
     if sep and head.strip().isalnum():
         return head.strip(), rest.strip()
-    return "SOAP-FAULT", faultstring or (el.findtext("faultcode") or "")
+    return "SOAP-FAULT", faultstring or parts.get("faultcode", "")
 
 
 def _release(el: etree._Element) -> None:

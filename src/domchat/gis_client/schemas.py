@@ -4,6 +4,11 @@ The GIS ZhKH package has no schema for the SOAP envelope itself, so one is compo
 SOAP 1.1 `Envelope`, `Header`, `Body` and `Fault` (as the W3C note defines them) whose
 header and body entries are validated *strictly* against the service's official types XSD,
 imported by file. Only the envelope is ours; everything GIS-specific is the package's.
+
+Its wildcards are bounded (one body entry, a few header and fault detail entries) although
+SOAP leaves them open: libxml2's streaming validator keeps every child it has seen of an
+element whose content is open-ended until that element closes, so an open `detail` would let
+an answer of millions of tiny elements grow memory with its size.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ _ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
   <xs:element name="Header">
     <xs:complexType>
       <xs:sequence>
-        <xs:any namespace="##other" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>
+        <xs:any namespace="##other" processContents="strict" minOccurs="0" maxOccurs="{entries}"/>
       </xs:sequence>
       <xs:anyAttribute namespace="##other" processContents="lax"/>
     </xs:complexType>
@@ -41,7 +46,7 @@ _ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
   <xs:element name="Body">
     <xs:complexType>
       <xs:sequence>
-        <xs:any namespace="##any" processContents="strict" minOccurs="0" maxOccurs="unbounded"/>
+        <xs:any namespace="##any" processContents="strict" minOccurs="0" maxOccurs="1"/>
       </xs:sequence>
       <xs:anyAttribute namespace="##any" processContents="lax"/>
     </xs:complexType>
@@ -55,7 +60,7 @@ _ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
         <xs:element name="detail" minOccurs="0">
           <xs:complexType mixed="true">
             <xs:sequence>
-              <xs:any namespace="##any" processContents="lax" minOccurs="0" maxOccurs="unbounded"/>
+              <xs:any namespace="##any" processContents="lax" minOccurs="0" maxOccurs="{entries}"/>
             </xs:sequence>
             <xs:anyAttribute namespace="##any" processContents="lax"/>
           </xs:complexType>
@@ -65,6 +70,10 @@ _ENVELOPE_XSD = """<?xml version="1.0" encoding="UTF-8"?>
   </xs:element>
 </xs:schema>
 """
+
+
+_ENTRIES = 16
+"""Most header entries, and most fault `detail` entries, an answer may carry (GIS ZhKH sends one)."""
 
 
 def official_lib(url: str, schemas_dir: Path) -> Path | None:
@@ -111,7 +120,7 @@ class EnvelopeSchemas:
             schema = self._cache.get(service.name)
             if schema is None:
                 xsd = types_xsd(self._dir, service)
-                text = _ENVELOPE_XSD.format(env=SOAP_ENV_NS, types_ns=service.types_ns, types_uri=xsd.resolve().as_uri())
+                text = _ENVELOPE_XSD.format(env=SOAP_ENV_NS, types_ns=service.types_ns, types_uri=xsd.resolve().as_uri(), entries=_ENTRIES)
                 parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
                 parser.resolvers.add(_LibResolver(self._dir))
                 try:

@@ -52,7 +52,13 @@ def receive_updates(
         if not webhook_secret:
             raise ConfigError("max.webhook_secret_file", "required for --mode webhook: set it, or DOMCHAT_MAX_WEBHOOK_SECRET")
         receiver = WebhookReceiver(
-            secret=webhook_secret, store=store, path=settings.webhook_path, answer_within=settings.webhook_answer_within
+            secret=webhook_secret,
+            store=store,
+            path=settings.webhook_path,
+            answer_within=settings.webhook_answer_within,
+            read_timeout=settings.webhook_read_timeout,
+            request_deadline=settings.webhook_request_deadline,
+            max_connections=settings.webhook_max_connections,
         )
         url = receiver.start(settings.webhook_host, settings.webhook_port)
         try:

@@ -104,7 +104,9 @@ class Transport:
         except _Transient as e:
             attempts = retrying.statistics.get("attempt_number", 1)
             hint = "" if idempotent or not e.maybe_done else "; it may have taken effect: re-read before repeating it"
-            raise MaxUnavailable(f"MAX {call.endpoint}: {e.reason} (after {attempts} attempt(s)){hint}") from None
+            raise MaxUnavailable(
+                f"MAX {call.endpoint}: {e.reason} (after {attempts} attempt(s)){hint}", retry_after=e.retry_after
+            ) from None
 
     def _attempt(self, call: _Call, params: dict[str, str], body: Any, wait: float) -> Any:
         waiting = time.monotonic()

@@ -8,18 +8,29 @@
   platform delivers the update again, so a crash or stop mid-batch loses nothing. A store that
   finished after a 503 will see the update twice: deduplicate on `polling.update_key`.
 * Plain HTTP: TLS (port 443, a certificate the platform trusts) is terminated in front of it.
+* Hostile peers: a body needs a plain `Content-Length` within `max_body` (411 when missing or
+  chunked, 400 when not a non-negative number, 413 when too large); JSON nested deeper than
+  `max_depth` is refused (400). Every socket read waits at most `read_timeout`, and a request
+  must arrive whole within `request_deadline` (a slow drip is cut off); beyond
+  `max_connections` open connections a new one gets 503 at once, without a thread. The
+  standard library's server is kept, bounded this way, rather than a WSGI server: the
+  platform is the only client, one store runs at a time anyway, and it needs no dependency.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
+import re
+import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -43,6 +54,10 @@ class WebhookReceiver:
         path: str = "/",
         answer_within: float = 25.0,
         max_body: int = 1 << 20,
+        max_depth: int = 64,
+        read_timeout: float = 10.0,
+        request_deadline: float = 30.0,
+        max_connections: int = 64,
     ) -> None:
         if not secret:
             raise ValueError("a webhook receiver needs a secret: anyone could post updates otherwise")
@@ -51,7 +66,11 @@ class WebhookReceiver:
         self.path = path
         self._answer_within = answer_within
         self.max_body = max_body
-        self._server: ThreadingHTTPServer | None = None
+        self.max_depth = max_depth
+        self.read_timeout = read_timeout
+        self.request_deadline = request_deadline
+        self.max_connections = max_connections
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._worker: ThreadPoolExecutor | None = None
         self._life = threading.Lock()
@@ -63,11 +82,13 @@ class WebhookReceiver:
                 raise RuntimeError("the webhook receiver is already running")
             server = _Server((host, port), _Handler)
             server.receiver = self
+            server.guard = _Deadlines(self.max_connections)
             # One worker: stores never run concurrently, whatever the number of connections.
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="max-webhook-store")
             self._server = server
             self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), name="max-webhook", daemon=True)
             self._thread.start()
+            server.guard.start()
             bound_host, bound_port = server.server_address[:2]
             return f"http://{bound_host!s}:{bound_port}{self.path}"
 
@@ -90,6 +111,7 @@ class WebhookReceiver:
                 return
             self._server.shutdown()
             self._server.server_close()
+            self._server.guard.stop()
             if self._thread is not None:
                 self._thread.join(timeout=5)
             if self._worker is not None:
@@ -102,8 +124,16 @@ class WebhookReceiver:
     def accept(self, body: bytes) -> tuple[int, str]:
         """Store the updates in `body`; the HTTP status to answer and why."""
         try:
-            updates = _updates(json.loads(body))
-        except (UnicodeDecodeError, ValueError, MaxError) as e:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, ValueError) as e:
+            return 400, f"not an update: {e}"
+        except RecursionError:
+            return 400, f"not an update: nested deeper than {self.max_depth}"
+        if _deeper_than(payload, self.max_depth):
+            return 400, f"not an update: nested deeper than {self.max_depth}"
+        try:
+            updates = _updates(payload)
+        except (ValueError, MaxError) as e:
             return 400, f"not an update: {e}"
         worker = self._worker
         if worker is None:
@@ -132,9 +162,87 @@ def _updates(payload: Any) -> list[Update]:
     return [parse.parsed(parse.update, item, "webhook") for item in items]
 
 
+def _deeper_than(payload: Any, limit: int) -> bool:
+    """Is any value in `payload` nested more than `limit` levels deep? (Iterative: no recursion to exhaust.)"""
+    level: list[Any] = [payload]
+    for _ in range(limit):
+        level = [v for x in level if isinstance(x, (dict, list)) for v in (x.values() if isinstance(x, dict) else x)]
+        if not level:
+            return False
+    return any(isinstance(x, (dict, list)) for x in level)
+
+
+_LENGTH = re.compile(r"[0-9]{1,19}")
+_BUSY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+class _Deadlines:
+    """Open connections and the instant each must be done by; a reaper cuts off the late ones."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._open: dict[socket.socket, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="max-webhook-deadlines", daemon=True)
+
+    def start(self) -> None:
+        self._reaper.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._reaper.join(timeout=5)
+
+    def admit(self, conn: socket.socket) -> bool:
+        with self._lock:
+            if len(self._open) >= self.capacity:
+                return False
+            self._open[conn] = float("inf")
+            return True
+
+    def due(self, conn: socket.socket, seconds: float | None) -> None:
+        """`conn` must finish what it is doing within `seconds` (None: no deadline, e.g. while storing)."""
+        with self._lock:
+            if conn in self._open:
+                self._open[conn] = float("inf") if seconds is None else time.monotonic() + seconds
+
+    def release(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.pop(conn, None)
+
+    def _reap(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, at in self._open.items() if at <= now]
+                for c in late:
+                    self._open[c] = float("inf")
+            for c in late:
+                # The handler's blocked read returns at once and it ends the connection.
+                with contextlib.suppress(OSError):
+                    c.shutdown(socket.SHUT_RDWR)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a burst waits in the kernel's backlog instead of retrying its SYN a second later
     receiver: WebhookReceiver
+    guard: _Deadlines
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        conn = cast(socket.socket, request)
+        if not self.guard.admit(conn):
+            log.warning("max.webhook_busy", peer=client_address[0], open=self.guard.capacity)
+            with contextlib.suppress(OSError):
+                conn.setblocking(False)
+                conn.send(_BUSY)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.guard.release(cast(socket.socket, request))
+        super().shutdown_request(request)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -142,6 +250,20 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body leave in two writes; with Nagle on, keep-alive clients wait 40 ms for each answer.
     disable_nagle_algorithm = True
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.receiver.read_timeout)  # every read waits at most this long
+
+    def handle_one_request(self) -> None:
+        guard, conn = self.server.guard, cast(socket.socket, self.connection)
+        guard.due(conn, self.server.receiver.request_deadline)
+        try:
+            super().handle_one_request()
+        except OSError:
+            self.close_connection = True  # timed out or cut off: nothing was stored, nothing to answer
+        finally:
+            guard.due(conn, self.server.receiver.request_deadline)
 
     def do_POST(self) -> None:
         receiver = self.server.receiver
@@ -151,11 +273,14 @@ class _Handler(BaseHTTPRequestHandler):
             log.warning("max.webhook_bad_secret", peer=self.client_address[0])
             self._answer(401, f"wrong or missing {AUTH_HEADER}", close=True)
         else:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
+            declared = self.headers.get("Content-Length")
+            if declared is None or "Transfer-Encoding" in self.headers:
+                self._answer(411, "a Content-Length is required", close=True)
+                return
+            if not _LENGTH.fullmatch(declared.strip()):
                 self._answer(400, "bad Content-Length", close=True)
                 return
+            length = int(declared)
             if length > receiver.max_body:
                 self._answer(413, "body too large", close=True)
                 return
@@ -163,6 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
             if len(body) < length:
                 self.close_connection = True  # the sender went away mid-body: nothing to store
                 return
+            # Storing may take its time (answer_within); the deadline is for the peer's sending only.
+            self.server.guard.due(cast(socket.socket, self.connection), None)
             self._answer(*receiver.accept(body))
 
     def do_GET(self) -> None:

@@ -109,6 +109,8 @@ def append(session: Session, event: AuditEvent, at: datetime) -> AuditRow:
     )
     row.hash = link_hash(head.hash, row)
     session.add(row)
+    # The event first: the database lets the head move only onto an event that exists.
+    session.flush()
     head.seq, head.hash = row.seq, row.hash
     session.add(head)
     session.flush()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -18,6 +20,7 @@ from sqlmodel import Session, create_engine
 
 from domchat.errors import StorageError
 from domchat.settings import redact_url
+from domchat.storage import files
 
 
 def make_engine(url: str) -> Engine:
@@ -28,6 +31,15 @@ def make_engine(url: str) -> Engine:
         raise StorageError(f"database URL is not valid: {redact_url(url)}") from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        path = parsed.database
+
+        if path and path != ":memory:" and not path.startswith("file:"):
+
+            @event.listens_for(engine, "do_connect")
+            def _private_file(*_: Any) -> None:
+                # Created 0600 before SQLite opens it; SQLite gives -wal and -shm the database file's mode.
+                with contextlib.suppress(OSError):  # a missing folder: SQLite's own error says it better
+                    files.create_private(Path(path))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

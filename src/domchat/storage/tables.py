@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Text, TypeDecorator
+from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -116,6 +116,17 @@ class CodeAttemptRow(SQLModel, table=True):
     last_at: datetime = _utc(nullable=False)
 
 
+class GuessCounterRow(SQLModel, table=True):
+    """Wrong binding codes and unknown deep-link payloads in the current window: per user (`user:ID`) and in all (`all`)."""
+
+    __tablename__ = "guess_counter"
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = _utc(nullable=False)
+    failures: int = 0
+    alerted: bool = False
+    """The crossing of the limit in this window is audited once."""
+
+
 class StaffRow(SQLModel, table=True):
     __tablename__ = "staff_account"
     org: str = Field(primary_key=True, max_length=15)
@@ -181,6 +192,8 @@ class ResidentInviteRow(SQLModel, table=True):
     """active, used or superseded."""
     used_at: datetime | None = _utc(nullable=True)
     used_by: int | None = _big(nullable=True)
+    delivered_at: datetime | None = _utc(nullable=True)
+    """When the link was handed over (written out, accepted by the delivery webhook, or queued to staff); None: seen by nobody."""
 
 
 class RefusalRow(SQLModel, table=True):
@@ -227,6 +240,8 @@ class ActionRow(SQLModel, table=True):
     """Execution order: the plan's order (rights taken before given, members added before they are
     made admins). Instants cannot order them: a planning `--now` gives every action the same one."""
     run_id: str = Field(index=True, max_length=36)
+    lane: int = Field(default=3, sa_column=Column(Integer(), nullable=False, server_default="3"))
+    """The executor takes the lowest lane waiting first (`Action.lane`), then `ordinal`."""
     kind: str = Field(max_length=32)
     chat_id: int = _big(nullable=False, index=True)
     building: str = Field(max_length=36)
@@ -240,6 +255,10 @@ class ActionRow(SQLModel, table=True):
     """When a call to MAX was first attempted (wall clock): a pending action with it set may already have taken effect."""
     finished_at: datetime | None = _utc(nullable=True)
     error: str | None = _text(nullable=True)
+    attempts: int = Field(default=0, sa_column=Column(Integer(), nullable=False, server_default="0"))
+    """Calls that failed so far; at `sync.action_attempts` the action is given up as failed."""
+    not_before: datetime | None = _utc(nullable=True)
+    """After a failed call: not retried before this instant (wall clock, backoff with jitter)."""
 
 
 class AuditRow(SQLModel, table=True):
@@ -282,7 +301,12 @@ class RunRow(SQLModel, table=True):
     actor: str = Field(max_length=128)
     trigger: str = Field(max_length=64)
     status: str = Field(default="running", max_length=16)
+    """running, then ok, degraded, failed or stopped (the safety fuse): the worst of `phases`."""
     summary: str = _text(nullable=False, default="{}")
+    phases: str = Field(default="{}", sa_column=Column(Text(), nullable=False, server_default="{}"))
+    """JSON: each phase (updates, pull, plan, execute) → ok, degraded, failed or skipped."""
+    error: str | None = _text(nullable=True)
+    """The one line that says what went wrong, when the run is not ok."""
     version: str = Field(default="", max_length=64)
     """The version of domchat that ran the cycle (empty for runs from before it was recorded)."""
 
@@ -299,6 +323,8 @@ class LeaseRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=128)
     holder: str = Field(max_length=128)
     expires_at: datetime = _utc(nullable=False)
+    generation: int = Field(default=0, sa_column=Column(BigInteger(), nullable=False, server_default="0"))
+    """Raised by every acquisition: the fencing token each effect's write is checked against."""
 
 
 class RateRow(SQLModel, table=True):

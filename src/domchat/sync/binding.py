@@ -1,7 +1,8 @@
 """Chat binding: one-time codes that make a chat a building's chat.
 
 Only a chat owned by one of the authority's accounts can be bound; a code is single-use,
-expires, and a chat that posts too many wrong codes is no longer heard.
+expires, and a chat that posts too many wrong codes is no longer heard (nor, across chats, a
+user or everyone together past the guess limits: `sync.guessing`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from domchat import metrics
 from domchat.domain.reasons import because
 from domchat.storage.tables import BindingCodeRow, BindingRow, BuildingRow, CodeAttemptRow
 from domchat.sync import tokens
-from domchat.sync.handling import Context, audit, notice
+from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def _judge(ctx: Context, s: Session, chat_id: int, code_row: BindingCodeRow | No
 
 def bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, facts: OwnerFacts, update_id: int) -> None:
     now = ctx.clock.now()
+    if not guess_heard(ctx, s, sender):
+        return
     attempts = s.get(CodeAttemptRow, chat_id)
     if attempts is not None and attempts.failures >= ctx.code_attempts:
         metrics.code_rejected("too_many")
@@ -71,6 +74,8 @@ def bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, 
             attempts.failures += 1
             attempts.last_at = now
             s.add(attempts)
+            if not guess_wrong(ctx, s, f"a binding code in chat {chat_id}", sender, chat_id):
+                return
         audit(ctx, s, "chat.bind", "refused", building=verdict.building, chat_id=chat_id, user_id=sender, reason=verdict.detail)
         text = ctx.templates.render("binding_refused", reason=ctx.templates.reason(verdict.reason_key))
         notice(ctx, s, chat_id, verdict.building or "", text, update_id)

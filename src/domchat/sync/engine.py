@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from importlib.metadata import version
@@ -12,15 +13,17 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Domain, MemberState, Policy
 from domchat.domain.plan import Plan, plan
 from domchat.domain.reasons import because, joined
 from domchat.domain.templates import Templates
-from domchat.errors import MaxApiError, SafetyFuse
+from domchat.errors import DomchatError, LeaseLost, MaxApiError, MaxError, MaxUnavailable, SafetyFuse
 from domchat.mapping.periods import effective
 from domchat.max_client.types import Update
 from domchat.storage import repo
@@ -29,7 +32,8 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import AuditHeadRow, RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import pull as pulling
-from domchat.sync.executor import Executor, Outcome
+from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPolicy
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
 from domchat.sync.ports import ChatPlatform, GisSource, Progress, no_progress
 
@@ -60,6 +64,9 @@ class EngineConfig:
     resident_invite_ttl_days: int = 60
     poll_updates: bool = True
     """Fetch MAX updates in the cycle; False when `domchat updates --mode webhook` receives them."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lease_ttl: timedelta = timedelta(minutes=10)
+    guess_limits: GuessLimits = field(default_factory=GuessLimits)
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ class _Run:
     actor: str
     trigger: str
     force: bool
-    heartbeat: Callable[[], None]
+    lease: Lease
 
 
 def load_domain(session: Session) -> Domain:
@@ -90,8 +97,14 @@ def _scoped(domain: Domain, scope: Scope) -> Domain:
     return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
 
 
+PHASES = ("updates", "pull", "plan", "execute")
+_SEVERITY = {"ok": 0, "skipped": 0, "degraded": 1, "failed": 2}
+
+
 @dataclass
 class CycleReport:
+    """What a cycle did, as plain values (never exception objects: it is copied, stored as JSON)."""
+
     run_id: str
     now: datetime
     updates: int = 0
@@ -99,20 +112,58 @@ class CycleReport:
     planned: int = 0
     done: int = 0
     failed: int = 0
+    retrying: int = 0
+    waiting: int = 0
     reported: int = 0
     settled: int = 0
     refreshed: int = 0
     conflicts: list[str] = field(default_factory=list)
     inactive: list[int] = field(default_factory=list)
     next_change: datetime | None = None
+    phases: dict[str, str] = field(default_factory=dict)
+    """Each phase of `PHASES` → ok, degraded (partial: some parts or actions failed), failed
+    (nothing of it could be done), or skipped."""
+    problems: list[str] = field(default_factory=list)
+    """One line for each thing that went wrong, prefixed with its phase."""
+    exit_code: int = 0
+    """What `sync --once` ends with (README): the failed phase's error's, 1 if only degraded."""
+
+    @property
+    def status(self) -> str:
+        """The run's outcome: the worst of its phases (never ok after a failed one)."""
+        return max(self.phases.values(), key=lambda v: _SEVERITY[v], default="ok").replace("skipped", "ok")
+
+    @property
+    def error(self) -> str:
+        return f"cycle {self.status}: " + "; ".join(self.problems) if self.problems else ""
+
+    def degrade(self, phase: str, problem: str) -> None:
+        if self.phases.get(phase) != "failed":
+            self.phases[phase] = "degraded"
+        self.problems.append(f"{phase}: {problem}")
+        self.exit_code = self.exit_code or 1
+
+    def fail(self, phase: str, error: BaseException) -> None:
+        self.phases[phase] = "failed"
+        self.problems.append(f"{phase}: {one_line(error)}")
+        code = error.exit_code if isinstance(error, DomchatError) else 3 if isinstance(error, SQLAlchemyError) else 1
+        self.exit_code = code if self.exit_code in (0, 1) else self.exit_code
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if d["pull"] is not None:
-            d["pull"].pop("failure", None)
         d["now"] = self.now.isoformat()
         d["next_change"] = self.next_change.isoformat() if self.next_change else None
+        d["status"] = self.status
         return d
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line for the log and the run row; library errors are cut to their first
+    line (SQLAlchemy appends the statement and its parameters)."""
+    if isinstance(error, DomchatError):
+        return str(error)
+    first = (str(error).splitlines() or [""])[0][:300]
+    return f"{type(error).__name__}: {first}"
 
 
 class Syncer:
@@ -143,24 +194,54 @@ class Syncer:
         force: bool = False,
         scope: Scope | None = None,
     ) -> CycleReport:
-        """One cycle under the region's lease; `scope` limits it to some buildings (resync)."""
+        """One cycle under the region's lease; `scope` limits it to some buildings (resync).
+
+        Whatever goes wrong inside is recorded as the outcome of its phase and the run row is
+        closed; only the safety fuse and a lost lease end the cycle by raising (after that)."""
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
-        with structlog.contextvars.bound_contextvars(run_id=run_id), Lease(self.db, f"region:{self.cfg.region}", self.clock) as lease:
+        lease_name = f"region:{self.cfg.region}"
+        with structlog.contextvars.bound_contextvars(run_id=run_id), Lease(self.db, lease_name, self.clock, self.cfg.lease_ttl) as lease:
             first_seq = self._start_run(run_id, actor, trigger, now)
             log.info("cycle.started", actor=actor, trigger=trigger, version=VERSION)
-            status = "failed"
+            stopped = False
             try:
-                self._cycle(report, _Run(run_id, actor, trigger, force, lease.renew), pull, scope or Scope())
-                status = "ok"
+                self._cycle(report, _Run(run_id, actor, trigger, force, lease), pull, scope or Scope())
             except SafetyFuse:
-                status = "stopped"
+                stopped = True
+                raise
+            except LeaseLost as e:
+                report.fail(next((p for p in PHASES if p not in report.phases), "execute"), e)
                 raise
             finally:
-                self._finish_run(_Run(run_id, actor, trigger, force, lease.renew), status, report, first_seq)
-                log.info("cycle.finished", status=status, **{k: v for k, v in report.as_dict().items() if k not in ("pull", "run_id")})
+                status = "stopped" if stopped else report.status
+                self._finish_run(_Run(run_id, actor, trigger, force, lease), status, report, first_seq)
+                level = log.info if report.status == "ok" else log.error
+                level(
+                    "cycle.finished",
+                    status=status,
+                    error=report.error or None,
+                    planned=report.planned,
+                    done=report.done,
+                    failed=report.failed,
+                    retrying=report.retrying,
+                )
         return report
+
+    @contextmanager
+    def _phase(self, report: CycleReport, name: str) -> Iterator[None]:
+        """Run one phase: an error ends that phase only (as failed), never the cycle."""
+        try:
+            with metrics.phase(name):
+                yield
+        except (SafetyFuse, LeaseLost):
+            raise
+        except Exception as e:
+            report.fail(name, e)
+            log.error("phase.failed", phase=name, error=one_line(e))
+        else:
+            report.phases.setdefault(name, "ok")
 
     def preview(self, scope: Scope) -> Plan:
         """What a cycle would do for `scope`, reading the chats afresh; changes nothing."""
@@ -185,31 +266,80 @@ class Syncer:
             actor=run.actor,
             bot_username=self.cfg.bot_username,
             invite_ttl_days=self.cfg.resident_invite_ttl_days,
+            guess_limits=self.cfg.guess_limits,
         )
-        if self.cfg.poll_updates:
-            updates.fetch(self.db, self.platform, self.clock)
-        report.updates = updates.process(ctx, self.parse_update)
+        with self._phase(report, "updates"):
+            if self.cfg.poll_updates:
+                updates.fetch(self.db, self.platform, self.clock)
+            report.updates = updates.process(ctx, self.parse_update)
 
+        if not pull or self.gis is None:
+            report.phases["pull"] = "skipped"
+        with self._phase(report, "pull"):
+            if pull and self.gis is not None:
+                report.pull = self._pull(report, run, now, scope)
+        if report.phases["pull"] == "failed":
+            report.pull = pulling.PullReport(ok=False, error=report.problems[-1].removeprefix("pull: "))
+
+        executor = Executor(
+            self.db,
+            self.platform,
+            self.clock,
+            run_id=run.run_id,
+            actor=run.actor,
+            trigger=run.trigger,
+            retry=self.cfg.retry,
+            fence=run.lease.fence,
+        )
+        planned: Plan | None = None
+        with self._phase(report, "plan"):
+            planned, domain = self._plan(report, run, executor, scope)
+        if planned is None:
+            report.phases["execute"] = "skipped"
+            return
+        with self._phase(report, "execute"):
+            outcome: Outcome = executor.run(executor.pending(), run.lease.check, self.progress)
+            if outcome.refused_users:
+                self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
+                outcome = outcome.plus(executor.run(executor.pending(), run.lease.check, self.progress))
+            report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
+            report.retrying, report.waiting = outcome.retrying, outcome.waiting
+            for problem in outcome.errors:
+                report.degrade("execute", problem)
+            if outcome.retrying:
+                report.degrade("execute", f"{outcome.retrying} actions failed this time and will be retried")
+            if outcome.unavailable:
+                report.degrade("execute", f"stopped early, the rest waits: {outcome.unavailable}")
+
+    def _pull(self, report: CycleReport, run: _Run, now: datetime, scope: Scope) -> pulling.PullReport:
+        assert self.gis is not None
+        pctx = pulling.PullContext(
+            self.db,
+            self.gis,
+            self.cfg.region,
+            self.cfg.default_tz,
+            run.run_id,
+            run.actor,
+            run.trigger,
+            self.clock,
+            run.lease.fence,
+            run.force,
+            refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
+            pull_grants=self.cfg.pull_grants,
+            pull_contracts=self.cfg.pull_contracts,
+            progress=self.progress,
+        )
+        got = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
+        for problem in got.problems:
+            report.degrade("pull", problem)
+        for org in got.kept_empty:
+            report.degrade("pull", f"GIS answered nothing for {org}: its stored claims are kept")
+        return got
+
+    def _plan(self, report: CycleReport, run: _Run, executor: Executor, scope: Scope) -> tuple[Plan, Domain]:
+        """Read the chats that need it, plan, settle leftovers, check the fuse, store the intent."""
+        now = report.now
         reconcile = scope.buildings is None and self._due(CHATS_READ)
-        if pull and self.gis is not None:
-            pctx = pulling.PullContext(
-                self.db,
-                self.gis,
-                self.cfg.region,
-                self.cfg.default_tz,
-                run.run_id,
-                run.actor,
-                run.trigger,
-                self.clock,
-                run.force,
-                refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
-                pull_grants=self.cfg.pull_grants,
-                pull_contracts=self.cfg.pull_contracts,
-                progress=self.progress,
-            )
-            report.pull = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
-
-        executor = Executor(self.db, self.platform, self.clock, run_id=run.run_id, actor=run.actor, trigger=run.trigger)
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
         with Session(self.db) as s:
             domain = _scoped(load_domain(s), scope)
@@ -217,8 +347,10 @@ class Syncer:
         bound = {b.chat_id for b in domain.bindings.values()}
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}
         to_read = bound if reconcile or scope.reread else {c for c in bound if c not in known} | stale
-        report.refreshed = self._refresh(sorted(to_read), now)
-        if reconcile:
+        report.refreshed, unread = self._refresh(sorted(to_read), now)
+        if unread:
+            report.degrade("plan", f"{len(unread)} chats could not be read ({unread[0]}); planned on what was last seen")
+        if reconcile and not unread:
             with transaction(self.db) as s:
                 repo.set_bookmark(s, CHATS_READ, self.clock.wall().isoformat(), now)
         with Session(self.db) as s:
@@ -234,11 +366,7 @@ class Syncer:
         report.settled = executor.settle([r for r in leftovers if r.chat_id in bound], {a.key() for a in result.actions}, actual)
         self._fuse(result, actual, run, now)
         executor.persist(result.actions)
-        outcome: Outcome = executor.run(executor.pending(), run.heartbeat, self.progress)
-        if outcome.refused_users:
-            self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
-            outcome = outcome.plus(executor.run(executor.pending(), run.heartbeat, self.progress))
-        report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
+        return result, domain
 
     def _refusals(self, ctx: handling.Context, refused: list[tuple[int, int, str]], buildings: dict[int, str]) -> None:
         """Remember who the platform would not add; residents get the chat's join link instead."""
@@ -251,15 +379,28 @@ class Syncer:
 
     # Reading chats
 
-    def _refresh(self, chat_ids: list[int], now: datetime) -> int:
-        n = 0
-        for chat_id in chat_ids:
-            chat = self.read_chat(chat_id)
+    def _refresh(self, chat_ids: list[int], now: datetime) -> tuple[int, list[int]]:
+        """Re-read and store chats; returns how many were read and which could not be (those keep
+        what was last seen). MAX not answering several times in a row fails the phase instead."""
+        n, unread, streak = 0, [], 0
+        for done, chat_id in enumerate(chat_ids):
+            self.progress("read_chats", done, len(chat_ids))
+            try:
+                chat = self.read_chat(chat_id)
+            except MaxError as e:
+                unread.append(chat_id)
+                streak = streak + 1 if isinstance(e, MaxUnavailable) else 0
+                log.warning("chat.unread", chat_id=chat_id, error=str(e))
+                if streak >= UNAVAILABLE_STREAK:
+                    raise
+                continue
+            streak = 0
             with transaction(self.db) as s:
                 repo.save_actual(s, chat, now)
             n += 1
-            self.progress("read_chats", n, len(chat_ids))
-        return n
+        if chat_ids:
+            self.progress("read_chats", len(chat_ids), len(chat_ids))
+        return n, unread
 
     def read_chat(self, chat_id: int) -> ActualChat:
         try:
@@ -348,13 +489,21 @@ class Syncer:
             if row is not None:
                 row.status, row.finished_at = status, self.clock.now()
                 row.summary = json.dumps(report.as_dict(), default=str)
+                row.phases, row.error = json.dumps(report.phases), report.error or None
                 s.add(row)
             head = s.get(AuditHeadRow, 1)
             last_seq = head.seq if head else 0
             if last_seq >= first_seq:
                 # Only cycles that recorded something get an event of their own: a daemon checking
                 # for updates every 30 seconds would otherwise fill the trail with empty cycles.
-                after = {"version": VERSION, "status": status, "planned": report.planned, "done": report.done, "failed": report.failed}
+                after = {
+                    "version": VERSION,
+                    "status": status,
+                    "phases": report.phases,
+                    "planned": report.planned,
+                    "done": report.done,
+                    "failed": report.failed,
+                }
                 event = AuditEvent(
                     actor=run.actor,
                     trigger=run.trigger,

@@ -9,13 +9,17 @@ from sqlmodel import Session
 from domchat.domain.reasons import because
 from domchat.storage.tables import InviteRow, OrganisationRow, StaffRow
 from domchat.sync import tokens
-from domchat.sync.handling import Context, audit, notice
+from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
 
 
 def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
     now = ctx.clock.now()
+    if not guess_heard(ctx, s, user_id):
+        return
     invite = s.get(InviteRow, tokens.digest(payload))
     if invite is None or invite.used_at is not None:
+        if not guess_wrong(ctx, s, "an enrolment link", user_id):
+            return
         audit(ctx, s, "staff.enrol", "refused", user_id=user_id, reason=because("enrol_link_unknown"))
         notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("unknown_link")), update_id)
         return

@@ -11,6 +11,7 @@ Calls that are not idempotent (sending a message) look for their own earlier eff
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import KINDS, Action, GrantAdmin, ReportDrift, from_stored
 from domchat.domain.model import ActualChat
@@ -36,35 +38,93 @@ log = structlog.get_logger("domchat.executor")
 
 # How far back a message of ours counts as "already sent" for an action (clock skew margin).
 _SENT_MARGIN = timedelta(minutes=5)
+# Consecutive calls MAX did not answer after which the rest waits for the next cycle: when the
+# platform is down, every further call would only spend its own retries to learn the same.
+UNAVAILABLE_STREAK = 3
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failed action is retried: later, alone, while every other action goes on."""
+
+    attempts: int = 6
+    """Failed calls after which the action is given up as failed."""
+    backoff: timedelta = timedelta(minutes=1)
+    """Wait before the first retry; doubled for each further one."""
+    cap: timedelta = timedelta(hours=1)
+    """Longest wait (a longer `Retry-After` from the platform is honoured)."""
+
+    def delay(self, attempt: int, retry_after: float | None, draw: float) -> timedelta:
+        """The wait after the `attempt`-th failure; `draw` in [0, 1) spreads retries apart
+        ("equal jitter": between half and all of the capped exponential wait)."""
+        wait = min(self.backoff * (1 << min(attempt - 1, 30)), self.cap) * (0.5 + draw / 2)
+        return max(wait, timedelta(seconds=retry_after or 0))
 
 
 @dataclass
 class Outcome:
     done: int = 0
     failed: int = 0
+    """Actions given up after their last attempt."""
     reported: int = 0
+    retrying: int = 0
+    """Actions whose call failed this time, queued again with a not-before instant."""
+    waiting: int = 0
+    """Pending actions left alone this time: not yet due again after an earlier failure."""
+    unavailable: str = ""
+    """Why execution stopped early (MAX kept not answering); the rest stays pending."""
+    errors: list[str] = field(default_factory=list)
     refused_users: list[tuple[int, int, str]] = field(default_factory=list)
     """(chat, user, error code) of members the platform refused to add (privacy…)."""
 
     def plus(self, other: Outcome) -> Outcome:
-        refused = self.refused_users + other.refused_users
-        return Outcome(self.done + other.done, self.failed + other.failed, self.reported + other.reported, refused)
+        return Outcome(
+            self.done + other.done,
+            self.failed + other.failed,
+            self.reported + other.reported,
+            self.retrying + other.retrying,
+            other.waiting,
+            other.unavailable or self.unavailable,
+            self.errors + other.errors,
+            self.refused_users + other.refused_users,
+        )
+
+
+def _no_fence(_s: Session) -> None:
+    """Without a lease (a single caller in tests), there is nothing to check."""
 
 
 class Executor:
-    def __init__(self, db: Engine, platform: ChatPlatform, clock: Clock, *, run_id: str, actor: str, trigger: str) -> None:
+    def __init__(
+        self,
+        db: Engine,
+        platform: ChatPlatform,
+        clock: Clock,
+        *,
+        run_id: str,
+        actor: str,
+        trigger: str,
+        retry: RetryPolicy | None = None,
+        fence: Callable[[Session], None] = _no_fence,
+    ) -> None:
         self.db = db
         self.platform = platform
         self.clock = clock
         self.run_id = run_id
         self.actor = actor
         self.trigger = trigger
+        self.retry = retry or RetryPolicy()
+        self.fence = fence
+        """Called inside each transaction that records an effect: raises if this process lost the
+        region's lease, so the write (and the "done" it claims) is refused with it."""
         self._bot: int | None = None
+        self._random = random.Random()  # noqa: S311 - spreads retries apart; nothing secret
 
     # Intent
 
     def persist(self, actions: Iterable[Action]) -> list[ActionRow]:
-        """Store the actions as pending; a pending row left by a crashed run is taken over."""
+        """Store the actions as pending; a pending row left by a crashed run is taken over, and a
+        pending or given-up row keeps its not-before instant (a new plan does not hurry a retry)."""
         now = self.clock.now()
         rows: list[ActionRow] = []
         with transaction(self.db) as s:
@@ -76,8 +136,8 @@ class Executor:
                 elif row.status == "done" and isinstance(a, ReportDrift):
                     continue  # reported once is enough while the drift lasts
                 elif row.status != "pending":
-                    row.created_at, row.finished_at, row.error = now, None, None
-                row.run_id, row.status, row.ordinal = self.run_id, "pending", ordinal
+                    row.created_at, row.finished_at, row.error, row.attempts = now, None, None, 0
+                row.run_id, row.status, row.ordinal, row.lane = self.run_id, "pending", ordinal, a.lane()
                 ordinal += 1
                 row.user_id = getattr(a, "user_id", None)
                 row.payload = json.dumps(a.payload(), ensure_ascii=False, sort_keys=True)
@@ -88,19 +148,24 @@ class Executor:
 
     def pending(self) -> list[ActionRow]:
         with Session(self.db) as s:
-            return list(s.exec(select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.ordinal))))
+            query = select(ActionRow).where(ActionRow.status == "pending").order_by(col(ActionRow.lane), col(ActionRow.ordinal))
+            return list(s.exec(query))
 
     # Effects
 
-    def run(self, rows: Sequence[ActionRow], heartbeat: Callable[[], None] = lambda: None, progress: Progress = no_progress) -> Outcome:
+    def run(self, rows: Sequence[ActionRow], check: Callable[[], None] = lambda: None, progress: Progress = no_progress) -> Outcome:
+        """Carry out `rows` in order. A failed call touches only its own action (queued again
+        with backoff, or given up after `retry.attempts`); `check` runs before every call and
+        stops the work by raising (the lease is lost); `progress` hears how many were tried."""
         out = Outcome()
-        finished = 0
-        for n, batch in enumerate(_batches(rows)):
-            if n:
-                progress("execute", finished, len(rows))
+        wall = self.clock.wall()
+        due = [r for r in rows if r.not_before is None or r.not_before <= wall]
+        out.waiting = len(rows) - len(due)
+        streak = finished = 0
+        for batch in _batches(due):
+            progress("execute", finished, len(due))
             finished += len(batch)
-            if n % 50 == 49:
-                heartbeat()
+            check()
             actions = [from_stored(r.kind, r.chat_id, r.building, json.loads(r.payload)) for r in batch]
             refused = {(c, u) for c, u, _ in out.refused_users}
             blocked = [a for a in actions if isinstance(a, GrantAdmin) and (a.chat_id, a.user_id) in refused]
@@ -116,19 +181,50 @@ class Executor:
                 crash_point(kind, "before_call")
                 effects = self._effects([a for _, a in todo], first_attempt)
                 crash_point(kind, "after_call")
-            except MaxApiError as e:
+            except (MaxApiError, MaxUnavailable) as e:
+                streak = streak + 1 if isinstance(e, MaxUnavailable) else 0
                 for row, a in todo:
-                    self._finish(row, a, Effect("failed", because("error", detail=str(e))), out)
+                    self._failed_call(row, a, e, out)
+                if streak >= UNAVAILABLE_STREAK:
+                    out.unavailable = str(e)
+                    log.warning("max.unavailable_streak", error=str(e), then="the remaining actions wait for the next cycle")
+                    break
                 continue
-            except MaxUnavailable:
-                raise  # leave this and the rest pending: the next cycle resumes them
+            streak = 0
             for (row, a), effect in zip(todo, effects, strict=True):
                 self._finish(row, a, effect, out)
                 out.refused_users.extend(effect.refused)
             crash_point(kind, "after_commit")
-        if rows:
-            progress("execute", len(rows), len(rows))
+        if due:
+            progress("execute", finished, len(due))
         return out
+
+    def _failed_call(self, row: ActionRow, action: Action, error: MaxApiError | MaxUnavailable, out: Outcome) -> None:
+        """Queue the action again after a wait, or give it up once it has used its attempts."""
+        with transaction(self.db) as s:
+            self.fence(s)
+            stored = s.get(ActionRow, row.key)
+            assert stored is not None
+            stored.attempts += 1
+            if stored.attempts < self.retry.attempts:
+                retry_after = error.retry_after if isinstance(error, MaxUnavailable) else None
+                wait = self.retry.delay(stored.attempts, retry_after, self._random.random())
+                stored.not_before, stored.error = self.clock.wall() + wait, str(error)
+                s.add(stored)
+                out.retrying += 1
+                log.warning(
+                    "action.retry_scheduled",
+                    kind=action.kind,
+                    chat_id=action.chat_id,
+                    attempt=stored.attempts,
+                    in_s=wait.seconds,
+                    error=str(error),
+                )
+                return
+            attempts = stored.attempts
+        note = because("gave_up", attempts=attempts, detail=str(error))
+        self._finish(row, action, Effect("failed", note), out)
+        out.errors.append(f"{action.kind} in chat {action.chat_id}: {note}")
 
     def _mark_attempted(self, rows: Sequence[ActionRow]) -> datetime | None:
         """Record, before the call, when it was first attempted (wall clock: messages carry real
@@ -147,16 +243,21 @@ class Executor:
         now = self.clock.now()
         failed = effect.outcome == "failed"
         with transaction(self.db) as s:
+            self.fence(s)
             stored = s.get(ActionRow, row.key)
             assert stored is not None
             stored.status = "failed" if failed else "done"
             stored.finished_at, stored.error = now, effect.note if failed else None
+            # A given-up action planned again waits a full backoff before its next first attempt.
+            stored.not_before = self.clock.wall() + self.retry.cap if failed else None
             s.add(stored)
             record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
         log.info(
             "action.finished", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome
         )
+        lag = (now - datetime.fromisoformat(action.due)).total_seconds() if action.due and not failed else None
+        metrics.action_done(action.kind, effect.outcome, lag)
         if failed:
             out.failed += 1
             log.warning("action.failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
@@ -219,6 +320,7 @@ class Executor:
             chat = actual.get(row.chat_id)
             seen = chat is not None and action.observed(chat)
             with transaction(self.db) as s:
+                self.fence(s)
                 stored = s.get(ActionRow, row.key)
                 if stored is None or stored.status != "pending":
                     continue

@@ -7,9 +7,10 @@ answer, a queued `SendNotice` action, all in the caller's transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -20,7 +21,11 @@ from domchat.domain.templates import Templates
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.tables import ActionRow
+from domchat.sync import guessing
+from domchat.sync.guessing import GuessLimits
 from domchat.sync.ports import ChatPlatform
+
+log = structlog.get_logger("domchat.updates")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Context:
     bot_username: str = ""
     invite_ttl_days: int = 60
     actor: str = "daemon"
+    guess_limits: GuessLimits = field(default_factory=GuessLimits)
 
 
 def audit(ctx: Context, s: Session, action: str, outcome: str, **kw: Any) -> None:
@@ -63,5 +69,30 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
             reason=a.reason,
             created_at=ctx.clock.now(),
             ordinal=repo.next_ordinal(s),
+            lane=a.lane(),
         )
     )
+
+
+def guess_heard(ctx: Context, s: Session, user_id: int | None) -> bool:
+    """False while `user_id` is past their guess limit: the update is then ignored, unanswered and unaudited."""
+    if guessing.silenced(s, ctx.guess_limits, user_id, ctx.clock.now()):
+        log.info("guess.ignored", user_id=user_id, why="the sender is past the guess limit")
+        return False
+    return True
+
+
+def guess_wrong(ctx: Context, s: Session, what: str, user_id: int | None, chat_id: int | None = None) -> bool:
+    """Count a wrong guess (`what`: a binding code, an enrolment link…); False when it must go unanswered and unaudited."""
+    answer, crossed = guessing.wrong(s, ctx.guess_limits, user_id, ctx.clock.now())
+    for c in crossed:
+        everyone = c.who == "everyone together"
+        window, until = str(ctx.guess_limits.window), c.until.isoformat()
+        reason = (
+            because("guess_limit_all", failures=c.failures, window=window, what=what, until=until)
+            if everyone
+            else because("guess_limit_user", failures=c.failures, user=str(user_id), window=window, what=what, until=until)
+        )
+        audit(ctx, s, "guess.limit", "alert", user_id=None if everyone else user_id, chat_id=chat_id, reason=reason)
+        log.error("guess.storm", then="the bot goes silent to it", who=c.who, failures=c.failures, until=c.until.isoformat())
+    return answer

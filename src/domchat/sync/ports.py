@@ -7,6 +7,7 @@ in-memory double in a unit test. The engine never imports an adapter's concrete 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from domchat.errors import GisError
@@ -15,9 +16,11 @@ from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, Modi
 
 
 class GisSource(Protocol):
+    def budget(self, seconds: float | None = None) -> AbstractContextManager[None]: ...
+
     def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]: ...
 
-    def house_data(self, fias_guids: Sequence[str]) -> dict[str, HouseData]: ...
+    def house_data(self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None) -> dict[str, HouseData]: ...
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]: ...
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.engine import Engine
@@ -36,6 +37,7 @@ from domchat.sync.crash import crash_point
 from domchat.sync.ports import GisSource, Progress, no_progress
 
 log = structlog.get_logger("domchat.pull")
+T = TypeVar("T")
 
 HOUSES_READ = "gis.houses.full_read"
 """When every building's house data was last read (advanced in the transaction that stores it)."""
@@ -64,8 +66,13 @@ class PullReport:
     skipped: int = 0
     grants_changed: int = 0
     error: str = ""
-    failure: GisError | None = field(default=None, repr=False, compare=False)
-    """The error that made the pull fail, for the caller's exit status."""
+    problems: list[str] = field(default_factory=list)
+    """What this pull could not read (a house GIS refused, documents that failed): the rest was
+    used and the stored state of those parts stays. Non-empty makes the pull "degraded"."""
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self.problems or self.kept_empty)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class PullContext:
     actor: str
     trigger: str
     clock: Clock
+    fence: Callable[[Session], None]
+    """Refuses the store's transaction unless this process still holds the region's lease."""
     force: bool = False
     refresh_houses: bool = False
     """Re-read every building's house data and documents (the periodic full read), not only new ones."""
@@ -107,16 +116,23 @@ class _Fetched:
 
 
 def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[Hoa] = ()) -> PullReport:
+    """Fetch and store; raises the `GisError` that made the whole pull fail (audited first).
+
+    Only the licence register is indispensable. A house GIS will not describe, or documents,
+    organisations or grants it fails to give, are left as stored and named in `problems`."""
     report = PullReport(licensees=len(licensees))
     try:
-        got = _fetch(ctx, licensees, hoas)
+        with ctx.gis.budget():
+            got = _fetch(ctx, licensees, hoas, report)
     except GisError as e:
-        report.ok, report.error, report.failure = False, str(e), e
         with transaction(ctx.db) as s:
             append(s, _event(ctx, "gis.pull", "failed", reason=because("gis_unavailable", detail=str(e))), now)
         log.error("gis.pull_failed", error=str(e), fallback="stored snapshot")
-        return report
+        raise
     with transaction(ctx.db) as s:
+        ctx.fence(s)
+        for problem in report.problems:
+            append(s, _event(ctx, "gis.pull", "partial", reason=because("pull_partial", detail=problem)), now)
         _store(ctx, s, got, licensees, hoas, now, report)
     return report
 
@@ -124,7 +140,7 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
 PULL_STEPS = 5
 
 
-def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetched:
+def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: PullReport) -> _Fetched:
     ctx.progress("pull", 0, PULL_STEPS)
     licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
     ctx.progress("pull", 1, PULL_STEPS)
@@ -141,26 +157,50 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa]) -> _Fetc
         if h.fias_guid not in addresses:
             addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
-    houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted).items()} if wanted else {}
+
+    def house_failed(house: str, error: GisError) -> None:
+        report.problems.append(f"house {house}: {error}")
+
+    houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted, on_error=house_failed).items()} if wanted else {}
     ctx.progress("pull", 2, PULL_STEPS)
-    orgs = ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)}))
+    # A known house GIS would not describe keeps its stored data; a new one is stored from its
+    # licence entry with the default zone (audited as assumed), and read again on the full read.
+    orgs: list[OrgRecord] = _optional(
+        report, "organisations", lambda: ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)})), []
+    )
     ctx.progress("pull", 3, PULL_STEPS)
     digest = _digest(licence, hoas)
     documents: list[ManagementPeriod] | None = None
     answered: set[str] = set()
-    if ctx.pull_contracts and (ctx.refresh_houses or wanted or digest != stored_digest):
+    if ctx.pull_contracts and orgs and (ctx.refresh_houses or wanted or digest != stored_digest):
         by_ogrn = {o.ogrn: o for o in orgs}
         pairs = [(by_ogrn[p.org].org_root_entity_guid, p.building) for p in licence if p.org in by_ogrn]
         pairs += [(by_ogrn[h.ogrn].org_root_entity_guid, h.fias_guid) for h in hoas if h.ogrn in by_ogrn]
-        docs: list[CAChDocument] = ctx.gis.contracts_and_charters(sorted(set(pairs))) if pairs else []
-        org_by_guid = {g.lower(): o.ogrn for o in orgs for g in (o.org_root_entity_guid, o.org_ppa_guid) if g}
-        documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
-        skipped += doc_skipped
-        answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
+        docs: list[CAChDocument] | None = _optional(
+            report, "contracts and charters", lambda: ctx.gis.contracts_and_charters(sorted(set(pairs))) if pairs else [], None
+        )
+        if docs is not None:
+            org_by_guid = {g.lower(): o.ogrn for o in orgs for g in (o.org_root_entity_guid, o.org_ppa_guid) if g}
+            documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
+            skipped += doc_skipped
+            answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
     ctx.progress("pull", 4, PULL_STEPS)
-    grant_records = ctx.gis.guest_grants(sorted(addresses)) if ctx.pull_grants and addresses else []
+    want_grants = ctx.pull_grants and addresses
+    grant_records: list[GuestGrantRecord] = (
+        _optional(report, "guest grants", lambda: ctx.gis.guest_grants(sorted(addresses)), []) if want_grants else []
+    )
     ctx.progress("pull", PULL_STEPS, PULL_STEPS)
     return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest)
+
+
+def _optional(report: PullReport, what: str, fetch: Callable[[], T], otherwise: T) -> T:
+    """`fetch()`, or `otherwise` with the failure noted: the rest of the pull is still used."""
+    try:
+        return fetch()
+    except GisError as e:
+        report.problems.append(f"{what}: {e}")
+        log.warning("gis.pull_part_failed", part=what, error=str(e), then="the stored state of that part stays")
+        return otherwise
 
 
 def _keep_register_address(_house: str, _error: GisError) -> None:

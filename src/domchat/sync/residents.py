@@ -19,19 +19,29 @@ from domchat.domain.reasons import because
 from domchat.storage import repo
 from domchat.storage.tables import BindingRow, BuildingRow, GrantRow, PeriodRow, RefusalRow, ResidentInviteRow, ResidentRow, StaffRow
 from domchat.sync import tokens
-from domchat.sync.handling import Context, audit, notice
+from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
 
 PRIVACY = "add.participant.privacy"
 
 
-def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: str) -> str:
-    """A fresh personal link token for a grant; earlier unused links of the grant stop working."""
+def issue(s: Session, grant_id: str, now: datetime, ttl: timedelta, created_by: str, *, delivered: bool = False) -> str:
+    """A fresh personal link token for a grant; earlier unused links of the grant stop working.
+
+    `delivered`: the link is handed over in the same transaction (a queued message), not later.
+    """
     for old in s.exec(select(ResidentInviteRow).where(ResidentInviteRow.grant_id == grant_id, ResidentInviteRow.status == "active")):
         old.status = "superseded"
         s.add(old)
     token = tokens.new_link_token(tokens.RESIDENT_PREFIX)
     s.add(
-        ResidentInviteRow(token_hash=tokens.digest(token), grant_id=grant_id, created_at=now, expires_at=now + ttl, created_by=created_by)
+        ResidentInviteRow(
+            token_hash=tokens.digest(token),
+            grant_id=grant_id,
+            created_at=now,
+            expires_at=now + ttl,
+            created_by=created_by,
+            delivered_at=now if delivered else None,
+        )
     )
     return token
 
@@ -83,7 +93,7 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
     if s.get(GrantRow, grant.grant_id) is not None:
         return  # this very request was handled already
     s.add(grant)
-    token = issue(s, grant.grant_id, ctx.clock.now(), timedelta(days=ctx.invite_ttl_days), f"staff:{sender}")
+    token = issue(s, grant.grant_id, ctx.clock.now(), timedelta(days=ctx.invite_ttl_days), f"staff:{sender}", delivered=True)
     audit(
         ctx,
         s,
@@ -104,6 +114,8 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
 
 def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, update_id: int) -> None:
     now = ctx.clock.now()
+    if not guess_heard(ctx, s, user_id):
+        return
     invite = s.get(ResidentInviteRow, tokens.digest(payload))
     grant = s.get(GrantRow, invite.grant_id) if invite is not None else None
     refusal = ""
@@ -113,6 +125,8 @@ def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, u
         refusal, why = "expired_link", because("invitation_expired", at=invite.expires_at.isoformat())
     elif grant.status != "active":
         refusal, why = "grant_ended", because("grant_not_active", grant=grant.grant_id, status=grant.status)
+    if refusal == "unknown_link" and not guess_wrong(ctx, s, "an invitation link", user_id):
+        return
     if refusal:
         building = grant.building if grant is not None else None
         audit(ctx, s, "resident.join", "refused", building=building, user_id=user_id, reason=why)

@@ -60,6 +60,11 @@ class GisFaults:
     stuck_share: float = _share(
         "gis_stuck_share", "Share of messages that never leave state 2 (the client must re-send after its deadline)."
     )
+    trickle_share: float = _share(
+        "gis_trickle_share",
+        "Share of answers sent one byte at a time, gis_trickle_interval apart (the client's answer deadline must end them).",
+    )
+    trickle_interval: float = _knob(2.0, "gis_trickle_interval", "Seconds between the bytes of a trickled answer.")
     seed: int = _knob(0, "gis_fault_seed", "Seed of the draws, so that a run is repeatable.", kind=int, minimum=None)
 
     def __post_init__(self) -> None:

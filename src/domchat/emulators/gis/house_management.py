@@ -247,7 +247,7 @@ def _charter(m: Managed) -> Any:
 
 def _object(m: Managed) -> Any:
     doc = m.entry["document"]
-    obj = H.ContractObject(H.FIASHouseGuid(m.building["fias_guid"]), H.StartDate(m.entry["start"]))
+    obj = H.ContractObject(H.FIASHouseGuid(m.building["fias_guid"]), H.StartDate(doc.get("object_start") or m.entry["start"]))
     if m.entry.get("end"):
         obj.append(H.EndDate(m.entry["end"]))
     obj.extend([H.ContractObjectVersionGUID(doc["object_version_guid"]), H.BaseMService(H.CurrentDoc("true"))])

@@ -240,7 +240,7 @@ def _house(org: dict[str, Any], m: Managed) -> etree._Element:
         L.EffectiveDate(effective),
         L.PlanDateComptetion(plan_end),
         L.Validity(L.Year(str(max(0, int(plan_end[:4]) - int(effective[:4]))))),
-        L.StartDate(m.entry["start"]),
+        L.StartDate(doc.get("object_start") or m.entry["start"]),
     )
     if m.entry.get("end"):
         contract.append(L.EndDate(m.entry["end"]))

@@ -4,7 +4,8 @@ It serves the reference WSDLs at their real paths, validates every request again
 (answering invalid ones with a SOAP Fault `FMT001300`, as the real service does), acknowledges
 valid ones with a new MessageGUID and lets `getState` report states 1 → 2 → 3, the last only
 after the processing delay. Faults can be injected (see `GisFaults`). Every exchange is kept in
-`log` so that tests can check what went over the wire.
+`log` so that tests can check what went over the wire. The control API under `/_emulator/`
+(`control.GisControl`) changes the world and the faults while it runs.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from domchat.emulators.gis.contract import (
     load_service,
     safe_parser,
 )
+from domchat.emulators.gis.control import PREFIX, GisControl
 from domchat.emulators.gis.faults import Dice, GisFaults
 from domchat.emulators.gis.messages import Message, MessageStore
 from domchat.emulators.gis.soap import SOAP_ENV, ack, fault, new_guid
@@ -97,6 +99,8 @@ class GisEmulator:
             self.services[contract.path] = (contract, handlers)
         self.messages = MessageStore(delay)
         self._dice = Dice(self.faults.seed)
+        self.control = GisControl(lambda: self.world.world, self._reindex, self.set_faults, lambda: self.faults)
+        self._world_lock = threading.RLock()
         self._log: list[LoggedExchange] = []
         self._log_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -141,6 +145,24 @@ class GisEmulator:
         self._server = _Server((host, port), Handler)
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{bound_port}"
+
+    # Changes while running (the control API)
+
+    def set_faults(self, faults: GisFaults) -> None:
+        """Inject (or, with `GisFaults()`, clear) faults from the next request on."""
+        self.faults = faults
+        self._dice = Dice(faults.seed)
+        if faults.processing_delay is not None:
+            self.messages.processing_delay = faults.processing_delay
+
+    def _reindex(self) -> None:
+        """After the world changed: messages acknowledged from now on see the new world."""
+        with self._world_lock:
+            self.world = WorldIndex(self.world.world)
+
+    def handle_control(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        with self._world_lock:
+            return self.control.handle(method, path, body)
 
     # What went over the wire
 
@@ -278,8 +300,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        if url.path.startswith(PREFIX + "/"):
+            self._control("GET", url.path, b"")
+            return
         status, body, ctype = self.owner.handle_get(url.path, url.query)
         self._send(status, body, ctype, truncate=False)
+
+    def do_PUT(self) -> None:
+        self._control("PUT", urlsplit(self.path).path, self._body())
+
+    def do_DELETE(self) -> None:
+        self._control("DELETE", urlsplit(self.path).path, self._body())
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        status, answer = self.owner.handle_control(method, path, body)
+        self._send(status, answer, "application/json", truncate=False)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(min(length, _MAX_REQUEST))
 
     def do_POST(self) -> None:
         owner = self.owner
@@ -289,6 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, b"request too large", "text/plain", truncate=False)
             return
         body = self.rfile.read(length)
+        if url.path.startswith(PREFIX + "/"):
+            self._control("POST", url.path, body)
+            return
         if owner._dice.roll(owner.faults.http_5xx_share):
             answer = b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>"
             owner._record(LoggedExchange("POST", url.path, "", "", body, 503, answer, None))
@@ -296,7 +338,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, answer, operation, guid, state = owner.handle_post(url.path, self.headers.get("SOAPAction"), body)
         owner._record(LoggedExchange("POST", url.path, operation, guid, body, status, answer, state))
+        if owner._dice.roll(owner.faults.trickle_share):
+            self._trickle(status, answer, owner.faults.trickle_interval)
+            return
         self._send(status, answer, "text/xml; charset=utf-8", truncate=owner._dice.roll(owner.faults.truncated_share))
+
+    def _trickle(self, status: int, body: bytes, interval: float) -> None:
+        """The whole answer, one byte every `interval` seconds, until sent or the client hangs up."""
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.flush()
+        for i in range(len(body)):
+            time.sleep(interval)
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
 
     def _send(self, status: int, body: bytes, ctype: str, *, truncate: bool) -> None:
         self.send_response(status)

@@ -1,7 +1,7 @@
 """The version of domchat that made each run.
 
-Revision ID: 0002_views
-Revises: 0001
+Revision ID: 0004_views
+Revises: 0003_trust
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_views"
-down_revision = "0001"
+revision = "0004_views"
+down_revision = "0003_trust"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,59 @@
+"""The daemon outlives every error of a cycle, backs off, and runs on whatever clock it is given."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domchat import app as app_mod
+from domchat.app import cycles
+from domchat.clock import VirtualClock
+from domchat.errors import MaxUnavailable, StorageError
+from domchat.sync.engine import CycleReport
+
+START = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
+
+
+def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> app_mod.App:
+    monkeypatch.setenv("DOMCHAT_DATABASE_URL", db_url)
+    config = tmp_path / "c.toml"
+    config.write_text("[sync]\nupdates_interval = 30.0\npull_interval = 3600.0\n", encoding="utf-8")
+    app = replace(app_mod.open_app(config), clock=VirtualClock(START))
+    app_mod.upgrade_db(app)
+    return app
+
+
+def test_errors_inside_cycles_are_waited_out_with_a_growing_pause(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(tmp_path, db_url, monkeypatch)
+    stop = threading.Event()
+    calls: list[datetime] = []
+    failures: list[Exception] = [RuntimeError("a bug"), MaxUnavailable("MAX /updates: 503"), KeyError("x")]
+
+    def cycle(a: app_mod.App, **_kw: Any) -> CycleReport:
+        calls.append(a.clock.now())
+        if failures:
+            raise failures.pop(0)
+        stop.set()
+        return CycleReport(run_id="r", now=a.clock.now(), phases={"updates": "ok", "pull": "ok", "plan": "ok", "execute": "ok"})
+
+    monkeypatch.setattr(cycles, "sync_once", cycle)
+    cycles.daemon(app, stop)  # returns: three errors did not end it, the stop did
+    gaps = [(b - a).total_seconds() for a, b in pairwise(calls)]
+    assert len(calls) == 4 and gaps == [30.0, 60.0, 120.0]
+
+
+def test_a_database_that_cannot_be_used_ends_the_daemon(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = _app(tmp_path, db_url, monkeypatch)
+
+    def broken() -> None:
+        raise StorageError("database not migrated")
+
+    monkeypatch.setattr(app, "ready_db", broken)
+    with pytest.raises(StorageError):
+        cycles.daemon(app, threading.Event())
