@@ -96,7 +96,7 @@ def test_the_use_cases_tell_their_progress(stage: Stage) -> None:
     assert done == total == report.done + report.failed + report.reported  # answers queued by updates too
     assert [d for p, d, _ in second.calls if p == "execute"] == sorted(d for p, d, _ in second.calls if p == "execute")
     verify = Recorder()
-    verdict = app_mod.audit_verify(stage.app(), verify)
+    verdict = app_mod.audit_verify(stage.app(), progress=verify).verdict
     assert verify.last("verify") == (verdict.events, verdict.events)
     export = Recorder()
     n = app_mod.export_audit(stage.app(), app_mod.AuditFilter(action="grant_admin"), "jsonl", io.StringIO(), "none", export)
@@ -107,7 +107,7 @@ def test_without_a_terminal_output_stays_as_it_was(stage: Stage) -> None:
     stage.sync()
     result = runner.invoke(cli, ["audit", "verify", "--config", str(stage.config)])
     assert result.exit_code == 0
-    assert re.fullmatch(r"audit chain ok: \d+ events\n", result.stdout)
+    assert re.fullmatch(r"audit head: event \d+, hash [0-9a-f]{64}\naudit chain ok: \d+ events\n", result.stdout)
     assert result.stderr == ""
 
 
