@@ -96,7 +96,7 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     "documents": (because("documents", basis="contract", documents=["C-1"]), "contract: C-1"),
     "grant_unknown_building": (because("grant_unknown_building", grant="G-1"), "право доступа G-1: дома нет в сохранённых данных ГИС ЖКХ"),
     "grant_from": (because("grant_from", grant="G-1", source="file"), "право доступа G-1 из источника file"),
-    "cycle_events": (because("cycle_events", first=10, last=14), "записи журнала с 10 по 14 сделаны этим циклом"),
+    "cycle_events": (because("cycle_events", first=10, last=14), "записи этого цикла — между 10 и 14"),
     "fuse": (
         because("fuse", count=30, total=40, what="members", share="75%", limit="20%"),
         "план лишает прав или участия 30 из 40 (members, 75%) при пороге 20%",

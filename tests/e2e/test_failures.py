@@ -72,8 +72,9 @@ def test_unreachable_gis_exits_3_and_stores_nothing(tmp_path: Path, db_url: str,
     with Session(a.db) as s:
         assert list(s.exec(select(BuildingRow))) == []
         events = list(audit.query(s))
-    assert [e.action for e in events] == ["gis.pull"]
+    assert [e.action for e in events] == ["gis.pull", "cycle.run"]
     assert events[0].outcome == "failed" and "stored snapshot" in EN.reason(events[0].reason)
+    assert events[1].outcome == "failed"  # the cycle that recorded it says how it ended
 
 
 def test_unreachable_max_exits_3(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

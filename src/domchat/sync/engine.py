@@ -496,6 +496,10 @@ class Syncer:
             if last_seq >= first_seq:
                 # Only cycles that recorded something get an event of their own: a daemon checking
                 # for updates every 30 seconds would otherwise fill the trail with empty cycles.
+                try:
+                    run.lease.fence(s)
+                except LeaseLost:
+                    return  # the region is another instance's now: the trail is its to write
                 after = {
                     "version": VERSION,
                     "status": status,
