@@ -90,8 +90,8 @@ def _table(name: str) -> SaTable:
     return SQLModel.metadata.tables[name]
 
 
-def rows(r: Region) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The region as table rows, in an order the foreign keys accept."""
+def rows(r: Region, seen_at: datetime = AFTER) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The region as table rows, in an order the foreign keys accept; chats as observed at `seen_at`."""
     at = datetime(2026, 1, 1, tzinfo=UTC)
     d = r.domain
     for o in d.organisations.values():
@@ -120,7 +120,7 @@ def rows(r: Region) -> Iterator[tuple[str, dict[str, Any]]]:
     for grant_id, users in d.residents.items():
         for u in users:
             yield "resident_account", {"grant_id": grant_id, "user_id": u, "dialog_id": u, "bound_at": at}
-    for chat in chats(r, AFTER):
+    for chat in chats(r, seen_at):
         seen = {"chat_id": chat.chat_id, "title": chat.title, "owner_id": chat.owner_id, "pinned_mid": f"mid.{-chat.chat_id}"}
         yield "chat_state", seen | {"pinned_text": chat.pinned_text, "status": "active", "observed_at": at}
         for user, m in chat.members.items():
@@ -128,15 +128,15 @@ def rows(r: Region) -> Iterator[tuple[str, dict[str, Any]]]:
             yield "chat_member", member | {"permissions": ",".join(sorted(m.permissions))}
 
 
-def fill(engine: Engine, r: Region) -> int:
+def fill(engine: Engine, r: Region, seen_at: datetime = AFTER) -> int:
     """Bulk-insert the region (not product code: the benchmark's own loader); returns the row count."""
     if engine.dialect.name == "postgresql":
-        return _copy(engine, r)
+        return _copy(engine, r, seen_at)
     n = 0
     batch: list[dict[str, Any]] = []
     current = ""
     with engine.begin() as conn:
-        for name, row in rows(r):
+        for name, row in rows(r, seen_at):
             if (name != current or len(batch) >= CHUNK) and batch:
                 conn.execute(_table(current).insert(), batch)
                 n += len(batch)
@@ -149,13 +149,13 @@ def fill(engine: Engine, r: Region) -> int:
     return n
 
 
-def _copy(engine: Engine, r: Region) -> int:
+def _copy(engine: Engine, r: Region, seen_at: datetime) -> int:
     """PostgreSQL's COPY: executemany would make filling, not loading, the slow part of the benchmark."""
     n = 0
     raw = engine.raw_connection()
     try:
         cur: Any = raw.cursor()
-        for name, group in itertools.groupby(rows(r), key=lambda item: item[0]):
+        for name, group in itertools.groupby(rows(r, seen_at), key=lambda item: item[0]):
             first = next(group)[1]
             cols = ", ".join(f'"{c}"' for c in first)
             with cur.copy(f'COPY "{name}" ({cols}) FROM STDIN') as copy:

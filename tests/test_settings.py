@@ -116,3 +116,12 @@ def test_a_password_in_a_url_is_never_shown(tmp_path: Path) -> None:
         settings.load(_write(tmp_path, '[database]\nurl = "postgresql+psycopg://dom:hunter2@db/dom"\n'), env={})
     assert "hunter2" not in str(info.value)
     assert "DOMCHAT_DATABASE_PASSWORD" in str(info.value)
+
+
+def test_every_section_is_checked_like_the_others() -> None:
+    # A section added as a plain dataclass would skip the field checks and accept unknown keys.
+    hints = typing.get_type_hints(settings.Settings)
+    for name, cls in hints.items():
+        if name != "source":
+            assert issubclass(cls, settings._Section), name
+            assert cls.__pydantic_config__.get("extra") == "forbid", name

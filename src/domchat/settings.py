@@ -15,6 +15,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
@@ -33,6 +34,9 @@ from domchat.errors import ConfigError
 from domchat.permissions import Permission
 
 DEFAULT_SCHEMAS_DIR = "../shared/reference/gis-zhkh/14.4.0.1"
+GOSUSLUGI_DOM = "https://dom.gosuslugi.ru/"
+"""GIS ZhKH's public portal, where residents give readings, pay, write to the manager and vote
+(the Госуслуги.Дом app works on the same account); deeper addresses are not stable."""
 """Where the official GIS ZhKH package is looked for unless `gis.schemas_dir` says otherwise."""
 
 
@@ -75,6 +79,15 @@ def _region_code(v: str) -> str | None:
 def _ogrns(v: list[str]) -> str | None:
     bad = [x for x in v if not (x.isdigit() and len(x) in (13, 15))]
     return f"not an OGRN/OGRNIP: {bad[0]!r}" if bad else None
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,}$")
+
+
+def _link(v: str) -> str | None:
+    if not v or v.startswith(("https://", "http://", "tel:")) or _PHONE.match(v):
+        return None
+    return "must be an http(s) URL, a tel: link or a phone number (or empty: no button)"
 
 
 def _zone(v: str) -> str | None:
@@ -317,6 +330,34 @@ class ChatSettings(_Section):
     """Days a resident's personal invitation link stays valid."""
     invitation_webhook_url: str = ""
     """URL each new resident invitation is POSTed to as JSON (the authority's delivery channel); none when empty."""
+    notices: bool = True
+    """Post deadline reminders, owners' meetings and handovers to the house chats (docs/notices.md)."""
+    notice_hour: int = field(default=10, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """Building-local hour from which a day's notices fall due."""
+    notice_window_minutes: int = field(default=120, metadata=_check(_positive))
+    """Minutes after `notice_hour` over which a day's notices are spread, building by building."""
+    quiet_from: int = field(default=21, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """Building-local hour from which nothing is posted…"""
+    quiet_until: int = field(default=9, metadata=_check(lambda v: None if 0 <= v <= 23 else "must be an hour, 0 to 23"))
+    """…until this hour."""
+    metering_days_before_end: int = field(default=2, metadata=_check(_positive))
+    """Days before the meter-reading window's last day that the second reminder comes."""
+    payment_days_before: int = field(default=3, metadata=_check(_positive))
+    """Days before the payment deadline that its reminder comes."""
+    meeting_days_before_end: int = field(default=2, metadata=_check(_positive))
+    """Days before an owners' meeting stops taking decisions that its reminder comes."""
+    meter_readings_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Передать показания» button leads (a URL or a phone); no button when empty."""
+    payment_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Оплатить ЖКУ» button leads; no button when empty."""
+    requests_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Обращение в УК» button leads; no button when empty."""
+    voting_link: str = field(default=GOSUSLUGI_DOM, metadata=_check(_link))
+    """Where the card's «Общие собрания» button leads; no button when empty."""
+    dispatch_button: bool = True
+    """Give the card a button that calls the manager's emergency dispatch (when GIS gives its phone)."""
+    notices_per_cycle: int = field(default=1500, metadata=_check(_positive))
+    """Most notices a cycle sends, after everything else: the next cycle's rights changes wait no longer behind them."""
     guess_limit_per_user: int = field(default=10, metadata=_check(_positive))
     """Wrong binding codes and unknown deep links one MAX user may send in a guess window; beyond it the bot is silent to them."""
     guess_limit_global: int = field(default=100, metadata=_check(_positive))

@@ -95,8 +95,19 @@ EXAMPLES: dict[str, tuple[str, str]] = {
     ),
     "documents": (because("documents", basis="contract", documents=["C-1"]), "contract: C-1"),
     "grant_unknown_building": (because("grant_unknown_building", grant="G-1"), "право доступа G-1: дома нет в сохранённых данных ГИС ЖКХ"),
+    "grant_unstorable": (
+        because("grant_unstorable", grant="G-1", problem="premises too long"),
+        "право доступа G-1 не может быть сохранено: premises too long",
+    ),
     "grant_from": (because("grant_from", grant="G-1", source="file"), "право доступа G-1 из источника file"),
     "cycle_events": (because("cycle_events", first=10, last=14), "записи этого цикла — между 10 и 14"),
+    "notice": (because("notice", kind="payment_due"), "напоминание жителям (payment_due)"),
+    "notice_expired": (
+        because("notice_expired", notice="n-1", until="2026-12-10"),
+        "напоминание n-1 не отправлено: его последний полезный день 2026-12-10 прошёл",
+    ),
+    "notices_building": (because("notices_building", kind="meeting", building="b-1"), "напоминания вида meeting в доме b-1"),
+    "notices_region": (because("notices_region", kind="meeting"), "напоминания вида meeting во всём регионе"),
     "fuse": (
         because("fuse", count=30, total=40, what="members", share="75%", limit="20%"),
         "план лишает прав или участия 30 из 40 (members, 75%) при пороге 20%",

@@ -21,6 +21,8 @@ def stage(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, request:
     marker = request.node.get_closest_marker("world")
     kw = marker.kwargs if marker else {}
     world = make_world(buildings=kw.get("buildings", 12), seed=11, charter_share=kw.get("charter_share", 0.0))
+    if "edit" in kw:
+        kw["edit"](world)  # a test's own arrangement of the generated world
     token = secrets.token_urlsafe(24)
     gis = GisEmulator(world, SCHEMAS, processing_delay=0.02)
     bot = MaxEmulator(world, token)

@@ -8,9 +8,6 @@ card and one answer per chat, nothing pending, every change audited once, the ch
 from __future__ import annotations
 
 import collections
-import os
-import subprocess
-import sys
 
 import pytest
 from sqlmodel import Session, select
@@ -33,24 +30,15 @@ POINTS = [
 ]
 
 
-def _sync(stage: Stage, db_url: str, crash: str | None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOMCHAT_DATABASE_URL": db_url}
-    env.pop("DOMCHAT_CRASH_AT", None)
-    if crash:
-        env["DOMCHAT_CRASH_AT"] = crash
-    cmd = [sys.executable, "-m", "domchat", "sync", "--once", "--now", NOON.isoformat(), "--config", str(stage.config)]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.mark.parametrize("point", POINTS)
 def test_crash_then_resume(stage: Stage, db_url: str, point: str) -> None:
     stage.sync()
     stage.enrol_all_staff()
     stage.bind_all()
 
-    crashed = _sync(stage, db_url, point)
+    crashed = stage.sync_process(db_url, point)
     assert crashed.returncode == 137, f"the crash point {point} was never reached: {crashed.stderr[-500:]}"
-    resumed = _sync(stage, db_url, None)
+    resumed = stage.sync_process(db_url, None)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
 
     authority = set(stage.world["authority"]["max_accounts"])

@@ -24,8 +24,11 @@ from domchat.app import people
 from domchat.cli import cli
 from domchat.domain import reasons
 from domchat.errors import ConfigError, DeliveryFailed
+from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import audit
+from domchat.storage.db import transaction
 from domchat.storage.tables import BindingCodeRow, BindingRow, ResidentRow
+from domchat.sync import grants
 from support.stage import BOT_RIGHTS, NOON, Stage
 
 G1, G2, G3, G4 = (f"00000000-0000-4000-8000-00000000000{n}" for n in range(1, 5))
@@ -375,7 +378,7 @@ def _wrong_code(n: int) -> str:
 def test_one_user_guessing_across_many_chats_is_stopped_and_ignored(stage: Stage) -> None:
     _limits(stage, per_user=3, total=100)
     stage.sync()
-    (row,) = app_mod.pending_chats(stage.app(), "tester")[:1]
+    (row,) = app_mod.issue_binding_codes(stage.app(), "tester")[:1]
     guesser = next(iter(stage.staff_of(stage.world["organisations"][0]["ogrn"])))
     chats = [stage.new_chat(guesser) for _ in range(3)]  # 3 chats × 2 guesses: within the per-chat limit of 5
     for n, chat in enumerate(chats * 2):
@@ -426,9 +429,45 @@ def test_every_cycle_and_command_that_records_events_is_checkpointed(stage: Stag
     with stage.config.open("a", encoding="utf-8") as f:
         f.write(f'[audit]\ncheckpoint_key_file = "{stage.tmp / "checkpoint.key"}"\ncheckpoint_file = "{cps}"\n')
     stage.sync()
-    app_mod.pending_chats(stage.app(), "tester")
+    app_mod.issue_binding_codes(stage.app(), "tester")
     stage.sync()  # nothing new happened: no new checkpoint
     seqs = [json.loads(line)["seq"] for line in cps.read_text(encoding="utf-8").splitlines()]
     head = app_mod.audit_verify(stage.app(), cps, public)
     assert len(seqs) == 2 and seqs[0] < seqs[1] == head.head_seq == head.vouched
     assert head.verdict.ok and head.checkpoints == 2
+
+
+@pytest.mark.parametrize(
+    ("premises", "person_ref", "problem"),
+    [
+        ("1" * 65, "tenant", "premises is longer than 64 characters"),
+        ("12", "ten\x00ant", "person_ref holds the control character U+0000"),
+    ],
+)
+def test_a_grant_the_database_cannot_keep_is_refused_alike_on_both_databases(
+    stage: Stage, premises: str, person_ref: str, problem: str
+) -> None:
+    """PostgreSQL would refuse these with an error naming no row, SQLite would keep them: both refuse them first."""
+    stage.sync()
+    building = stage.world["buildings"][0]["fias_guid"]
+    path = stage.tmp / "bad.json"
+    good = {"grant_id": G1, "fias_house_guid": building, "premises": "7", "person_ref": "t", "valid_from": "2026-01-01", "status": "active"}
+    path.write_text(json.dumps([good, {**good, "grant_id": G2, "premises": premises, "person_ref": person_ref}]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["grants", "import", str(path), "-c", str(stage.config)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == f"domchat: error: {path}: grant #2 ({G2}): {problem}"
+    assert not _events(stage, action="grant.added")  # the good grant of the same file is not stored either
+
+
+def test_a_grant_from_gis_the_database_cannot_keep_is_refused_and_audited(stage: Stage) -> None:
+    stage.sync()
+    building = stage.world["buildings"][0]["fias_guid"]
+    records = [
+        GuestGrantRecord(G1, building, "7", "t", date(2026, 1, 1), None, "active"),
+        GuestGrantRecord(G2, building, "x" * 65, "t", date(2026, 1, 1), None, "active"),
+    ]
+    with transaction(stage.app().ready_db()) as s:
+        report = grants.apply(s, records, source="gis", actor="daemon", trigger="schedule", run_id="r", now=NOON)
+    assert (report.added, report.unstorable) == (1, 1)
+    (refused,) = _events(stage, action="grant.refused")
+    assert EN.reason(refused.reason) == f"grant {G2}: premises is longer than 64 characters"

@@ -95,6 +95,8 @@ def test_a_handover_at_local_midnight_is_measured_from_midnight(stage: Stage) ->
     assert handovers >= granted
     assert grew("domchat_handover_lag_seconds_sum") == pytest.approx(2.0 * handovers)  # planned at midnight + 2 s
     assert grew("domchat_handover_lag_seconds_bucket", le="5.0") == handovers
+    for phase in ("updates", "plan", "execute"):
+        assert grew("domchat_cycle_phase_seconds_count", phase=phase) == 1
 
 
 def test_sync_once_writes_the_textfile(stage: Stage, tmp_path: Path) -> None:
@@ -196,3 +198,21 @@ def test_a_busy_metrics_port_does_not_stop_the_daemon(stage: Stage) -> None:
             stop.set()
             t.join(timeout=60)
     assert not t.is_alive()
+
+
+def test_the_updates_receiver_tells_systemd_once_it_receives(stage: Stage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage.config.write_text(stage.config.read_text().replace("backoff = 0.05", "backoff = 0.05\npoll_timeout = 1"), encoding="utf-8")
+    stage.sync()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(tmp_path / "notify"))
+        sock.settimeout(60)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+        stop = threading.Event()
+        t = threading.Thread(target=app_mod.receive_updates, args=(stage.app(), "poll", stop, lambda _where: None))
+        t.start()
+        try:
+            message = sock.recv(256).decode()
+        finally:
+            stop.set()
+            t.join(timeout=30)
+    assert message.startswith("READY=1\nSTATUS=receiving updates: long polling http://127.0.0.1:")

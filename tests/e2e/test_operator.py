@@ -115,12 +115,15 @@ def test_daemon_cycles_until_stopped(stage: Stage) -> None:
     stop = threading.Event()
     t = threading.Thread(target=app_mod.daemon, args=(a, stop))
     t.start()
-    clock.sleep(2.5)
+    runs: list[RunRow] = []
+    deadline = clock.monotonic() + 60  # generous: a loaded CI machine runs a cycle in seconds, not 0.2 s
+    while len(runs) < 3 and clock.monotonic() < deadline:
+        clock.sleep(0.2)
+        with Session(a.db) as s:
+            runs = list(s.exec(select(RunRow)))
     stop.set()
     t.join(timeout=30)
     assert not t.is_alive()
-    with Session(a.db) as s:
-        runs = list(s.exec(select(RunRow)))
     assert len(runs) >= 3
     assert sum(1 for r in runs if r.trigger == "scheduled pull") == 1
 

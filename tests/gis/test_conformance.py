@@ -101,6 +101,8 @@ def _exercise(client: GisClient, world: dict[str, Any]) -> None:
     client.guest_grants([unknown])
     client.nsi_items(32)
     client.nsi_items(9999)
+    client.voting_messages(guids)
+    client.voting_protocols(guids)
 
 
 def test_every_request_and_answer_validates(
@@ -119,11 +121,23 @@ def test_every_request_and_answer_validates(
         "exportStatusCAChData",
         "exportGuestAccess",
         "exportNsiItem",
+        "exportVotingMessage",
+        "exportVotingProtocol",
         "getState",
     }
     assert {e.request_state for e in log if e.operation == "getState"} >= {1, 3}
     answers = b"".join(e.answer for e in log)
-    for branch in (b"IsManagedByContract", b"RegionFIASGuid", b"<ns:Charter>", b"<ns:BasicHouseInfo>", b"<ns:Error>", b"<ns:Contract>"):
+    for branch in (
+        b"IsManagedByContract",
+        b"RegionFIASGuid",
+        b"<ns:Charter>",
+        b"<ns:BasicHouseInfo>",
+        b"<ns:Error>",
+        b"<ns:Contract>",
+        b"<ns:VotingMessage>",
+        b"<ns:VotingProtocol>",
+        b"<ns:MeetingAVoting>",
+    ):
         assert branch in answers, branch  # the optional parts were validated too
     checked = 0
     for e in log:

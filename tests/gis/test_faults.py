@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -204,7 +205,8 @@ def test_pull_budget_ends_the_wait_for_processing(start_emulator: Any, make_clie
     """A message GIS takes long to process is not waited for beyond the budget."""
     emu: GisEmulator = start_emulator(world, processing_delay=600.0)
     client: GisClient = make_client(emu.base_url, poll_schedule=[0.05, 0.2])
-    with pytest.raises(BudgetSpent) as e, client.budget(0.5):
+    # The budget outlasts sending the request on a loaded machine; processing never ends.
+    with pytest.raises(BudgetSpent) as e, client.budget(3.0):
         client.house_data([_house(world)])
     assert "ran out with 1 messages unanswered" in str(e.value)
     assert f"house FIASHouseGuid={_house(world)}" in str(e.value)
@@ -215,3 +217,31 @@ def test_budget_left_over_does_not_touch_later_calls(emulator: GisEmulator, make
     with client.budget(30.0):
         assert client.house_data([_house(world)])
     assert client.house_data([_house(world)])
+
+
+def test_trickling_status_line_ends_at_the_answer_deadline(make_client: Any) -> None:
+    """The deadline also covers the wait for the status line and headers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    client: GisClient = make_client(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0, answer_deadline=1.0, transport_attempts=1)
+    try:
+        with pytest.raises(GisUnavailable) as e:
+            client.house_data(["00000000-0000-4000-8000-000000000001"])
+        assert "answer not complete within gis.answer_deadline=1 s" in str(e.value)
+    finally:
+        stop.set()
+        server.close()

@@ -197,6 +197,7 @@ def test_large_hostile_answer_costs_bounded_memory() -> None:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["answer_mb"] > 99
     assert "schema-invalid" in result["error"] and "NotInTheSchema" in result["error"]
+    assert "within its first" in result["error"]
     assert result["growth_mb"] < 200
 
 
@@ -243,3 +244,19 @@ def test_reading_in_tiny_chunks_gives_the_same_records(client: GisClient, world:
     monkeypatch.setattr(replies, "_CHUNK", 7)
     assert client.actual_licenses(ogrns, world["region"]["code"]) == whole
     assert sum(len(lic.houses) for lic in whole) > 0
+
+
+def test_a_schema_violation_stops_the_read_at_once() -> None:
+    """The rest of an answer is not read once a violation is seen (libxml2 would go on)."""
+    read_so_far: list[int] = []
+
+    class Counting(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            read_so_far.append(len(data))
+            return data
+
+    body = _ENV_OPEN + b"<b:NotInTheSchema>" + b"<x/>" * 1_000_000 + b"</b:NotInTheSchema>" + _ENV_CLOSE
+    with pytest.raises(GisBadAnswer, match=r"schema-invalid answer: .*NotInTheSchema.* \(within its first \d+ bytes\)"):
+        read(Counting(body), _SCHEMA, Where("house-management", "getState"))
+    assert sum(read_so_far) < 200_000 < len(body)

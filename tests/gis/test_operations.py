@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from domchat.emulators.gis import GisEmulator
+from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.errors import GisAccessDenied, GisBadAnswer
 from domchat.gis_client import GisClient
+from domchat.gis_client.types import DateDetails, DayOfMonth
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -144,6 +145,16 @@ def _pairs(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(orgs[e["ogrn"]]["root_guid"], b["fias_guid"], e) for b in world["buildings"] for e in b["management"]]
 
 
+def _date_details(dd: dict[str, Any]) -> DateDetails | None:
+    def day(key: str) -> DayOfMonth | None:
+        v = dd.get(key)
+        return None if v is None else DayOfMonth(None if v["day"] == "last" else v["day"], v["next_month"])
+
+    if not dd:
+        return None
+    return DateDetails(day("metering_start"), day("metering_end"), day("payment_document"), day("payment"))
+
+
 def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, make_client: Any, world_factory: Any) -> None:
     world = world_factory(buildings=30, charter_share=0.3)
     emu: GisEmulator = start_emulator(world)
@@ -163,12 +174,7 @@ def test_contracts_and_charters_by_organisation_and_house(start_emulator: Any, m
         assert obj.end_date == (date.fromisoformat(entry["end"]) if entry["end"] else None)
         assert obj.exclusion_date == obj.end_date
         assert got.terminate_date == obj.end_date
-        dd = got.date_details
-        assert dd is not None and dd.metering_start is not None and dd.payment is not None
-        assert dd.metering_start.day == want["date_details"]["metering_start"]["day"]
-        end = want["date_details"]["metering_end"]["day"]
-        assert dd.metering_end is not None and dd.metering_end.day == (None if end == "last" else end)
-        assert dd.payment.next_month and dd.payment.day == want["date_details"]["payment"]["day"]
+        assert got.date_details == _date_details(want["date_details"])
     assert kinds == {"contract", "charter"}
 
 
@@ -367,3 +373,27 @@ def test_a_charter_object_managed_under_a_contract_carries_the_flag(start_emulat
     contracts = client.cach_documents(contract_guids=[e["document"]["guid"] for b in world["buildings"][:5] for e in b["management"]])
     assert contracts and not any(o.managed_by_contract for d in contracts for o in d.objects)
     assert flagged_building["fias_guid"] == next(d for d in docs if flags[d.guid]).objects[0].fias_house_guid
+
+
+def test_actual_licenses_in_batches_are_the_same_licences(
+    client: GisClient, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domchat.gis_client import client as client_module
+
+    monkeypatch.setattr(client_module, "RECORD_BATCH", 2)
+    ogrns = [o["ogrn"] for o in world["organisations"]]
+    whole = client.actual_licenses(ogrns, world["region"]["code"])
+    batches: list[list[Any]] = []
+    assert client.actual_licenses(ogrns, world["region"]["code"], batches=batches.append) == []
+    assert [lic for b in batches for lic in b] == whole
+    assert len(whole) > 2 and all(1 <= len(b) <= 2 for b in batches)
+
+
+def test_batches_of_a_refused_answer_end_in_the_error(start_emulator: Any, make_client: Any, world: dict[str, Any]) -> None:
+    """Licences handed over before the answer is refused are provisional: the call raises."""
+    emu = start_emulator(world, faults=GisFaults(schema_violation_share=1.0))
+    batches: list[list[Any]] = []
+    with pytest.raises(GisBadAnswer):
+        make_client(emu.base_url).actual_licenses(
+            [o["ogrn"] for o in world["organisations"]], world["region"]["code"], batches=batches.append
+        )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -105,6 +108,15 @@ class Stage:
 
     def staff_of(self, ogrn: str) -> set[int]:
         return {u for o in self.world["organisations"] if o["ogrn"] == ogrn for u in o["staff"]}
+
+    def sync_process(self, db_url: str, crash: str | None, at: datetime = NOON) -> subprocess.CompletedProcess[str]:
+        """`domchat sync --once` in a child process, which dies as under `kill -9` at `crash`."""
+        env = {**os.environ, "DOMCHAT_DATABASE_URL": db_url}
+        env.pop("DOMCHAT_CRASH_AT", None)
+        if crash:
+            env["DOMCHAT_CRASH_AT"] = crash
+        cmd = [sys.executable, "-m", "domchat", "sync", "--once", "--now", at.isoformat(), "--config", str(self.config)]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def write_config(tmp: Path, world: dict[str, Any], gis_url: str, max_url: str, db_url: str, token: str, **extra: str) -> Path:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
 from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
 from domchat.app.history import History, building_history
+from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (
     export_invitations,
     import_grants,
@@ -61,6 +62,9 @@ __all__ = [
     "import_grants",
     "issue_binding_codes",
     "issue_invitation",
+    "notices_coverage",
+    "notices_due",
+    "notices_switch",
     "open_app",
     "operator_name",
     "org_invite",

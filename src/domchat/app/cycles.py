@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, select
 
 from domchat import metrics, notify
 from domchat.app import monitoring
+from domchat.app.notices import notices_due
 from domchat.app.progress import Progress, no_progress, ticker
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, clients, log
@@ -189,6 +190,8 @@ class PlanView:
     at: datetime
     managers: dict[str, str]
     """Building → a one-line account of who manages it at `at`, and why."""
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    """The notices due on each building's local day at `at` (docs/notices.md)."""
 
 
 def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
@@ -214,7 +217,8 @@ def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
             managers[b] = f"conflict on {day}: {', '.join(m.orgs)}"
         else:
             managers[b] = f"nobody on {day}"
-    return PlanView(result, at, managers)
+    due = notices_due(app, at, building) if app.settings.chats.notices else []
+    return PlanView(result, at, managers, due)
 
 
 def _only(domain: Domain, building: str) -> Domain:

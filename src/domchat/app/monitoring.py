@@ -121,6 +121,9 @@ def record_verify(app: App, verdict: Verdict) -> None:
 def serving(app: App) -> Iterator[metrics.Health]:
     """The daemon's /metrics, /healthz and /readyz on `metrics.listen`, for as long as the block runs."""
     health = metrics.Health(app.settings.metrics.stale_after)
+    # The daemon found its database current before serving: ready until a cycle says otherwise
+    # (a first pull of a large region takes hours and is not "not ready").
+    health.set_ready(True, "started")
     listen = app.settings.metrics.listen
     if not listen:
         yield health

@@ -15,9 +15,9 @@ from sqlmodel import Session, col, func, select
 from domchat.app.progress import Progress, counted, no_progress
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, log
-from domchat.domain.model import Building
+from domchat.domain.model import Building, grant_problem
 from domchat.domain.reasons import because
-from domchat.errors import ConfigError, DeliveryFailed, DomchatError
+from domchat.errors import ConfigError, DeliveryFailed, DomchatError, InputError
 from domchat.gis_client.grants_file import read_grants
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import audit
@@ -115,6 +115,9 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
 def import_grants(app: App, path: Path, operator: str) -> grants.GrantsReport:
     """Grants from a CSV/JSON file; the whole file is checked before anything is stored."""
     records = read_grants(path)
+    for n, r in enumerate(records, 1):
+        if (problem := grant_problem(r.premises, r.person_ref)) is not None:
+            raise InputError(f"{path}: grant #{n} ({r.grant_id}): {problem}")
     now = app.clock.now()
     with transaction(app.ready_db()) as s:
         return grants.apply(s, records, source="file", actor=operator, trigger="cli:grants-import", run_id="", now=now)
@@ -259,9 +262,11 @@ def issue_invitation(app: App, building: str, premises: str, days: int, operator
     with Session(app.ready_db()) as s:
         row = s.get(BuildingRow, building.lower())
     if row is None:
-        raise DomchatError(f"unknown building {building}: not in the stored GIS snapshot")
+        raise InputError(f"unknown building {building}: not in the stored GIS snapshot")
     if days < 1:
         raise ConfigError("--days", "must be at least 1")
+    if (problem := grant_problem(premises, f"issued by {operator}")) is not None:
+        raise InputError(f"invitation for building {building}: {problem}")
     local = Building(row.fias_guid, row.address, row.tz).local_date(now)
     record = GuestGrantRecord(
         grant_id=f"manual-{uuid.uuid4()}",

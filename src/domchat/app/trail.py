@@ -165,7 +165,7 @@ def checkpoint(app: App) -> checkpoints.Checkpoint | None:
                 )
         if head.seq == 0:
             return None
-        cp = checkpoints.sign(key, seq=head.seq, hash=head.hash, at=audit.format_instant(app.clock.now()), region=app.settings.region.code)
+        cp = checkpoints.sign(key, seq=head.seq, hash=head.hash, at=audit.format_instant(app.clock.wall()), region=app.settings.region.code)
     log.info(checkpoints.LOG_EVENT, **cp.doc())
     try:
         checkpoints.append(cfg.checkpoint_file, cp)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +22,8 @@ from domchat.clock import Clock, FixedClock, SystemClock
 from domchat.domain import reasons
 from domchat.domain import templates as templates_mod
 from domchat.domain.model import Permission, Policy
-from domchat.errors import DomchatError
+from domchat.domain.notices import NoticeRules
+from domchat.errors import ConfigError, DomchatError
 from domchat.gis_client.client import GisClient
 from domchat.max_client.client import MaxClient
 from domchat.max_client.ratelimit import client_rate
@@ -33,6 +34,7 @@ from domchat.storage.ratelimit import DatabaseRateLimiter
 from domchat.sync.engine import EngineConfig
 from domchat.sync.executor import RetryPolicy
 from domchat.sync.guessing import GuessLimits
+from domchat.sync.notices import NoticeConfig
 from domchat.sync.pull import Hoa
 
 log = structlog.get_logger("domchat")
@@ -91,7 +93,20 @@ class App:
             repair_admin_drift=c.repair_admin_drift,
             repair_member_drift=c.repair_member_drift,
             authority_name=self.settings.region.authority_name,
+            services=self.services(),
+            dispatch_button=self.templates().reason("button_dispatch") if c.dispatch_button else "",
         )
+
+    def services(self) -> tuple[tuple[str, str], ...]:
+        """(button text, URL) of the residents' services on the card; a phone becomes a tel: link."""
+        c, t = self.settings.chats, self.templates()
+        links = (
+            ("button_meter_readings", c.meter_readings_link),
+            ("button_payment", c.payment_link),
+            ("button_requests", c.requests_link),
+            ("button_voting", c.voting_link),
+        )
+        return tuple((t.reason(key), _target(link)) for key, link in links if link)
 
     def _known_bot(self) -> tuple[int | None, str]:
         with Session(self.ready_db()) as s:
@@ -138,12 +153,35 @@ class App:
             poll_updates=not s.max.webhook_url,
             bot_username=self._known_bot()[1],
             resident_invite_ttl_days=s.chats.resident_invite_ttl_days,
+            notices=self.notice_config() if s.chats.notices else None,
             retry=RetryPolicy(
                 s.sync.action_attempts, timedelta(seconds=s.sync.action_backoff), timedelta(seconds=s.sync.action_backoff_cap)
             ),
             lease_ttl=timedelta(seconds=s.sync.lease_ttl),
             guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
+
+    def notice_config(self) -> NoticeConfig:
+        c = self.settings.chats
+        rules = NoticeRules(
+            window_start=time(c.notice_hour),
+            window=timedelta(minutes=c.notice_window_minutes),
+            quiet_start=time(c.quiet_from),
+            quiet_end=time(c.quiet_until),
+            metering_days_before_end=c.metering_days_before_end,
+            payment_days_before=c.payment_days_before,
+            meeting_days_before_end=c.meeting_days_before_end,
+        )
+        problems = rules.problems()
+        if problems:
+            raise ConfigError("chats.notice_hour", "; ".join(problems))
+        return NoticeConfig(rules=rules, templates=self.templates(), batch=c.notices_per_cycle)
+
+
+def _target(link: str) -> str:
+    if link.startswith(("https://", "http://", "tel:")):
+        return link
+    return "tel:" + "".join(ch for ch in link if ch.isdigit() or ch == "+")
 
 
 def open_app(config: Path | None, now: datetime | None = None) -> App:

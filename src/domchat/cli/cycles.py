@@ -101,10 +101,11 @@ def plan_cmd(
         "managers": view.managers,
         "next_change": view.plan.next_change,
         "conflicts": [c.building for c in view.plan.conflicts],
+        "notices": view.notices,
     }
     run.out.show(doc, lambda d: _plan_lines(d, with_managers=building is not None))
     if not run.json:
-        run.out.summary(f"{len(actions)} actions would run")
+        run.out.summary(f"{len(actions)} actions would run; {len(view.notices)} notices due")
 
 
 def _plan_lines(doc: dict[str, Any], *, with_managers: bool) -> Iterator[str]:
@@ -115,6 +116,8 @@ def _plan_lines(doc: dict[str, Any], *, with_managers: bool) -> Iterator[str]:
             yield f"  manager of {b}: {m}"
     if doc["next_change"]:
         yield f"next change at {doc['next_change'].isoformat()}"
+    for n in doc["notices"]:
+        yield f"  notice {n['kind']:<16} chat {n['chat_id']} due {n['due_at']} ({n['state']})  {n['building']}"
 
 
 def _at(value: str) -> datetime:

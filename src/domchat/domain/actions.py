@@ -46,7 +46,8 @@ class _Base:
 
     def lane(self) -> int:
         """Which work goes first: 1 rights due at a boundary, 2 answers to people, 3 provisioning
-        (cards, titles), 4 background (drift). Rights without a due instant repair drift: lane 4."""
+        (cards, titles), 4 background (drift), 5 notices to houses (reminders, announcements).
+        Rights without a due instant repair drift: lane 4."""
         return 4 if self.base_lane == 1 and not self.due else self.base_lane
 
     def payload(self) -> dict[str, Any]:
@@ -123,6 +124,9 @@ class PinCard(_Base):
 
     kind: ClassVar[str] = "pin_card"
     text: str = ""
+    button_texts: tuple[str, ...] = ()
+    button_urls: tuple[str, ...] = ()
+    """The card's link buttons (texts and URLs in step), one per row of its inline keyboard."""
     org: str | None = None
     reason: str = ""
 
@@ -160,7 +164,28 @@ class ReportDrift(_Base):
         return False
 
 
-Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift
+@dataclass(frozen=True, slots=True)
+class PostNotice(_Base):
+    """A reminder or an announcement to the house (docs/notices.md): keyed by the notice alone, so
+    a reworded template never makes it a second message; it comes after every other kind."""
+
+    kind: ClassVar[str] = "post_notice"
+    planned: ClassVar[bool] = False
+    base_lane: ClassVar[int] = 5
+    notice: str = ""
+    """The notice's key, `<kind>:<building>:<ident>` (`domain/notices.py`)."""
+    text: str = ""
+    reason: str = ""
+
+    def key(self) -> str:
+        return hashlib.sha256(f"{self.kind}\n{self.notice}".encode()).hexdigest()
+
+    def observed(self, chat: ActualChat) -> bool:
+        """A chat's state does not show a message was sent; the executor looks for it instead."""
+        return False
+
+
+Action = RevokeAdmin | RemoveMember | AddMembers | GrantAdmin | SetTitle | PinCard | SendNotice | ReportDrift | PostNotice
 
 ORDER: tuple[type[Action], ...] = get_args(Action)
 """The union's order is the execution order within a chat: rights taken away before new ones are

@@ -32,6 +32,8 @@ class DesiredChat:
     chat_id: int
     title: str
     card: str
+    buttons: tuple[tuple[str, str], ...]
+    """(text, URL) of the card's link buttons: the residents' services, then the dispatch's phone."""
     admins: Mapping[UserId, frozenset[Permission]]
     """Who must be admin, with exactly these rights (the bot excluded: nobody grants it)."""
     members: frozenset[UserId]
@@ -76,6 +78,7 @@ def desired_chat(
         chat_id=binding.chat_id,
         title=render_title(templates, b.address),
         card=render_card(domain, building, manager, templates, policy),
+        buttons=card_buttons(domain, manager, policy),
         admins=admins,
         members=members,
         entitled=frozenset(entitled),
@@ -86,6 +89,14 @@ def desired_chat(
 def render_title(templates: Templates, address: str) -> str:
     title = " ".join(templates.render("title", address=address).split())
     return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def card_buttons(domain: Domain, manager: Manager | Conflict | None, policy: Policy) -> tuple[tuple[str, str], ...]:
+    """The services the authority configured, and a call to the manager's dispatch when known."""
+    org = domain.organisations.get(manager.org) if isinstance(manager, Manager) else None
+    phone = "".join(c for c in org.dispatch_phone if c.isdigit() or c == "+") if org is not None else ""
+    dispatch = ((policy.dispatch_button, f"tel:{phone}"),) if phone and policy.dispatch_button else ()
+    return (*policy.services, *dispatch)
 
 
 def render_card(domain: Domain, building: str, manager: Manager | Conflict | None, templates: Templates, policy: Policy) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -151,6 +152,29 @@ def boundaries(periods: tuple[ManagementPeriod, ...]) -> frozenset[date]:
     return frozenset(days)
 
 
+PREMISES_MAX = 64
+PERSON_REF_MAX = 128
+
+
+def text_problem(value: str, limit: int) -> str | None:
+    """Why `value` cannot be kept as a short text, if it cannot. Checked before storing, because
+    the databases differ: PostgreSQL refuses a NUL or an over-long value with an error that names
+    no row, SQLite keeps both."""
+    if len(value) > limit:
+        return f"is longer than {limit} characters"
+    bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    return None if bad is None else f"holds the control character U+{ord(bad):04X}"
+
+
+def grant_problem(premises: str, person_ref: str) -> str | None:
+    """Why a grant's free-text fields cannot be stored, naming the field; None when they can."""
+    for name, value, limit in (("premises", premises, PREMISES_MAX), ("person_ref", person_ref, PERSON_REF_MAX)):
+        problem = text_problem(value, limit)
+        if problem is not None:
+            return f"{name} {problem}"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class GuestGrant:
     grant_id: str
@@ -189,6 +213,10 @@ class Policy:
     """Remove members nobody entitled (True) or only report them to the audit (False)."""
     authority_name: str = "орган жилищного надзора"
     """How the chat card names the authority (Russian, read by residents)."""
+    services: tuple[tuple[str, str], ...] = ()
+    """(button text, URL) of the residents' services the card links to, in order (docs/notices.md)."""
+    dispatch_button: str = ""
+    """Text of the card's button that calls the manager's emergency dispatch; none when empty."""
 
 
 @dataclass(frozen=True, slots=True)

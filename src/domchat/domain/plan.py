@@ -139,6 +139,8 @@ def diff(
         cid,
         b,
         text=want.card,
+        button_texts=tuple(t for t, _ in want.buttons),
+        button_urls=tuple(u for _, u in want.buttons),
         org=manager.org if isinstance(manager, Manager) else None,
         reason=joined(because("building_card"), why_manager),
         due=due,

@@ -80,7 +80,13 @@ PARAMS: dict[str, frozenset[str]] = {
     "empty_answer_kept": frozenset({"basis", "org", "stored"}),
     "documents": frozenset({"basis", "documents"}),
     "grant_unknown_building": frozenset({"grant"}),
+    "grant_unstorable": frozenset({"grant", "problem"}),
     "grant_from": frozenset({"grant", "source"}),
+    # Notices to residents.
+    "notice": frozenset({"kind"}),
+    "notice_expired": frozenset({"notice", "until"}),
+    "notices_building": frozenset({"kind", "building"}),
+    "notices_region": frozenset({"kind"}),
     # Cycles and operators.
     "cycle_events": frozenset({"first", "last"}),
     "fuse": frozenset({"count", "total", "what", "share", "limit"}),

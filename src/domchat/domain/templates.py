@@ -27,6 +27,16 @@ PLACEHOLDERS: dict[str, frozenset[str]] = {
     "invitation_refused": frozenset({"reason"}),
     "join_link": frozenset({"address", "link"}),
     "invitation_for_staff": frozenset({"premises", "days", "link"}),
+    "metering_opens": frozenset({"first", "last", "month"}),
+    "metering_closes": frozenset({"last", "month"}),
+    "payment_due": frozenset({"deadline", "month"}),
+    "meeting_absentee": frozenset({"kind", "decisions_from", "decisions_until", "resolution_place", "agenda"}),
+    "meeting_in_person": frozenset({"kind", "meeting_at", "place", "agenda"}),
+    "meeting_mixed": frozenset({"kind", "meeting_at", "place", "decisions_from", "decisions_until", "resolution_place", "agenda"}),
+    "meeting_reminder": frozenset({"decisions_until", "resolution_place"}),
+    "meeting_reminder_in_person": frozenset({"meeting_at", "place"}),
+    "meeting_outcome": frozenset({"protocol", "protocol_date", "quorum", "decisions"}),
+    "handover": frozenset({"address", "org_name", "since", "org_phone", "dispatch_phone"}),
 }
 """The values domchat passes to each template: an override may use these and no others."""
 NAMES = tuple(PLACEHOLDERS)

@@ -16,7 +16,7 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +53,14 @@ _STREETS = (
     "ул. Строителей",
     "ул. Чехова",
 )
+_AGENDA = (
+    "Избрание председателя и секретаря общего собрания",
+    "Утверждение плана текущего ремонта общего имущества на следующий год",
+    "Установка системы видеонаблюдения во дворе",
+    "Благоустройство придомовой территории",
+    "Выбор совета многоквартирного дома",
+    "Заключение собственниками прямых договоров с ресурсоснабжающими организациями",
+)
 _ORG_WORDS = ("Уют", "Домострой", "Комфорт", "Северный дом", "Жилсервис", "Управдом", "Партнёр", "Новый дом")
 
 
@@ -69,6 +77,36 @@ class GeneratorOptions:
     authority_accounts: int = 2
     charter_share: float = 0.0
     """Share of buildings managed by their own HOA (ТСЖ) under a charter instead of a licensed UO."""
+
+
+def _date_details(rng: random.Random, start: int) -> dict[str, Any]:
+    """`DateDetails` as contracts have them: mostly a window in the billing month and payment by a
+    day of the next; some windows run into the next month or end on its last day, some days are
+    ones a short month lacks, and some documents give only part of the dates or none."""
+    if rng.random() < 0.08:
+        return {}
+    dd: dict[str, Any] = {}
+    if rng.random() < 0.85:
+        shape = rng.random()
+        if shape < 0.15:  # into the next month
+            dd["metering_start"] = {"day": start, "next_month": False}
+            dd["metering_end"] = {"day": rng.choice((3, 5)), "next_month": True}
+        elif shape < 0.4:
+            dd["metering_start"] = {"day": start, "next_month": False}
+            dd["metering_end"] = {"day": "last", "next_month": False}
+        elif shape < 0.45:  # a day February and the 30-day months lack
+            dd["metering_start"] = {"day": 26, "next_month": False}
+            dd["metering_end"] = {"day": 31, "next_month": False}
+        else:
+            dd["metering_start"] = {"day": start, "next_month": False}
+            dd["metering_end"] = {"day": min(start + 5, 30), "next_month": False}
+    if rng.random() < 0.8:
+        dd["payment_document"] = {"day": 1, "next_month": True} if rng.random() < 0.9 else {"day": "last", "next_month": False}
+    if rng.random() < 0.9:
+        dd["payment"] = (
+            {"day": rng.choice((10, 15, 20, 25)), "next_month": True} if rng.random() < 0.95 else {"day": "last", "next_month": False}
+        )
+    return dd
 
 
 def _guid(rng: random.Random) -> str:
@@ -172,7 +210,53 @@ class WorldGenerator:
         for k, entry in enumerate(b["management"]):
             entry["document"] = self._document(i, k, entry)
         b["guest_grants"] = self._grants(i)
+        b["votings"] = self._votings(i)
         return b
+
+    def _votings(self, i: int) -> list[dict[str, Any]]:
+        """Owners' meetings: about one building in five has one a month either side of today,
+        some still taking decisions, some over with a protocol, a few cancelled."""
+        rng = self._rng("votings", i)
+        today = self.opts.today
+        votings = []
+        for _ in range(rng.choice((0, 0, 0, 0, 1, 1, 2))):
+            start = today + timedelta(days=rng.randint(-40, 20))
+            end = start + timedelta(days=rng.randint(10, 30))
+            form = rng.choice(("absentee", "absentee", "meeting", "mixed"))
+            meeting_at = datetime.combine(start, time(rng.choice((18, 19)), 30)).isoformat()
+            over = end < today
+            questions = rng.sample(_AGENDA, rng.randint(2, 4))
+            protocol = None
+            if over and rng.random() < 0.8:
+                eligible = rng.random() < 0.75
+                protocol = {
+                    "guid": _guid(rng),
+                    "number": f"{rng.randint(1, 12)}/{end.year}",
+                    "date": (end + timedelta(days=rng.randint(1, 10))).isoformat(),
+                    "eligible": eligible,
+                    "results": [
+                        {"agree": a, "against": b, "abstain": round(100 - a - b, 2), "made": eligible and a > 50}
+                        for a, b in ((round(rng.uniform(30, 90), 2), round(rng.uniform(0, 10), 2)) for _ in questions)
+                    ],
+                }
+            votings.append(
+                {
+                    "message_guid": _guid(rng),
+                    "number": f"{rng.randint(1, 99)}",
+                    "message_date": (start - timedelta(days=rng.randint(10, 20))).isoformat(),
+                    "kind": rng.choice(("extra", "extra", "annual")),
+                    "form": form,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "meeting_at": meeting_at,
+                    "place": "во дворе дома, у первого подъезда",
+                    "resolution_place": "почтовый ящик совета дома в первом подъезде; через ГИС ЖКХ",
+                    "status": "Cancelled" if rng.random() < 0.05 else ("Finished" if over else ("Goes" if start <= today else "Posted")),
+                    "agenda": questions,
+                    "protocol": protocol,
+                }
+            )
+        return votings
 
     def _document(self, i: int, k: int, entry: dict[str, Any]) -> dict[str, Any]:
         rng = self._rng("document", i, k)
@@ -180,7 +264,7 @@ class WorldGenerator:
         start = date.fromisoformat(entry["start"])
         end = date.fromisoformat(entry["end"]) if entry["end"] else None
         ended = end is not None and end <= today
-        metering_start = rng.choice((15, 20, 23))
+        metering_start = rng.choice((15, 20, 23))  # drawn first, so that every other value stays as it was
         return {
             "kind": "charter" if entry["basis"] == "charter" else "contract",
             "guid": _guid(rng),
@@ -195,12 +279,7 @@ class WorldGenerator:
             "state": "NotRunning" if start > today else ("Expired" if ended else "Running"),
             "version_number": rng.randint(1, 3),
             "terminate": {"date": end.isoformat(), "reason": "Смена способа управления или управляющей организации"} if end else None,
-            "date_details": {
-                "metering_start": {"day": metering_start, "next_month": False},
-                "metering_end": {"day": "last" if rng.random() < 0.3 else metering_start + 5, "next_month": False},
-                "payment_document": {"day": 1, "next_month": True},
-                "payment": {"day": rng.choice((10, 15)), "next_month": True},
-            },
+            "date_details": _date_details(rng, metering_start),
         }
 
     def _grants(self, i: int) -> list[dict[str, Any]]:

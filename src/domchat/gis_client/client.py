@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from domchat.errors import GisAccessDenied, GisBadAnswer, GisError, GisFault
 from domchat.gis_client import decoders as d
@@ -33,6 +33,8 @@ from domchat.gis_client.services import (
     EXPORT_NSI_ITEM,
     EXPORT_ORG_REGISTRY,
     EXPORT_STATUS_CACH_DATA,
+    EXPORT_VOTING_MESSAGE,
+    EXPORT_VOTING_PROTOCOL,
     GUEST_ACCESS_NS,
     HM_NS,
     LICENSES_NS,
@@ -53,6 +55,8 @@ from domchat.gis_client.types import (
     LicenseRecord,
     NsiItem,
     OrgRecord,
+    VotingMessage,
+    VotingProtocol,
 )
 from domchat.settings import GisSettings, Secret
 
@@ -62,6 +66,8 @@ OnError = Callable[[str, GisError], None]
 
 BATCH = 100
 """Criteria per message where the schema allows many (`SearchCriteria` maxOccurs=100)."""
+RECORD_BATCH = 50
+"""Records per list handed to a `batches` consumer (a licence may hold thousands of houses)."""
 _NOT_FOUND = frozenset({"INT002000", "INT002012"})
 """Per-house errors meaning GIS ZhKH has no such house: the house is absent from the result."""
 
@@ -105,8 +111,17 @@ class GisClient:
 
     # Licences
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
-        """`exportActualLicenseState` by licensee: the licences with their included and excluded houses."""
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]:
+        """`exportActualLicenseState` by licensee: the licences with their included and excluded houses.
+
+        With `batches`, the licences go to it in lists of up to `RECORD_BATCH` as they are
+        decoded, and none is returned, so that a region's register is never held whole. They
+        are provisional until this returns: if an answer is refused after some of its
+        licences were handed over, this raises, and the caller drops what it got (a pull
+        stores nothing of a failed pull)."""
+        batcher = _Batcher(batches) if batches is not None else None
         jobs = [
             Job(
                 key=f"licences:{i}",
@@ -115,10 +130,14 @@ class GisClient:
                 records={f"{{{LICENSES_NS}}}exportActualLicenseStateResult": d.actual_license},
                 subject=f"licences of {', '.join(chunk[:3])}{'…' if len(chunk) > 3 else ''}",
                 drop=frozenset({f"{{{LICENSES_NS}}}LicenseRegistryEntries"}),
+                sink=batcher.add if batcher is not None else None,
             )
             for i, chunk in enumerate(_chunks(_unique(ogrns), BATCH))
         ]
-        return [lic for r in self._run(jobs, None) for lic in r.records]
+        found = [lic for r in self._run(jobs, None) for lic in r.records]
+        if batcher is not None:
+            batcher.flush()
+        return found
 
     def licenses(self, *, numbers: Sequence[str] = (), ogrns: Sequence[str] = (), region: str | None = None) -> list[LicenseRecord]:
         """`exportLicense`: licences with their houses and, per house, the management contract GIS
@@ -168,6 +187,28 @@ class GisClient:
             for g in _unique(guids)
         ]
         return {r.key: r.records[0] for r in self._run(jobs, on_error) if r.records}
+
+    def voting_messages(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingMessage]]:
+        """`exportVotingMessage` by FIAS house GUID, one message per house: the owners' meetings
+        announced for each house (none when GIS ZhKH has none); keyed by the GUID asked for."""
+        return self._house_records(EXPORT_VOTING_MESSAGE, "VotingMessage", d.voting_message, fias_guids, on_error)
+
+    def voting_protocols(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingProtocol]]:
+        """`exportVotingProtocol` by FIAS house GUID, one message per house: the protocols of each
+        house's owners' meetings; keyed by the GUID asked for."""
+        return self._house_records(EXPORT_VOTING_PROTOCOL, "VotingProtocol", d.voting_protocol, fias_guids, on_error)
+
+    def _house_records(
+        self, op: Operation, record: str, decode: RecordDecoder[T], guids: Sequence[str], on_error: OnError | None
+    ) -> dict[str, list[T]]:
+        """Every record of a single-house operation asked by `FIASHouseGuid`, per house."""
+        jobs = [
+            Job(
+                key=g, operation=op, body={"FIASHouseGuid": g}, records={f"{{{HM_NS}}}{record}": decode}, subject=f"house FIASHouseGuid={g}"
+            )
+            for g in _unique(guids)
+        ]
+        return {r.key: list(r.records) for r in self._run(jobs, on_error) if r.fault is None}
 
     def basic_houses(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, BasicHouse]:
         """`exportBriefBasicHouse` by FIAS house GUID, 100 houses per message: each house's
@@ -340,6 +381,24 @@ class GisClient:
                     raise r.fault
                 on_error(r.key, r.fault)
         return results
+
+
+class _Batcher(Generic[T]):
+    """Hands records over in lists of up to `RECORD_BATCH`."""
+
+    def __init__(self, consumer: Callable[[list[T]], None]) -> None:
+        self._consumer = consumer
+        self._batch: list[T] = []
+
+    def add(self, record: T) -> None:
+        self._batch.append(record)
+        if len(self._batch) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self._consumer(batch)
 
 
 def _where(op: Operation, result: JobResult[Any]) -> str:

@@ -41,6 +41,8 @@ from domchat.gis_client.types import (
     NsiItem,
     NsiRef,
     OrgRecord,
+    VotingMessage,
+    VotingProtocol,
 )
 
 
@@ -458,3 +460,63 @@ def nsi_items(el: etree._Element) -> list[NsiItem]:
         )
         stack.extend(reversed(e.findall(q(NSI_BASE_NS, "ChildElement"))))
     return out
+
+
+# house-management: owners' general meetings
+
+
+_VOTING_FORMS = ("AVoting", "Meeting", "MeetingAVoting", "EVoting")
+
+
+def _voting_form(el: etree._Element) -> etree._Element:
+    for name in _VOTING_FORMS:
+        found = el.find(q(HM_NS, name))
+        if found is not None:
+            return found
+    raise ValueError(f"{el.tag} has none of {', '.join(_VOTING_FORMS)}")
+
+
+def _day_of(value: str | None) -> date | None:
+    return to_date(value[:10]) if value else None
+
+
+def voting_message(el: etree._Element) -> VotingMessage:
+    """`VotingMessage` of `exportVotingMessage`."""
+    form = _voting_form(el)
+    name = etree.QName(form).localname
+    return VotingMessage(
+        message_guid=req_text(el, q(HM_NS, "MessageGUID")).lower(),
+        status=req_text(el, q(HM_NS, "MessageStatus")),
+        fias_house_guids=tuple((x.text or "").strip().lower() for x in el.iterfind(q(HM_NS, "FIASHouseGUID"))),
+        number=text(el, q(HM_NS, "MessageNum")),
+        message_date=date.fromisoformat(req_text(el, q(HM_NS, "MessageDate"))[:10]),
+        annual=el.find(q(HM_NS, "AnnualVoting")) is not None,
+        form=name,
+        decisions_from=to_date(text(form, q(HM_NS, "AVotingStartDate"))) or _day_of(text(form, q(HM_NS, "EVotingDateBegin"))),
+        decisions_until=to_date(text(form, q(HM_NS, "AVotingEndDate"))) or _day_of(text(form, q(HM_NS, "EVotingDateEnd"))),
+        meeting_at=to_datetime(text(form, q(HM_NS, "MeetingDate"))),
+        meeting_place=text(form, q(HM_NS, "VotingPlace")),
+        resolution_place=text(form, q(HM_NS, "ResolutionPlace")) or text(form, q(HM_NS, "Discipline")),
+        agenda=tuple(req_text(x, q(HM_NS, "QuestionName")) for x in el.iterfind(q(HM_NS, "DecisionList"))),
+    )
+
+
+def voting_protocol(el: etree._Element) -> VotingProtocol:
+    """`VotingProtocol` of `exportVotingProtocol`."""
+    form = _voting_form(el)
+    decisions = []
+    for x in el.iterfind(q(HM_NS, "DecisionList")):
+        resume = text(x, q(HM_NS, "votingResume"))
+        decisions.append((req_text(x, q(HM_NS, "QuestionName")), None if resume is None else resume == "M"))
+    return VotingProtocol(
+        protocol_guid=req_text(el, q(HM_NS, "VotingProtocolGUID")).lower(),
+        status=req_text(el, q(HM_NS, "StatusProtocol")),
+        fias_house_guids=tuple((x.text or "").strip().lower() for x in el.iterfind(q(HM_NS, "FIASHouseGuid"))),
+        number=text(el, q(HM_NS, "ProtocolNum")),
+        protocol_date=date.fromisoformat(req_text(el, q(HM_NS, "ProtocolDate"))[:10]),
+        form=etree.QName(form).localname,
+        decisions_until=to_date(text(form, q(HM_NS, "AVotingDate"))) or _day_of(text(form, q(HM_NS, "EVotingDateEnd"))),
+        meeting_at=to_datetime(text(form, q(HM_NS, "MeetingDate"))),
+        eligible=text(el, q(HM_NS, "MeetingEligibility")) == "C",
+        decisions=tuple(decisions),
+    )

@@ -61,6 +61,9 @@ class Job(Generic[T]):
     """What the request is about, for error messages ("house 5f0c…", "licences of 1028600…")."""
     drop: frozenset[str] = frozenset()
     """Elements of the answer released unread (bulky parts domchat does not use)."""
+    sink: Callable[[T], None] | None = None
+    """Where the records go as they are decoded, instead of into the result (provisional
+    until `run` returns: a later part of the answer, or another message, may still fail)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,9 @@ class Exchange:
         job = flight.job
         op = job.operation
         where = Where(op.service.name, op.name, flight.guid)
-        reply = self._exchange(get_state(op.service), {"MessageGUID": flight.guid}, where, records=job.records, drop=job.drop)
+        reply = self._exchange(
+            get_state(op.service), {"MessageGUID": flight.guid}, where, records=job.records, drop=job.drop, sink=job.sink
+        )
         flight.polls += 1
         metrics.gis_poll(op.name)
         if reply.fault is not None:
@@ -240,6 +245,7 @@ class Exchange:
         *,
         records: Mapping[str, RecordDecoder[T]],
         drop: frozenset[str] = frozenset(),
+        sink: Callable[[T], None] | None = None,
     ) -> Reply[T]:
         service = op.service
         schema = self.schemas.for_service(service)
@@ -252,7 +258,7 @@ class Exchange:
         answer = self.transport.post(self.envelopes.path(service), f"urn:{op.name}", envelope, what=str(where), within=within)
         try:
             state_result = f"{{{service.types_ns}}}getStateResult"
-            return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop)
+            return read(answer.body, schema, where, state_result=state_result, records=records, drop=drop, sink=sink)
         finally:
             answer.body.close()
 

@@ -33,6 +33,8 @@ _MESSAGE_GUID = f"{{{BASE_NS}}}MessageGUID"
 _REQUEST_STATE = f"{{{BASE_NS}}}RequestState"
 _ERROR_MESSAGE = f"{{{BASE_NS}}}ErrorMessage"
 _ENVELOPE = f"{{{SOAP_ENV_NS}}}Envelope"
+_PROCESSED = 3
+"""RequestState of a processed message: only its records are final."""
 _FAULT = f"{{{SOAP_ENV_NS}}}Fault"
 _BASE_FAULT = f"{{{BASE_NS}}}Fault"
 _FAULT_TEXTS = frozenset({"faultcode", "faultstring"})
@@ -81,10 +83,15 @@ def read(
     state_result: str = "",
     records: Mapping[str, RecordDecoder[T]] | None = None,
     drop: frozenset[str] = frozenset(),
+    sink: Callable[[T], None] | None = None,
 ) -> Reply[T]:
     """Decode an answer. `state_result` is the Clark name of the service's `getStateResult`;
-    `records` maps record element names to decoders; elements in `drop` are released unread."""
-    reader = _Reader(state_result, records or {}, drop)
+    `records` maps record element names to decoders; elements in `drop` are released unread.
+
+    With `sink`, the records of a processed answer (RequestState 3) go to it one by one as they
+    are decoded instead of into `Reply.records`: they are provisional until `read` returns, as
+    the rest of the answer may still be refused."""
+    reader = _Reader(state_result, records or {}, drop, sink)
     parser = etree.XMLPullParser(
         events=("start", "end"),
         tag=reader.tags,
@@ -106,6 +113,7 @@ def read(
         chunk = _skip_prolog(source, where)
         while chunk:
             parser.feed(chunk)
+            _stop_at_first_error(parser, where, source.tell())
             reader.take(parser.read_events())
             chunk = source.read(_CHUNK)
         try:
@@ -132,8 +140,11 @@ class _Reader(Generic[T]):
     closes among the others is swept after each chunk: the open elements are the chain of
     last children from the root, so every earlier child has closed and is dropped."""
 
-    def __init__(self, state_result: str, decoders: Mapping[str, RecordDecoder[T]], drop: frozenset[str]) -> None:
+    def __init__(
+        self, state_result: str, decoders: Mapping[str, RecordDecoder[T]], drop: frozenset[str], sink: Callable[[T], None] | None
+    ) -> None:
         self.reply: Reply[T] = Reply()
+        self._sink = sink
         self.closed = False
         """Whether the root element closed (libxml2 does not always call a cut answer malformed)."""
         self._state_result = state_result
@@ -180,7 +191,11 @@ class _Reader(Generic[T]):
         reply = self.reply
         decode = self._decoders.get(tag)
         if decode is not None:
-            reply.records.append(decode(el))
+            record = decode(el)
+            if self._sink is not None and reply.state == _PROCESSED:
+                self._sink(record)
+            else:
+                reply.records.append(record)
         elif tag == _ACK:
             reply.ack_guid = (el.findtext(_MESSAGE_GUID) or "").strip()
         elif tag == _ERROR_MESSAGE:
@@ -200,6 +215,18 @@ class _Reader(Generic[T]):
                 self._fault_parts[str(tag)] = (el.text or "").strip()
         elif tag == _FAULT:
             reply.fault = _fault(self._fault_parts)
+
+
+def _stop_at_first_error(parser: etree.XMLPullParser, where: Where, fed: int) -> None:
+    """libxml2's validator notes a schema violation and lets the parse go on (lxml raises only
+    at the end): look after each chunk, so that the rest of the answer is not read."""
+    log: Iterable[Any] = parser.feed_error_log
+    error = next((e for e in log if e.level >= etree.ErrorLevels.ERROR), None)
+    if error is not None:
+        kind = "schema-invalid" if error.domain == etree.ErrorDomains.SCHEMASV else "malformed"
+        # The streaming validator knows no line: say how far the answer had been read.
+        at = f"line {error.line}" if error.line else f"within its first {fed} bytes"
+        raise GisBadAnswer(f"GIS {where}: {kind} answer: {_one_line(error.message)} ({at})")
 
 
 def _cause(e: etree.XMLSyntaxError) -> str:

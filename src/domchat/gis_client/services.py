@@ -87,6 +87,8 @@ EXPORT_LICENSE = Operation("exportLicense", LICENSES, "14.3.0.2")
 EXPORT_ORG_REGISTRY = Operation("exportOrgRegistry", ORG_REGISTRY_COMMON, "10.0.2.1")
 EXPORT_NSI_ITEM = Operation("exportNsiItem", NSI_COMMON, "10.0.1.2")
 EXPORT_GUEST_ACCESS = Operation("exportGuestAccess", GUEST_ACCESS, "0.1.0.1")
+EXPORT_VOTING_MESSAGE = Operation("exportVotingMessage", HOUSE_MANAGEMENT, "13.1.8.1")
+EXPORT_VOTING_PROTOCOL = Operation("exportVotingProtocol", HOUSE_MANAGEMENT, "13.1.8.1")
 
 OPERATIONS = (
     EXPORT_HOUSE_DATA,
@@ -98,6 +100,8 @@ OPERATIONS = (
     EXPORT_LICENSE,
     EXPORT_ORG_REGISTRY,
     EXPORT_NSI_ITEM,
+    EXPORT_VOTING_MESSAGE,
+    EXPORT_VOTING_PROTOCOL,
 )
 
 

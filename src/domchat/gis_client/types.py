@@ -272,3 +272,52 @@ class GuestGrantRecord:
     valid_to: date | None
     status: str
     """``active``, ``revoked`` or ``expired``."""
+
+
+@dataclass(frozen=True, slots=True)
+class VotingMessage:
+    """`exportVotingMessageResultType`: the announcement of an owners' general meeting (ОСС)."""
+
+    message_guid: str
+    status: str
+    """`MessageStatus`: Posted, Goes, Finished, MeetingCancelled or Cancelled."""
+    fias_house_guids: tuple[str, ...]
+    number: str | None
+    message_date: date
+    annual: bool
+    """`AnnualVoting` (True) or `ExtraVoting` (False)."""
+    form: str
+    """The form's element: ``AVoting`` (absentee), ``Meeting`` (in person), ``MeetingAVoting``
+    (both) or ``EVoting`` (absentee through an information system)."""
+    decisions_from: date | None
+    """`AVotingStartDate`, or the day of `EVotingDateBegin`."""
+    decisions_until: date | None
+    """`AVotingEndDate` (inclusive), or the day of `EVotingDateEnd`."""
+    meeting_at: datetime | None
+    """`MeetingDate` of an in-person meeting, as sent (GIS gives no zone: building-local)."""
+    meeting_place: str | None
+    """`VotingPlace`."""
+    resolution_place: str | None
+    """`ResolutionPlace`, or the `Discipline` of an electronic vote: where and how decisions are received."""
+    agenda: tuple[str, ...]
+    """`DecisionList/QuestionName`, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class VotingProtocol:
+    """`exportVotingProtocolResultType`: the protocol (outcome) of an owners' general meeting."""
+
+    protocol_guid: str
+    status: str
+    """`StatusProtocol`: Created, Posted, Edited or Annuled."""
+    fias_house_guids: tuple[str, ...]
+    number: str | None
+    protocol_date: date
+    form: str
+    decisions_until: date | None
+    """`AVotingDate` (the last day decisions were taken), or the day of `EVotingDateEnd`."""
+    meeting_at: datetime | None
+    eligible: bool
+    """`MeetingEligibility` C: the meeting had a quorum."""
+    decisions: tuple[tuple[str, bool | None], ...]
+    """(question, whether the decision was made; None when `votingResume` is absent), in order."""

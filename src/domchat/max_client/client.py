@@ -154,8 +154,10 @@ class MaxClient:
         text: str,
         notify: bool = True,
         format: str | None = None,
+        buttons: Sequence[tuple[str, str]] = (),
     ) -> Message:
-        """Send to a chat or to a person (who must have started the bot).
+        """Send to a chat or to a person (who must have started the bot); `buttons` (text, URL)
+        become an inline keyboard of link buttons, one per row (a row shows one label whole).
 
         Not retried after a 5xx or a lost answer (it may have been delivered): that fails as
         `MaxUnavailable`, and the caller checks `messages()` before sending again.
@@ -163,6 +165,9 @@ class MaxClient:
         if (chat_id is None) == (user_id is None):
             raise ValueError("send_message needs exactly one of chat_id and user_id")
         body: dict[str, Any] = {"text": text, "notify": notify, "format": format}
+        if buttons:
+            rows = [[{"type": "link", "text": label, "url": url}] for label, url in buttons]
+            body["attachments"] = [{"type": "inline_keyboard", "payload": {"buttons": rows}}]
         answer = self._t.call("POST", "/messages", query={"chat_id": chat_id, "user_id": user_id}, body=body, idempotent=False)
         return parse.parsed(lambda d: parse.message(d["message"]), answer, "POST /messages")
 

@@ -13,6 +13,8 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, TypeDecorato
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from domchat.domain.model import PERSON_REF_MAX, PREMISES_MAX
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
@@ -156,8 +158,8 @@ class GrantRow(SQLModel, table=True):
     __tablename__ = "guest_grant"
     grant_id: str = Field(primary_key=True, max_length=64)
     building: str = Field(index=True, max_length=36)
-    premises: str = Field(default="", max_length=64)
-    person_ref: str = Field(default="", max_length=128)
+    premises: str = Field(default="", max_length=PREMISES_MAX)
+    person_ref: str = Field(default="", max_length=PERSON_REF_MAX)
     valid_from: date
     valid_to: date | None = None
     """Last local day of validity (inclusive)."""
@@ -346,3 +348,47 @@ class UpdateRow(SQLModel, table=True):
     update_type: str = Field(max_length=64)
     body: str = _text(nullable=False)
     processed_at: datetime | None = _utc(nullable=True, index=True)
+
+
+class NoticeRow(SQLModel, table=True):
+    """A notice to a house (docs/notices.md), stored when first due and never computed again:
+    its key is what makes it go out once."""
+
+    __tablename__ = "notice"
+    key: str = Field(primary_key=True, max_length=160)
+    """`<kind>:<building>:<ident>`."""
+    building: str = Field(max_length=36, index=True)
+    kind: str = Field(max_length=32)
+    chat_id: int = _big(nullable=False)
+    text: str = _text(nullable=False)
+    due_at: datetime = _utc(nullable=False, index=True)
+    """When it falls due (a local hour in the spread window)."""
+    until: date = Field(nullable=False)
+    """The last building-local day on which posting it still makes sense."""
+    status: str = Field(default="scheduled", max_length=16, index=True)
+    """scheduled (waiting for its hour), queued (its `post_notice` action is stored), expired."""
+    created_at: datetime = _utc(nullable=False)
+    queued_at: datetime | None = _utc(nullable=True)
+
+
+class NoticeOffRow(SQLModel, table=True):
+    """A kind of notice an authority turned off, for the region (`building` empty) or one building."""
+
+    __tablename__ = "notice_off"
+    building: str = Field(primary_key=True, max_length=36)
+    kind: str = Field(primary_key=True, max_length=32)
+    at: datetime = _utc(nullable=False)
+    actor: str = _text(nullable=False)
+
+
+class NoticeSourceRow(SQLModel, table=True):
+    """What notices are computed from, as GIS last gave it: the deadlines of a contract or charter
+    version, an owners' meeting, a meeting's protocol (JSON of the domain value)."""
+
+    __tablename__ = "notice_source"
+    key: str = Field(primary_key=True, max_length=80)
+    """`deadlines:<document version GUID>`, `meeting:<MessageGUID>` or `outcome:<VotingProtocolGUID>`."""
+    building: str = Field(max_length=36, index=True, default="")
+    """The building of a meeting or protocol; empty for deadlines (claims cite their document)."""
+    payload: str = _text(nullable=False)
+    updated_at: datetime = _utc(nullable=False)

@@ -19,6 +19,7 @@ from domchat.domain.actions import (
     AddMembers,
     GrantAdmin,
     PinCard,
+    PostNotice,
     RemoveMember,
     ReportDrift,
     RevokeAdmin,
@@ -70,10 +71,13 @@ def perform(a: Action, p: ChatPlatform, sent_before: SentBefore | None) -> Effec
             p.patch_chat(a.chat_id, title=a.title, notify=False)
             return Effect(title=a.title)
         case PinCard():
-            mid = (sent_before and sent_before(a.chat_id, a.text)) or p.send_message(chat_id=a.chat_id, text=a.text, notify=False).mid
+            buttons = tuple(zip(a.button_texts, a.button_urls, strict=True))
+            mid = (sent_before and sent_before(a.chat_id, a.text)) or p.send_message(
+                chat_id=a.chat_id, text=a.text, notify=False, buttons=buttons
+            ).mid
             p.patch_chat(a.chat_id, pin=mid, notify=False)
             return Effect(pinned=(mid, a.text))
-        case SendNotice():
+        case SendNotice() | PostNotice():
             if sent_before is None or sent_before(a.chat_id, a.text) is None:
                 p.send_message(chat_id=a.chat_id, text=a.text, notify=True)
             return Effect()

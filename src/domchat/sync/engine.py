@@ -31,6 +31,7 @@ from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
 from domchat.storage.tables import AuditHeadRow, RunRow
 from domchat.sync import handling, residents, updates
+from domchat.sync import notices as notifying
 from domchat.sync import pull as pulling
 from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPolicy
 from domchat.sync.guessing import GuessLimits
@@ -67,6 +68,8 @@ class EngineConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease_ttl: timedelta = timedelta(minutes=10)
     guess_limits: GuessLimits = field(default_factory=GuessLimits)
+    notices: notifying.NoticeConfig | None = None
+    """Reminders and announcements to the houses, after everything else of a cycle; None: off."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class CycleReport:
     conflicts: list[str] = field(default_factory=list)
     inactive: list[int] = field(default_factory=list)
     next_change: datetime | None = None
+    notices: int = 0
+    """Notices to houses handed to MAX this cycle (docs/notices.md)."""
     phases: dict[str, str] = field(default_factory=dict)
     """Each phase of `PHASES` → ok, degraded (partial: some parts or actions failed), failed
     (nothing of it could be done), or skipped."""
@@ -310,6 +315,13 @@ class Syncer:
                 report.degrade("execute", f"{outcome.retrying} actions failed this time and will be retried")
             if outcome.unavailable:
                 report.degrade("execute", f"stopped early, the rest waits: {outcome.unavailable}")
+            if self.cfg.notices is not None and scope.buildings is None and not outcome.unavailable:
+                # The lowest lane: after the plan's rights changes and the answers to people.
+                gis = self.gis if pull else None
+                sent = notifying.cycle(self.db, executor, gis, domain, now, self.clock.wall(), self.cfg.notices, run.lease.check)
+                report.notices = sent.released
+                for problem in sent.problems:
+                    report.degrade("execute", problem)
 
     def _pull(self, report: CycleReport, run: _Run, now: datetime, scope: Scope) -> pulling.PullReport:
         assert self.gis is not None

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from domchat.domain.model import GuestGrant
+from domchat.domain.model import GuestGrant, grant_problem
 from domchat.domain.reasons import because
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import repo
@@ -26,6 +26,8 @@ class GrantsReport:
     changed: int = 0
     unchanged: int = 0
     unknown_building: list[str] | None = None
+    unstorable: int = 0
+    """Grants refused because a text field is too long or holds a control character."""
 
 
 def apply(
@@ -35,9 +37,15 @@ def apply(
     report = GrantsReport(unknown_building=[])
     for r in records:
         building = r.fias_house_guid.lower()
+        refusal = None
         if s.get(BuildingRow, building) is None:
             assert report.unknown_building is not None
             report.unknown_building.append(r.grant_id)
+            refusal = because("grant_unknown_building", grant=r.grant_id)
+        elif (problem := grant_problem(r.premises, r.person_ref)) is not None:
+            report.unstorable += 1
+            refusal = because("grant_unstorable", grant=r.grant_id, problem=problem)
+        if refusal is not None:
             append(
                 s,
                 AuditEvent(
@@ -47,7 +55,7 @@ def apply(
                     outcome="refused",
                     run_id=run_id,
                     building=building,
-                    reason=because("grant_unknown_building", grant=r.grant_id),
+                    reason=refusal,
                 ),
                 now,
             )

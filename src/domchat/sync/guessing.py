@@ -17,12 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import structlog
 from sqlmodel import Session
 
 from domchat.storage.tables import GuessCounterRow
-
-log = structlog.get_logger("domchat.guessing")
 
 ALL = "all"
 

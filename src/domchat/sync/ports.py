@@ -11,14 +11,25 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from domchat.errors import GisError
-from domchat.gis_client.types import ActualLicense, BasicHouse, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import (
+    ActualLicense,
+    BasicHouse,
+    CAChDocument,
+    GuestGrantRecord,
+    HouseData,
+    OrgRecord,
+    VotingMessage,
+    VotingProtocol,
+)
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 
 
 class GisSource(Protocol):
     def budget(self, seconds: float | None = None) -> AbstractContextManager[None]: ...
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]: ...
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]: ...
 
     def house_data(self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None) -> dict[str, HouseData]: ...
 
@@ -31,6 +42,14 @@ class GisSource(Protocol):
     def guest_grants(self, fias_guids: Sequence[str] | None = None) -> list[GuestGrantRecord]: ...
 
     def contracts_and_charters(self, houses: Sequence[tuple[str, str]], *, last_version_only: bool = True) -> list[CAChDocument]: ...
+
+    def voting_messages(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingMessage]]: ...
+
+    def voting_protocols(
+        self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None
+    ) -> dict[str, list[VotingProtocol]]: ...
 
 
 class ChatPlatform(Protocol):
@@ -52,7 +71,15 @@ class ChatPlatform(Protocol):
 
     def patch_chat(self, chat_id: int, *, title: str | None = None, pin: str | None = None, notify: bool = False) -> Chat: ...
 
-    def send_message(self, *, chat_id: int | None = None, user_id: int | None = None, text: str, notify: bool = True) -> Message: ...
+    def send_message(
+        self,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        text: str,
+        notify: bool = True,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> Message: ...
 
     def messages(self, chat_id: int, *, count: int = 50) -> list[Message]: ...
 

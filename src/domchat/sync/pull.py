@@ -23,11 +23,14 @@ from sqlmodel import Session, select
 
 from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
+from domchat.domain.notices import Deadlines
 from domchat.domain.reasons import because
 from domchat.errors import GisError
-from domchat.gis_client.types import CAChDocument, GuestGrantRecord, HouseData, OrgRecord
+from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
+from domchat.mapping import notices as noticemap
 from domchat.mapping import periods as periodmap
+from domchat.storage import notices as notice_store
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
@@ -113,6 +116,8 @@ class _Fetched:
     orgs: list[OrgRecord]
     grants: list[GuestGrantRecord]
     digest: str
+    deadlines: dict[str, Deadlines] | None = None
+    """`DateDetails` by document version, when the documents were read (docs/notices.md)."""
 
 
 def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[Hoa] = ()) -> PullReport:
@@ -130,10 +135,10 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
         log.error("gis.pull_failed", error=str(e), fallback="stored snapshot")
         raise
     with transaction(ctx.db) as s:
-        ctx.fence(s)
         for problem in report.problems:
             append(s, _event(ctx, "gis.pull", "partial", reason=because("pull_partial", detail=problem)), now)
         _store(ctx, s, got, licensees, hoas, now, report)
+        ctx.fence(s)  # last, so that the lease row is locked only for the commit
     return report
 
 
@@ -142,10 +147,20 @@ PULL_STEPS = 5
 
 def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: PullReport) -> _Fetched:
     ctx.progress("pull", 0, PULL_STEPS)
-    licences = ctx.gis.actual_licenses(licensees, ctx.region) if licensees else []
+    # The register comes in batches, each turned into periods and dropped: never held whole.
+    licence: list[ManagementPeriod] = []
+    skipped: list[periodmap.Skipped] = []
+    addresses: dict[str, str] = {}
+
+    def take(batch: list[ActualLicense]) -> None:
+        periods, skips = periodmap.licence_periods(batch)
+        licence.extend(periods)
+        skipped.extend(skips)
+        addresses.update((h.fias_house_guid.lower(), h.house_address) for lic in batch for h in lic.houses)
+
+    if licensees:
+        ctx.gis.actual_licenses(licensees, ctx.region, batches=take)
     ctx.progress("pull", 1, PULL_STEPS)
-    licence, skipped = periodmap.licence_periods(licences)
-    addresses = {h.fias_house_guid.lower(): h.house_address for lic in licences for h in lic.houses}
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
@@ -171,6 +186,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
     ctx.progress("pull", 3, PULL_STEPS)
     digest = _digest(licence, hoas)
     documents: list[ManagementPeriod] | None = None
+    deadlines: dict[str, Deadlines] | None = None
     answered: set[str] = set()
     if ctx.pull_contracts and orgs and (ctx.refresh_houses or wanted or digest != stored_digest):
         by_ogrn = {o.ogrn: o for o in orgs}
@@ -183,6 +199,8 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
             org_by_guid = {g.lower(): o.ogrn for o in orgs for g in (o.org_root_entity_guid, o.org_ppa_guid) if g}
             documents, doc_skipped = periodmap.contract_periods(docs, org_by_guid)
             skipped += doc_skipped
+            deadlines, dates_skipped = noticemap.deadlines_by_version(docs)
+            skipped += [periodmap.Skipped("date details", f"{d.document} {d.part}", d.why) for d in dates_skipped]
             answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
     ctx.progress("pull", 4, PULL_STEPS)
     want_grants = ctx.pull_grants and addresses
@@ -190,7 +208,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
         _optional(report, "guest grants", lambda: ctx.gis.guest_grants(sorted(addresses)), []) if want_grants else []
     )
     ctx.progress("pull", PULL_STEPS, PULL_STEPS)
-    return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest)
+    return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest, deadlines)
 
 
 def _optional(report: PullReport, what: str, fetch: Callable[[], T], otherwise: T) -> T:
@@ -244,6 +262,8 @@ def _store(
         for basis in (Basis.CONTRACT, Basis.CHARTER):
             _replace(ctx, s, basis, organisations, [p for p in got.documents if p.basis is basis], now, report, answered=got.answered)
         repo.set_bookmark(s, LICENCES_DIGEST, got.digest, now)
+    if got.deadlines is not None:
+        notice_store.save_deadlines(s, got.deadlines, now)
 
 
 def _save_building(

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from domchat.emulators.gis import nsi
+from domchat.emulators.gis import nsi, voting
 from domchat.emulators.gis.answers import (
     ACCESS_DENIED,
     Handler,
@@ -20,7 +20,7 @@ from domchat.emulators.gis.contract import BASE
 from domchat.emulators.gis.world_index import Managed
 from domchat.emulators.gis.xmlbuild import maker
 
-HM = "http://dom.gosuslugi.ru/schema/integration/house-management/"
+HM = voting.HM
 H = maker(HM, {"hm": HM, "base": BASE})
 _B = maker(BASE)
 
@@ -287,4 +287,5 @@ HANDLERS: dict[str, Handler] = {
     "exportBriefBasicHouse": export_brief_basic_house,
     "exportCAChData": export_cach_data,
     "exportStatusCAChData": export_status_cach_data,
+    **voting.HANDLERS,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from domchat.emulators.max import render, rules
+from domchat.emulators.max import keyboards, render, rules
 from domchat.emulators.max.faults import FaultInjector
 from domchat.emulators.max.model import SubscriptionRecord
 from domchat.emulators.max.platform import (
@@ -193,16 +193,22 @@ class BotApi:
         chat_id, user_id = req.query_int("chat_id"), req.query_int("user_id")
         if (chat_id is None) == (user_id is None):
             raise bad_request("exactly one of chat_id and user_id is required")
-        text, fmt = _message_body(req.json())
+        body = req.json()
+        text, fmt = _message_body(body)
+        keyboard = keyboards.parse_attachments(body.get("attachments"))
         if text is None:
-            raise bad_request("text is required: the emulator sends no attachments")
+            raise bad_request("text is required: the emulator sends no media")
         with self.p.lock:
-            msg = self.p.send(chat_id=chat_id, user_id=user_id, text=text, fmt=fmt)
+            msg = self.p.send(chat_id=chat_id, user_id=user_id, text=text, fmt=fmt, keyboard=keyboard)
             return Response(200, {"message": self.p.render_message(msg)})
 
     def edit_message(self, req: Request) -> Response:
         mid = _message_id(req)
-        text, fmt = _message_body(req.json())
+        body = req.json()
+        text, fmt = _message_body(body)
+        # Null attachments leave the message's as they are; an empty array removes them.
+        keep = body.get("attachments") is None
+        keyboard = None if keep else keyboards.parse_attachments(body["attachments"])
         with self.p.lock:
             _, msg = self.p.bot_message(mid)
             if msg.sender_id != self._bot:
@@ -210,6 +216,8 @@ class BotApi:
             if text is not None:
                 msg.text = text
             msg.format = fmt
+            if not keep:
+                msg.keyboard = keyboard
             return Response(200, ok())
 
     def delete_message(self, req: Request) -> Response:

@@ -7,6 +7,7 @@ Plain mutable records guarded by the platform's lock; `platform.py` applies the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -43,6 +44,8 @@ class StoredMessage:
     format: str | None = None
     dialog_user_id: int | None = None
     """The person on the other side when `chat_id` is a dialog with the bot."""
+    keyboard: list[list[dict[str, Any]]] | None = None
+    """The rows of buttons of the message's inline keyboard, as sent."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from domchat.emulators.max import render, rules
+from domchat.emulators.max.keyboards import Keyboard
 from domchat.emulators.max.model import (
     ChatRoom,
     Dialog,
@@ -303,22 +304,28 @@ class Platform:
             del room.members[self.bot.user_id]
             room.bot_status = "left"
 
-    def send(self, *, chat_id: int | None, user_id: int | None, text: str | None, fmt: str | None) -> StoredMessage:
+    def send(
+        self, *, chat_id: int | None, user_id: int | None, text: str | None, fmt: str | None, keyboard: Keyboard | None = None
+    ) -> StoredMessage:
         with self.lock:
             if user_id is not None:
                 dialog = self.dialogs.get(user_id)
                 if dialog is None:
                     raise denied(f"user {user_id} has not started the bot")
-                return self._store_message(dialog.messages, dialog.chat_id, self.bot.user_id, text, fmt, dialog_user=user_id)
+                return self._store_message(
+                    dialog.messages, dialog.chat_id, self.bot.user_id, text, fmt, dialog_user=user_id, keyboard=keyboard
+                )
             if chat_id is None:
                 raise bad_request("chat_id or user_id is required")
             dialog_of = self._dialog_by_chat(chat_id)
             if dialog_of is not None:
-                return self._store_message(dialog_of.messages, chat_id, self.bot.user_id, text, fmt, dialog_user=dialog_of.user_id)
+                return self._store_message(
+                    dialog_of.messages, chat_id, self.bot.user_id, text, fmt, dialog_user=dialog_of.user_id, keyboard=keyboard
+                )
             room = self.bot_room(chat_id)
             if room.bot_status != "active":
                 raise denied(f"the bot is not in chat {chat_id}")
-            msg = self._store_message(room.messages, chat_id, self.bot.user_id, text, fmt)
+            msg = self._store_message(room.messages, chat_id, self.bot.user_id, text, fmt, keyboard=keyboard)
             room.last_event_time = msg.timestamp
             return msg
 
@@ -385,11 +392,19 @@ class Platform:
             self._emit_in(room, "user_removed", chat_id=room.chat_id, user=render.user(self.people[user_id]), admin_id=by, is_channel=False)
 
     def _store_message(
-        self, holder: list[StoredMessage], chat_id: int, sender: int, text: str | None, fmt: str | None, *, dialog_user: int | None = None
+        self,
+        holder: list[StoredMessage],
+        chat_id: int,
+        sender: int,
+        text: str | None,
+        fmt: str | None,
+        *,
+        dialog_user: int | None = None,
+        keyboard: Keyboard | None = None,
     ) -> StoredMessage:
         n = self._next_message
         self._next_message += 1
-        msg = StoredMessage(f"mid.{n:032x}", n, chat_id, sender, text, self.now_ms(), fmt, dialog_user)
+        msg = StoredMessage(f"mid.{n:032x}", n, chat_id, sender, text, self.now_ms(), fmt, dialog_user, keyboard)
         holder.append(msg)
         return msg
 

@@ -55,10 +55,17 @@ def message(msg: StoredMessage, sender: Person) -> dict[str, Any]:
         "recipient": recipient,
         "timestamp": msg.timestamp,
         "link": None,
-        "body": {"mid": msg.mid, "seq": msg.seq, "text": msg.text, "attachments": None, "markup": None},
+        "body": {"mid": msg.mid, "seq": msg.seq, "text": msg.text, "attachments": _attachments(msg), "markup": None},
         "stat": None,
         "url": None,
     }
+
+
+def _attachments(msg: StoredMessage) -> list[dict[str, Any]] | None:
+    """Schema `InlineKeyboardAttachment` of a message sent with a keyboard."""
+    if msg.keyboard is None:
+        return None
+    return [{"type": "inline_keyboard", "payload": {"buttons": msg.keyboard}}]
 
 
 def chat(room: ChatRoom) -> dict[str, Any]:

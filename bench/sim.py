@@ -1,0 +1,420 @@
+"""A region simulation: the real daemon (`app.cycles.daemon`: its scheduler, engine, planner,
+executor and SQLite storage) on a virtual clock against simulated MAX and GIS ZhKH.
+
+The day: buildings spread over several Russian time zones, 10 % of them changing managing
+organisation at 00:00 local on `CHANGE_DAY`; the region's full reconcile (every house from GIS,
+every chat from MAX) falls due as the simulation starts, minutes before the first of those
+midnights; residents write in the chats throughout (updates). The window simulated runs from
+`START` to `WINDOW` after the last midnight, or until the CPU budget of the scale is spent
+(a no-op wake-up costs the engine O(region) today, so a whole day of 30-s wake-ups at 10,000
+buildings would take hours of CPU). `sim_services.py` says what the services model.
+
+Reported (virtual time, which includes the engine's own CPU time): handover lag from each
+changed building's local midnight to the moment its new manager's staff were all admins; calls
+and CPU per building; peak memory; and the issue's goals as figures: the last handover against
+(write calls its midnight needs ÷ 27/s) + 5 s, a no-op wake-up's CPU across sizes, peak memory
+against 1 GB.
+
+    PYTHONPATH=src python bench/sim.py [--scale quick|region] [--sizes 1000] [--budget 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import math
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from datetime import time as daytime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from common import Table, child, ratio, render, reset_peak_rss, table, too_big, vm
+from domchat import logs
+from domchat.app import cycles
+from domchat.app.wiring import BOT_BOOKMARK, App
+from domchat.domain.model import Domain
+from domchat.errors import DomchatError
+from domchat.settings import ChatSettings, DatabaseSettings, LoggingSettings, MaxSettings, MetricsSettings, RegionSettings, Settings
+from domchat.storage import db, repo
+from domchat.storage.db import transaction
+from domchat.storage.tables import RunRow, UpdateRow
+from domchat.sync import engine as engine_mod
+from domchat.sync.engine import CHATS_READ
+from domchat.sync.pull import HOUSES_READ
+from fixture import AUTHORITY, BEFORE, BOT, CHANGE_DAY, POLICY, chats, region
+from sim_services import GisProfile, MaxProfile, Overrun, SimClock, SimGis, SimLease, SimMax, gis_world
+from storage import fill
+
+SIZES = {"quick": (300,), "region": (10_000, 100_000), "country": (10_000, 100_000)}
+"""quick is small because a no-op wake-up costs ~1 ms per building today: 1,000 buildings would
+need minutes of CPU for the window's ~170 wake-ups."""
+BUDGET = {"quick": 45.0, "region": 420.0, "country": 1_800.0}
+"""CPU seconds one size may spend simulating (setup excluded) before it is stopped."""
+ZONES = ("Asia/Yekaterinburg", "Europe/Samara", "Europe/Moscow")
+"""Midnight of CHANGE_DAY falls at 19:00, 20:00 and 21:00 UTC on 30 November."""
+SCALE_ZONES = {"quick": 2, "region": 3, "country": 3}
+STEADY_FROM = 100_000
+"""From this size the region starts reconciled (no full read due): one reconcile would outlast the budget."""
+START = datetime(2026, 11, 30, 18, 55, tzinfo=UTC)
+WINDOW = timedelta(minutes=20)
+"""How long after the last midnight the simulation runs."""
+UPDATES_PER_BUILDING_HOUR = 0.05
+KB_PER_BUILDING = 60
+"""The fixture region, its SQLite rows, the simulated chats and the engine's loaded snapshot and chats."""
+PROBES = 3
+"""Idle wake-ups run after the day (2 from STEADY_FROM on); the first warms caches and is not counted."""
+WRITE_RATE = 27.0
+GOAL_MARGIN = 5.0
+
+
+def midnight(tz: str) -> datetime:
+    return datetime.combine(CHANGE_DAY, daytime(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+@dataclass
+class SimApp(App):
+    """The daemon's `App`, its clients being the simulated services (the only seam: `gis()`/`max()`)."""
+
+    sim_gis: SimGis | None = None
+    sim_max: SimMax | None = None
+
+    def gis(self) -> SimGis:  # type: ignore[override]
+        assert self.sim_gis is not None
+        return self.sim_gis
+
+    def max(self) -> SimMax:  # type: ignore[override]
+        assert self.sim_max is not None
+        return self.sim_max
+
+
+@dataclass
+class Handover:
+    building: str
+    chat_id: int
+    tz: str
+    due: datetime
+    new_staff: frozenset[int]
+    old_staff: frozenset[int]
+
+
+@dataclass
+class Simulation:
+    n: int
+    app: SimApp
+    clock: SimClock
+    gis: SimGis
+    platform: SimMax
+    handovers: list[Handover]
+    setup_s: float
+    rss_before: float
+    reconcile: bool
+    error: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def rezoned(domain: Domain, zones: tuple[str, ...]) -> Domain:
+    buildings = {f: replace(b, tz=zones[i % len(zones)]) for i, (f, b) in enumerate(domain.buildings.items())}
+    return replace(domain, buildings=buildings)
+
+
+def settings(url: str, domain: Domain) -> Settings:
+    return Settings(
+        region=RegionSettings(code="86", licensees=sorted(domain.organisations)),
+        database=DatabaseSettings(url=url),
+        max=MaxSettings(authority_accounts=list(AUTHORITY)),
+        chats=ChatSettings(
+            staff_permissions=sorted(p.value for p in POLICY.staff_permissions),
+            authority_permissions=sorted(p.value for p in POLICY.authority_permissions),
+        ),
+        logging=LoggingSettings(level="info"),
+        metrics=MetricsSettings(listen=""),
+    )
+
+
+def prepare(
+    n: int,
+    folder: Path,
+    *,
+    budget: float,
+    zones: int = 3,
+    reconcile: bool = True,
+    change_share: float = 0.1,
+    seed: int = 1,
+    charge_cpu: bool = True,
+) -> Simulation:
+    """Yesterday as it was stored and as MAX and GIS show it; the full reconcile due at START
+    (or, without `reconcile`, done just before it)."""
+    begun = time.perf_counter()
+    r = region(n, change_share, seed)
+    r = replace(r, domain=rezoned(r.domain, ZONES[:zones]))
+    d = r.domain
+    url = f"sqlite:///{folder / 'sim.db'}"
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    fill(engine, r, BEFORE)
+    with transaction(engine) as s:
+        repo.set_bookmark(s, BOT_BOOKMARK, f"{BOT}:domchat_bot", START)
+        for name in (CHATS_READ, HOUSES_READ):
+            last_read = START - timedelta(days=1) if reconcile else START
+            repo.set_bookmark(s, name, last_read.isoformat(), START)
+
+    last = max(midnight(tz) for tz in ZONES[:zones])
+    clock = SimClock(START, last + WINDOW, cpu_budget=budget, charge_cpu=charge_cpu)
+    s = settings(url, d)
+    platform = SimMax(clock, s.max, list(chats(r, BEFORE)), BOT, MaxProfile(), seed)
+    gis = SimGis(clock, s.gis, gis_world(d, s.region.code), GisProfile(), seed + 1)
+    _schedule_updates(platform, d, START, clock.until, random.Random(seed + 2))
+    handovers = [
+        Handover(
+            b,
+            d.bindings[b].chat_id,
+            d.buildings[b].tz,
+            midnight(d.buildings[b].tz),
+            d.staff[d.periods[b][-1].org],
+            d.staff[d.periods[b][-2].org],
+        )
+        for b in sorted(r.changed)
+    ]
+    app = SimApp(settings=s, clock=clock, _db=engine, sim_gis=gis, sim_max=platform)
+    del r, d
+    gc.collect()
+    return Simulation(n, app, clock, gis, platform, handovers, time.perf_counter() - begun, vm("VmRSS"), reconcile)
+
+
+def _schedule_updates(platform: SimMax, domain: Domain, start: datetime, until: datetime, rng: random.Random) -> None:
+    """Residents writing in their chats (no codes): stored, handled and answered by nobody."""
+    chat_ids = [b.chat_id for b in domain.bindings.values()]
+    hours = (until - start).total_seconds() / 3600
+    count = int(len(chat_ids) * hours * UPDATES_PER_BUILDING_HOUR)
+    times = sorted(rng.uniform(start.timestamp(), until.timestamp()) for _ in range(count))
+    for k, at in enumerate(times):
+        ms = int(at * 1000)
+        chat_id = rng.choice(chat_ids)
+        message = {
+            "sender": {"user_id": 900_000_000 + k, "name": "Житель"},
+            "recipient": {"chat_id": chat_id, "chat_type": "chat"},
+            "timestamp": ms,
+            "body": {"mid": f"mid.resident.{k}", "seq": k, "text": "Когда дадут горячую воду?"},
+        }
+        platform.schedule_update(at, {"update_type": "message_created", "timestamp": ms, "message": message})
+
+
+def simulate(sim: Simulation) -> Simulation:
+    """Run the daemon until the window ends or the CPU budget is spent."""
+    logs.configure("info", json=True, stream=_Null())
+    reset_peak_rss()
+    real_lease, engine_mod.Lease = engine_mod.Lease, SimLease
+    sim.clock.start()
+    try:
+        cycles.daemon(sim.app, sim.clock.stop)
+    except Overrun as e:
+        sim.error = str(e)
+    except Exception as e:  # the figures say how far it got, and why it ended
+        sim.error = f"{type(e).__name__}: {e}"
+    try:
+        sim.figures = figures(sim)
+        sim.figures |= idle_wakes(sim)
+    finally:
+        engine_mod.Lease = real_lease
+    return sim
+
+
+class _Null(io.TextIOBase):
+    """Logs are written (their cost is the daemon's) and dropped."""
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def figures(sim: Simulation) -> dict[str, Any]:
+    p, clock = sim.platform, sim.clock
+    end = clock.monotonic()
+    lags: list[float] = []
+    by_tz: dict[str, list[float]] = {}
+    wrong, missing, pending = 0, 0, 0
+    for h in sim.handovers:
+        members = p.chats[h.chat_id].members
+        wrong += sum(1 for u in h.old_staff if u in members and members[u].is_admin)
+        absent = [u for u in h.new_staff if u not in members or not members[u].is_admin or (h.chat_id, u) not in p.granted]
+        missing += len(absent)
+        if absent:
+            pending += 1
+            continue
+        lag = max(p.granted[(h.chat_id, u)] for u in h.new_staff) - h.due.timestamp()
+        lags.append(lag)
+        by_tz.setdefault(h.tz, []).append(lag)
+    changed = {h.chat_id: h for h in sim.handovers}
+    writes: Counter[str] = Counter()
+    for at, chat_id in p.writes:
+        h = changed.get(chat_id)
+        if h is not None and at >= h.due.timestamp():
+            writes[h.tz] += 1
+    goals = {tz: writes[tz] / WRITE_RATE + GOAL_MARGIN for tz in by_tz}
+    worst_tz = max(by_tz, key=lambda tz: max(by_tz[tz]) / goals[tz], default=None)
+    with Session(sim.app.db) as s:
+        runs = list(s.exec(select(RunRow)))
+        handled = list(s.exec(select(UpdateRow).where(col(UpdateRow.processed_at).is_not(None))))
+    update_lags = [row.processed_at.timestamp() - json.loads(row.body)["timestamp"] / 1000 for row in handled if row.processed_at]
+    cpu = clock.cpu()
+    calls = sum(p.calls.values())
+    return {
+        "buildings": sim.n,
+        "reconcile": "due" if sim.reconcile else "done",
+        "changed": len(sim.handovers),
+        "handed": len(lags),
+        "pending": pending,
+        "wrong_admins": wrong,
+        "missing_admins": missing,
+        "lag_p50": _pct(lags, 0.5),
+        "lag_p99": _pct(lags, 0.99),
+        "lag_max": max(lags) if lags else None,
+        "goal_s": goals[worst_tz] if worst_tz else None,
+        "goal_ratio": max(by_tz[worst_tz]) / goals[worst_tz] if worst_tz else None,
+        "lag_by_zone": {tz: {"max": max(v), "goal": goals[tz], "writes": writes[tz]} for tz, v in by_tz.items()},
+        "cycles": len(runs),
+        "failed_cycles": sum(1 for r in runs if r.status != "ok"),
+        "run_statuses": dict(Counter(r.status for r in runs)),
+        "max_calls_b": calls / sim.n,
+        "gis_messages_b": sim.gis.messages / sim.n,
+        "gis_http_b": sim.gis.http / sim.n,
+        "statuses": dict(p.statuses),
+        "gis_faults": dict(sim.gis.faults),
+        "cpu_s": cpu,
+        "cpu_ms_b": cpu / sim.n * 1000,
+        "updates": len(update_lags),
+        "update_lag_p50": _pct(update_lags, 0.5),
+        "update_lag_max": max(update_lags) if update_lags else None,
+        "simulated_h": (end - START.timestamp()) / 3600,
+        "ended": sim.error or clock.stopped_by or "daemon returned",
+        "peak_mb": vm("VmHWM"),
+        "rss_before_mb": sim.rss_before,
+        "setup_s": sim.setup_s,
+    }
+
+
+def idle_wakes(sim: Simulation) -> dict[str, Any]:
+    """The daemon's wake-up between pulls (`sync_once(pull=False)`) run again after the day, when
+    every update is handled: its CPU when it finds nothing to do, the cost the goal wants O(changed)."""
+    sim.clock.cpu_budget = math.inf
+    probes: list[dict[str, Any]] = []
+    for _ in range(PROBES if sim.n < STEADY_FROM else 2):
+        cpu = time.process_time()
+        try:
+            report = cycles.sync_once(sim.app, trigger="updates", pull=False)
+        except DomchatError as e:
+            probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "error": str(e)})
+            continue
+        probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "planned": report.planned, "updates": report.updates})
+    idle = [p["cpu_ms"] for p in probes[1:] if p.get("planned") == 0 and p.get("updates") == 0]
+    return {"noop_cpu_ms": statistics.median(idle) if idle else None, "probes": probes}
+
+
+def one(n: int, budget: float, zones: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="domchat-sim-") as tmp:
+        sim = simulate(prepare(n, Path(tmp), budget=budget, zones=zones, reconcile=n < STEADY_FROM))
+        sim.app.db.dispose()
+        return sim.figures
+
+
+def run(scale: str, sizes: tuple[int, ...] | None = None, budget: float | None = None) -> list[Table]:
+    rows, skipped = [], []
+    for n in sizes or SIZES[scale]:
+        reason = too_big(n, KB_PER_BUILDING)
+        if reason:
+            skipped.append(reason)
+            continue
+        args = ("--one", str(n), "--budget", str(budget or BUDGET[scale]), "--zones", str(SCALE_ZONES[scale]))
+        rows.append(child(Path(__file__).resolve(), *args))
+    return [tables(rows, skipped)]
+
+
+def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
+    base = rows[0] if rows else {}
+    for r in rows:
+        r["handed_share"] = f"{r['handed']:,}/{r['changed']:,}"
+        r["noop_ratio"] = ratio(r["noop_cpu_ms"], base.get("noop_cpu_ms"))
+        r["size_ratio"] = r["buildings"] / base["buildings"]
+        r["mem_ratio"] = r["peak_mb"] / 1024
+        r["wrong"] = f"{r['wrong_admins']}/{r['missing_admins']}"
+    notes = [
+        "Virtual time: simulated sleeps plus the process's CPU time (one core). lag: from a building's local midnight to its new"
+        " manager's staff all being admins; pending: changed buildings not handed over when the run ended.",
+        "goal: (write calls on that midnight's changed chats ÷ 27/s) + 5 s, for the midnight whose last handover is furthest"
+        " from it; goal ×: its last handover ÷ goal (≤ 1 meets the goal).",
+        "no-op wake ms: CPU of the daemon's wake-up between pulls run again after the day with nothing left to do (median of"
+        f" {PROBES - 1}, after one to warm up); × against the smallest size (1.0: O(changed), size ×: O(region)).",
+        "peak RSS includes the simulated services, the fixture's leftovers and SQLite's cache; peak/1 GB: against the goal.",
+        "wrong/missing: old staff still admins / new staff not admins at the end, over all changed buildings.",
+    ]
+    for r in rows:
+        notes.append(
+            f"{r['buildings']:,}: ran {r['simulated_h']:.2f} h simulated ({r['cycles']} cycles: {r['run_statuses']}),"
+            f" ended: {r['ended']}; idle wake-ups {json.dumps(r['probes'], default=round)};"
+            f" MAX answers {r['statuses']}; GIS faults {r['gis_faults']}; setup {r['setup_s']:.0f} s;"
+            f" by midnight {json.dumps(r['lag_by_zone'], default=lambda v: round(v, 1))}"
+        )
+    notes.extend(skipped)
+    return table(
+        "Region simulation: the daemon on a virtual clock, 10 % of managers changing at local midnight across time zones",
+        [
+            ("buildings", "buildings", ","),
+            ("reconcile", "reconcile", ""),
+            ("handed_share", "handed over", ""),
+            ("pending", "pending", ","),
+            ("lag_p50", "lag p50 s", ",.1f"),
+            ("lag_p99", "lag p99 s", ",.1f"),
+            ("lag_max", "lag max s", ",.1f"),
+            ("goal_s", "goal s", ",.1f"),
+            ("goal_ratio", "goal ×", ",.1f"),
+            ("wrong", "wrong/missing", ""),
+            ("max_calls_b", "MAX calls/b", ".2f"),
+            ("gis_messages_b", "GIS msgs/b", ".2f"),
+            ("cpu_ms_b", "CPU ms/b", ",.1f"),
+            ("noop_cpu_ms", "no-op wake ms", ",.0f"),
+            ("noop_ratio", "no-op ×", ".1f"),
+            ("size_ratio", "size ×", ",.0f"),
+            ("update_lag_p50", "update lag p50 s", ",.1f"),
+            ("update_lag_max", "update lag max s", ",.0f"),
+            ("peak_mb", "peak RSS MB", ",.0f"),
+            ("mem_ratio", "peak/1 GB", ".2f"),
+        ],
+        rows,
+        notes,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=tuple(SIZES), default="quick")
+    parser.add_argument("--sizes", help="comma-separated numbers of buildings")
+    parser.add_argument("--budget", type=float, help="CPU seconds per size (default: the scale's)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--zones", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.budget or BUDGET[args.scale], args.zones or SCALE_ZONES[args.scale]), ensure_ascii=False))
+        return
+    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+    print(render(run(args.scale, sizes, args.budget)[0]))
+
+
+if __name__ == "__main__":
+    main()
