@@ -1,7 +1,7 @@
 """The version of domchat that made each run.
 
-Revision ID: 0004_views
-Revises: 0003_trust
+Revision ID: 0005_views
+Revises: 0004_notices
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_views"
-down_revision = "0003_trust"
+revision = "0005_views"
+down_revision = "0004_notices"
 branch_labels = None
 depends_on = None
 
