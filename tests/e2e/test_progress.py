@@ -52,6 +52,7 @@ def test_each_run_and_each_cycle_that_changed_something_record_the_version(stage
         closing = list(audit.query(s, audit.AuditFilter(action="cycle.run")))
         assert audit.verify(audit.query(s)).ok
     assert runs and all(r.version == VERSION for r in runs)
+    assert app_mod.status(stage.app())["last_cycle"]["version"] == VERSION
     last = ours[-1]
     assert last.action == "cycle.run" and last.outcome == "ok"
     assert json.loads(last.after)["version"] == VERSION

@@ -276,6 +276,7 @@ def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
         "phases": json.loads(r.phases),
         "error": r.error,
         "actor": r.actor,
+        "version": r.version,
     }
 
 
