@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from domchat.cli import cli
 from domchat.emulators.gis import GisEmulator
+from domchat.sync.locks import Lease
 from support.stage import NOON, SCHEMAS, Stage, make_world, write_config
 
 runner = CliRunner()
@@ -70,6 +71,11 @@ def test_a_healthy_run_is_ok_with_its_pulls_and_perfdata(stage: Stage) -> None:
     assert doc["version"] and doc["bound_chats"] == len(stage.chats) > 0
     _, out = _status(stage.config)
     assert "last cycle: ok" in out and "licence register:" in out and "lease: free" in out
+    app = stage.app()
+    with Lease(app.db, "region:86", app.clock) as lease:  # another instance in a cycle
+        held = _doc(stage.config)["lease"]
+        assert held["held"] is True and held["holder"] == lease.holder and held["expires_at"] > doc["lease"]["expires_at"]
+        assert f"lease: held by {lease.holder} until" in _status(stage.config)[1]
 
 
 def test_gis_down_fails_the_cycle_and_is_critical(stage: Stage, db_url: str) -> None:
