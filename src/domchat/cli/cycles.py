@@ -163,7 +163,7 @@ def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
         yield f"last cycle: ok, finished {latest['finished_at']}"
     else:
         phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v not in ("ok", "skipped"))
-        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
+        yield f"last cycle: {latest['status']}" + (f" ({phases})" if phases else "") + f": {latest['error'] or ''}"
     yield f"last successful cycle: {last_ok['finished_at'] if last_ok else 'never'}"
     pull = doc["last_successful_pull"]
     yield f"last successful GIS pull: {pull['at'] + ' (' + _age(pull['age_s']) + ' ago)' if pull else 'never'}"
