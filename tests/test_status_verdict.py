@@ -14,9 +14,15 @@ LIMITS = StatusSettings(pull_age_warning=100, pull_age_critical=1000, pending_wa
 
 
 def _doc(status: str = "ok", pull_age: float | None = 5.0, pending: int = 0, error: str | None = None, **phases: str) -> dict[str, Any]:
-    run = {"status": status, "phases": {"updates": "ok", "pull": "ok", "plan": "ok", "execute": "ok", **phases}, "error": error}
+    run = {
+        "run_id": "r1",
+        "status": status,
+        "phases": {"updates": "ok", "pull": "ok", "plan": "ok", "execute": "ok", **phases},
+        "error": error,
+    }
     return {
         "last_cycle": run,
+        "last_pull_cycle": {**run, "run_id": "r1"},
         "last_successful_pull": None if pull_age is None else {"at": "2026-11-21T09:00:00+00:00", "age_s": pull_age},
         "pending_actions": pending,
         "oldest_pending_age_s": 30.0 if pending else None,
@@ -49,3 +55,11 @@ def test_the_worst_finding_comes_first_and_the_line_has_no_stray_bar_or_break() 
     assert check.code == 2 and bar and "\n" not in check.line and "|" not in text
     assert text.startswith("DOMCHAT CRITICAL - no successful GIS pull for") and "house a/b refused" in text
     assert perfdata.split()[2] == "last_pull_age=5000s;100;1000;0"
+
+
+def test_a_failed_pull_is_not_hidden_by_the_cycles_after_it() -> None:
+    doc = _doc()
+    doc["last_pull_cycle"] = {**doc["last_cycle"], "run_id": "r0", "status": "failed", "phases": {"pull": "failed"}}
+    doc["failures"]["pull"] = ["GIS ZhKH unreachable"]
+    check = verdict(doc, LIMITS)
+    assert check.code == 2 and check.line.startswith("DOMCHAT CRITICAL - last GIS pull failed: GIS ZhKH unreachable |")

@@ -96,6 +96,13 @@ def test_gis_down_fails_the_cycle_and_is_critical(stage: Stage, db_url: str) -> 
     _, out = _status(stage.config)
     assert "last cycle: failed (pull failed)" in out and "last cycle: ok" not in out
 
+    # The daemon's cycles between pulls (updates only) succeed; the failed pull stays critical.
+    between = stage.sync(LATER + timedelta(minutes=1), pull=False)
+    assert between.status == "ok" and between.phases["pull"] == "skipped"
+    code, text, _ = _check(stage.config, now=LATER + timedelta(minutes=1))
+    assert code == 2 and text.startswith("DOMCHAT CRITICAL - last GIS pull failed: GIS ZhKH unreachable"), text
+    assert _doc(stage.config)["last_pull_cycle"]["run_id"] == report.run_id
+
 
 def test_never_pulled_is_critical(stage: Stage, db_url: str) -> None:
     stage.gis.stop()

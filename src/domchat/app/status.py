@@ -2,8 +2,8 @@
 `[status]`'s thresholds as a Nagios/Icinga plugin (`status --check`).
 
 The verdict never says OK after a failed phase: it is taken from the last finished run's
-outcome (the worst of its phases), the age of the last successful GIS pull, the pending
-actions and the actions given up.
+outcome (the worst of its phases), the pull of the last run that pulled (runs between pulls
+skip it), the age of the last successful GIS pull, the pending actions and the actions given up.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def status(app: App) -> dict[str, Any]:
         "now": now.isoformat(),
         "last_cycle": _run_doc(last),
         "last_successful_cycle": _run_doc(last_ok),
+        "last_pull_cycle": _run_doc(last_pull_run),
         "last_successful_pull": _when(last_pull, wall) if last_pull else None,
         "pulls": sources,
         "pending_actions": pending,
@@ -172,6 +173,12 @@ def verdict(doc: dict[str, Any], limits: StatusSettings) -> Check:
     elif last["status"] != "ok":
         level = CRITICAL if last["status"] in ("failed", "stopped") else WARNING
         found.append((level, f"last cycle {last['status']}: {_cut(last['error'] or _phases(last), 160)}"))
+    pulled = doc["last_pull_cycle"]
+    if pulled is not None and pulled["run_id"] != (last or {}).get("run_id") and pulled["phases"]["pull"] != "ok":
+        # Cycles between pulls (updates and midnights only) must not hide the pull that failed.
+        outcome = pulled["phases"]["pull"]
+        why = _cut("; ".join(doc["failures"]["pull"]) or outcome, 160)
+        found.append((CRITICAL if outcome == "failed" else WARNING, f"last GIS pull {outcome}: {why}"))
     pull = doc["last_successful_pull"]
     pull_age = pull["age_s"] if pull else None
     if pull_age is None:
