@@ -6,7 +6,7 @@ types it needs to name are re-exported here so that it imports nothing below thi
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
-from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
+from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, sync_once
 from domchat.app.history import History, building_history
 from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (
@@ -20,6 +20,7 @@ from domchat.app.people import (
     staff_revoke,
 )
 from domchat.app.progress import Progress
+from domchat.app.status import Check, check, status
 from domchat.app.trail import (
     VerifyReport,
     audit_events,
@@ -39,6 +40,7 @@ from domchat.sync.engine import CycleReport
 __all__ = [
     "App",
     "AuditFilter",
+    "Check",
     "CycleReport",
     "DatabaseFailure",
     "History",
@@ -51,6 +53,7 @@ __all__ = [
     "audit_rows",
     "audit_verify",
     "building_history",
+    "check",
     "check_config",
     "checkpoint",
     "clients",
