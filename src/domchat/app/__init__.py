@@ -6,7 +6,7 @@ types it needs to name are re-exported here so that it imports nothing below thi
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
-from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
+from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, sync_once
 from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (
     export_invitations,
@@ -18,6 +18,7 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
+from domchat.app.status import Check, check, status
 from domchat.app.trail import VerifyReport, audit_events, audit_rows, audit_verify, checkpoint, export_audit, export_audit_to
 from domchat.app.trail import keygen as audit_keygen
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
@@ -28,6 +29,7 @@ from domchat.sync.engine import CycleReport
 __all__ = [
     "App",
     "AuditFilter",
+    "Check",
     "CycleReport",
     "DatabaseFailure",
     "Plan",
@@ -37,6 +39,7 @@ __all__ = [
     "audit_keygen",
     "audit_rows",
     "audit_verify",
+    "check",
     "check_config",
     "checkpoint",
     "clients",

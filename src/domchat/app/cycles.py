@@ -1,15 +1,14 @@
-"""Use cases around sync cycles: one cycle, resync, the daemon, plans, status, conflicts, updates."""
+"""Use cases around sync cycles: one cycle, resync, the daemon, plans, conflicts, updates (status: app/status.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from domchat import metrics, notify
 from domchat.app import monitoring
@@ -25,14 +24,6 @@ from domchat.max_client.client import MaxClient
 from domchat.max_client.receive import receive_updates as max_receive
 from domchat.max_client.types import Update
 from domchat.storage import repo
-from domchat.storage.tables import (
-    ActionRow,
-    AuditHeadRow,
-    BindingRow,
-    BuildingRow,
-    OrganisationRow,
-    RunRow,
-)
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain, one_line
 from domchat.sync.scheduler import next_wake
@@ -211,60 +202,6 @@ def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
 
 def _only(domain: Domain, building: str) -> Domain:
     return replace(domain, bindings={k: v for k, v in domain.bindings.items() if k == building})
-
-
-def status(app: App) -> dict[str, Any]:
-    engine = app.ready_db()
-    with Session(engine) as s:
-        last_ok = s.exec(select(RunRow).where(RunRow.status == "ok").order_by(col(RunRow.started_at).desc())).first()
-        last = s.exec(select(RunRow).order_by(col(RunRow.started_at).desc())).first()
-        pending = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending")
-        retrying = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending", col(ActionRow.attempts) > 0)
-        failed = list(
-            s.exec(select(ActionRow).where(col(ActionRow.status) == "failed").order_by(col(ActionRow.finished_at).desc()).limit(20))
-        )
-        buildings = _count(s, col(BuildingRow.fias_guid))
-        bound = _count(s, col(BindingRow.building))
-        orgs = _count(s, col(OrganisationRow.ogrn))
-        head = s.get(AuditHeadRow, 1)
-        domain = load_domain(s)
-    now = app.clock.now()
-    next_change = domain.next_boundary(now)
-    return {
-        "now": now.isoformat(),
-        "last_cycle": _run_doc(last),
-        "last_successful_cycle": _run_doc(last_ok),
-        "pending_actions": pending,
-        "retrying_actions": retrying,
-        "failed_actions": [
-            {"kind": a.kind, "chat_id": a.chat_id, "user_id": a.user_id, "attempts": a.attempts, "error": a.error} for a in failed
-        ],
-        "buildings": buildings,
-        "bound_chats": bound,
-        "unbound_buildings": buildings - bound,
-        "organisations": orgs,
-        "conflicts": [{"building": c.building, "day": c.day.isoformat(), "orgs": list(c.orgs)} for c in domain.conflicts(now)],
-        "next_boundary": next_change.isoformat() if next_change else None,
-        "audit_events": head.seq if head else 0,
-    }
-
-
-def _count(s: Session, column: Any, *where: Any) -> int:
-    return int(s.exec(select(func.count(column)).where(*where)).one())
-
-
-def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
-    if r is None:
-        return None
-    return {
-        "run_id": r.run_id,
-        "started_at": r.started_at.isoformat(),
-        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-        "status": r.status,
-        "phases": json.loads(r.phases),
-        "error": r.error,
-        "actor": r.actor,
-    }
 
 
 def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[[str], None]) -> None:

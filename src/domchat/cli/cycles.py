@@ -136,25 +136,60 @@ def _action_lines(actions: list[dict[str, Any]]) -> Iterator[str]:
 
 
 @command(commands, "config", "now", "json")
-def status(run: Invocation) -> None:
-    """Last cycle, pending actions, conflicts, next boundary."""
+def status(
+    run: Invocation,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Nagios/Icinga plugin: one line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN ([status] thresholds).",
+        ),
+    ] = False,
+) -> None:
+    """Last cycle and pulls, pending and failed actions, conflicts, next boundary, lease, version."""
+    if check:
+        verdict = app_mod.check(run.app)
+        typer.echo(verdict.line)
+        raise typer.Exit(verdict.code)
     run.out.show(app_mod.status(run.app()), _status_lines)
 
 
 def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
-    last = doc["last_successful_cycle"]
-    yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
+    yield f"domchat {doc['version']}"
+    latest, last_ok = doc["last_cycle"], doc["last_successful_cycle"]
+    if latest is None:
+        yield "last cycle: none yet"
+    elif latest["status"] == "ok":
+        yield f"last cycle: ok, finished {latest['finished_at']}"
+    else:
+        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v not in ("ok", "skipped"))
+        yield f"last cycle: {latest['status']}" + (f" ({phases})" if phases else "") + f": {latest['error'] or ''}"
+    yield f"last successful cycle: {last_ok['finished_at'] if last_ok else 'never'}"
+    pull = doc["last_successful_pull"]
+    yield f"last successful GIS pull: {pull['at'] + ' (' + _age(pull['age_s']) + ' ago)' if pull else 'never'}"
+    for source, when in doc["pulls"].items():
+        yield f"  {source}: {when['at']} ({_age(when['age_s'])} ago)"
+    for problem in doc["failures"]["pull"]:
+        yield f"  pull problem: {problem}"
     yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
-    latest = doc["last_cycle"]
-    if latest is not None and latest["status"] != "ok":
-        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v != "ok")
-        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
-    yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
-    if doc["retrying_actions"] or doc["failed_actions"]:
-        yield f"actions being retried: {doc['retrying_actions']}; given up: {len(doc['failed_actions'])}"
+    oldest = f", oldest waiting {_age(doc['oldest_pending_age_s'])}" if doc["oldest_pending_age_s"] is not None else ""
+    yield f"pending actions: {doc['pending_actions']}{oldest}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    failures = doc["failures"]
+    if failures["retrying"] or failures["given_up"]:
+        yield f"actions being retried: {doc['retrying_actions']}; given up: {sum(failures['given_up'].values())}"
+    for what in ("retrying", "given_up"):
+        for kind, n in failures[what].items():
+            yield f"  {what.replace('_', ' ')}: {n} {kind}"
     for a in doc["failed_actions"]:
         yield f"  failed {a['kind']} in chat {a['chat_id']}: {a['error']}"
     yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
+    lease = doc["lease"]
+    held = lease is not None and lease["held"]
+    yield f"lease: {'held by ' + lease['holder'] + ' until ' + lease['expires_at'] if held else 'free'}"
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 @command(commands, "config", "now", "json")

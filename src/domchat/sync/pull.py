@@ -45,6 +45,9 @@ HOUSES_READ = "gis.houses.full_read"
 """When every building's house data was last read (advanced in the transaction that stores it)."""
 LICENCES_DIGEST = "gis.licences.digest"
 """A digest of the licence register as last stored: contracts are re-read when it changes."""
+SOURCE_READ = "gis.read:"
+"""Bookmark prefix: + a source's name (`PullReport.read`) → when (wall clock) it was last read in
+full and stored; `domchat status` shows each."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ class PullReport:
     problems: list[str] = field(default_factory=list)
     """What this pull could not read (a house GIS refused, documents that failed): the rest was
     used and the stored state of those parts stays. Non-empty makes the pull "degraded"."""
+    read: list[str] = field(default_factory=list)
+    """The sources this pull read in full (licence register, house data, organisations, contracts
+    and charters, guest grants); recorded under `SOURCE_READ` when the pull is stored."""
 
     @property
     def degraded(self) -> bool:
@@ -153,6 +159,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
 
     if licensees:
         ctx.gis.actual_licenses(licensees, ctx.region, batches=take)
+        report.read.append("licence register")
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
@@ -165,10 +172,15 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
             addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
     wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
 
+    refused: list[str] = []
+
     def house_failed(house: str, error: GisError) -> None:
+        refused.append(house)
         report.problems.append(f"house {house}: {error}")
 
     houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted, on_error=house_failed).items()} if wanted else {}
+    if wanted and not refused:
+        report.read.append("house data")
     # A known house GIS would not describe keeps its stored data; a new one is stored from its
     # licence entry with the default zone (audited as assumed), and read again on the full read.
     orgs: list[OrgRecord] = _optional(
@@ -202,11 +214,13 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
 def _optional(report: PullReport, what: str, fetch: Callable[[], T], otherwise: T) -> T:
     """`fetch()`, or `otherwise` with the failure noted: the rest of the pull is still used."""
     try:
-        return fetch()
+        got = fetch()
     except GisError as e:
         report.problems.append(f"{what}: {e}")
         log.warning("GIS pull: part of it failed; the stored state of that part stays", part=what, error=str(e))
         return otherwise
+    report.read.append(what)
+    return got
 
 
 def _keep_register_address(_house: str, _error: GisError) -> None:
@@ -234,6 +248,8 @@ def _store(
         _save_building(ctx, s, fias, address, got.houses.get(fias), now, report)
     if ctx.refresh_houses:
         repo.set_bookmark(s, HOUSES_READ, ctx.clock.wall().isoformat(), now)
+    for source in report.read:
+        repo.set_bookmark(s, SOURCE_READ + source, ctx.clock.wall().isoformat(), now)
     s.flush()
     crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
     if got.grants:
