@@ -46,6 +46,7 @@ from domchat.domain.notices import (
     reminders_on,
     spread,
 )
+from domchat.domain.reasons import because
 from domchat.domain.templates import Templates
 from domchat.errors import GisError
 from domchat.mapping.notices import deadlines_by_building, meeting, outcome
@@ -208,7 +209,7 @@ def read_votings(db: Engine, gis: GisSource, buildings: Sequence[str], at: datet
         store.save_meetings(s, meetings, outcomes, at)
         repo.set_bookmark(s, VOTINGS_READ, at.isoformat(), at)
     if skipped:
-        log.warning("owners' meetings not read for some houses", houses=len(skipped), first=skipped[0])
+        log.warning("notices.meetings_unread", houses=len(skipped), first=skipped[0])
     return len(meetings) + len(outcomes)
 
 
@@ -271,15 +272,25 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
                 late.status = "expired"
                 s.add(late)
                 append(s, AuditEvent("daemon", "schedule", "post_notice", "skipped", building=r.building, chat_id=r.chat_id,
-                                     reason=f"{r.key}: its last useful day {r.until} passed before it could be posted"), at)  # fmt: skip
+                                     reason=because("notice_expired", notice=r.key, until=str(r.until))), at)  # fmt: skip
     return rows, len(expired)
 
 
 def _post(r: NoticeRow, b: Building, rules: NoticeRules) -> PostNotice:
     """The action of a notice: it carries the building's quiet hours, which every retry keeps to."""
     quiet = (rules.quiet_start.isoformat("minutes"), rules.quiet_end.isoformat("minutes"))
-    return PostNotice(r.chat_id, r.building, due=r.due_at.isoformat(), notice=r.key, text=r.text, zone=b.zone().key, quiet=quiet,
-                      morning=int(spread(r.key, rules).total_seconds()), until=r.until.isoformat(), reason=r.kind)  # fmt: skip
+    return PostNotice(
+        r.chat_id,
+        r.building,
+        due=r.due_at.isoformat(),
+        notice=r.key,
+        text=r.text,
+        zone=b.zone().key,
+        quiet=quiet,
+        morning=int(spread(r.key, rules).total_seconds()),
+        until=r.until.isoformat(),
+        reason=because("notice", kind=r.kind),
+    )
 
 
 def _compute_due(db: Engine, at: datetime) -> bool:
@@ -329,11 +340,13 @@ def turn(db: Engine, kind: NoticeKind, building: str, *, off: bool, actor: str, 
     with transaction(db) as s:
         changed = store.set_off(s, building, kind, off, actor, at)
         if changed:
-            where = building or "the region"
+            why = (
+                because("notices_building", kind=kind.value, building=building) if building else because("notices_region", kind=kind.value)
+            )
             append(
                 s,
                 AuditEvent(actor, "cli:notices", "notices.off" if off else "notices.on", "done", building=building or None,
-                           after={"kind": kind.value, "off": off}, reason=f"{kind.value} turned {'off' if off else 'on'} for {where}"),
+                           after={"kind": kind.value, "off": off}, reason=why),
                 at,
             )  # fmt: skip
     return changed

@@ -1,7 +1,7 @@
 """Notices: the message each one became, so that an owners' meeting announcement can be pinned.
 
 Revision ID: 0002_notices2
-Revises: 0004_notices
+Revises: 0005_views
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_notices2"
-down_revision = "0004_notices"
+down_revision = "0005_views"
 branch_labels = None
 depends_on = None
 
