@@ -13,9 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from domchat.storage import audit
+from domchat.storage.tables import ActionRow
 from support.stage import NOON, Stage
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -69,3 +70,21 @@ def test_the_announcement_is_pinned_while_decisions_are_taken_and_the_card_after
     with Session(stage.app().db) as s:
         events = [e for e in audit.query(s) if e.chat_id == chat and e.action in ("pin_notice", "pin_card") and e.outcome == "done"]
     assert [e.action for e in events] == ["pin_card", "pin_notice", "pin_card"]
+
+
+@pytest.mark.parametrize("point", ["pin_notice:before_call", "pin_notice:after_call", "pin_notice:after_commit"])
+def test_a_crash_around_the_pin_pins_it_once(stage: Stage, db_url: str, point: str) -> None:
+    stage.running()
+    chat = stage.chats[stage.world["buildings"][0]["fias_guid"]]
+    opened = datetime(2026, 11, 23, 0, 30, tzinfo=MOSCOW).astimezone(UTC)
+    crashed = stage.sync_process(db_url, point, opened)
+    assert crashed.returncode == 137, f"the crash point {point} was never reached: {crashed.stderr[-500:]}"
+    resumed = stage.sync_process(db_url, None, opened + timedelta(minutes=5))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    assert _pinned(stage, chat)[0].startswith("🗳")
+    with Session(stage.app().db) as s:
+        events = list(audit.query(s))
+        pending = list(s.exec(select(ActionRow).where(ActionRow.status == "pending")))
+    assert pending == [] and audit.verify(events).ok
+    assert len([e for e in events if e.action == "pin_notice" and e.outcome == "done"]) == 1

@@ -325,3 +325,13 @@ def test_a_client_survives_a_faulty_platform(world: dict[str, Any], fake: FakeTi
         assert fake.sleeps  # it did meet faults on the way
     finally:
         emu.stop()
+
+
+def test_a_fault_armed_for_one_route_hits_that_route_only(emulator: MaxEmulator, control: Control, fake: FakeTime) -> None:
+    chat_id = control.new_chat()
+    control.post("/faults/arm", kind="5xx", count=1, route="POST /messages")
+    client = _client(emulator, fake, RecordingLimiter())
+    assert client.get_chat(chat_id).chat_id == chat_id and fake.sleeps == []  # not the armed route: answered at once
+    with pytest.raises(MaxUnavailable, match="HTTP 500"):
+        client.send_message(chat_id=chat_id, text="refused")
+    assert client.send_message(chat_id=chat_id, text="sent").text == "sent"  # the armed count is spent
