@@ -22,8 +22,9 @@ from domchat.app import cycles
 from domchat.max_client.client import MaxClient
 from domchat.storage import repo
 from domchat.storage.db import transaction
-from domchat.storage.tables import ActionRow, AuditRow, LeaseRow, RunRow
+from domchat.storage.tables import ActionRow, AuditRow, BuildingRow, LeaseRow, RunRow
 from domchat.sync.engine import CHATS_AFTER, CHATS_READ
+from domchat.sync.pull import HOUSES_AFTER
 from support.stage import Stage
 
 RATE = 27.0
@@ -145,3 +146,28 @@ def test_a_reconcile_in_progress_at_local_midnight_yields_and_the_handover_lands
 def _due(action: ActionRow) -> datetime | None:
     due = json.loads(action.payload).get("due")
     return datetime.fromisoformat(due) if due else None
+
+
+def test_each_pull_re_reads_a_slice_of_the_known_houses_going_round_them(stage: Stage) -> None:
+    stage.sync()  # every house is new: all read
+    with stage.config.open("a", encoding="utf-8") as f:
+        f.write("[sync]\nhouse_reread_interval = 0.001\nhouse_reread_slice = 4\n")  # a lap owed at each pull, 4 at a time
+    ring = sorted(b["fias_guid"] for b in stage.world["buildings"])
+    for guid in (ring[1], ring[6]):
+        next(b for b in stage.world["buildings"] if b["fias_guid"] == guid)["termination_date"] = "2026-11-01"
+
+    def states() -> dict[str, str]:
+        with Session(stage.app().db) as s:
+            return {g: s.exec(select(BuildingRow.state).where(BuildingRow.fias_guid == g)).one() for g in (ring[1], ring[6])}
+
+    def after() -> str | None:
+        with Session(stage.app().db) as s:
+            return repo.get_bookmark(s, HOUSES_AFTER)
+
+    stage.sync()
+    assert states() == {ring[1]: "terminated", ring[6]: "active"} and after() == ring[3]
+    stage.sync()
+    assert states() == {ring[1]: "terminated", ring[6]: "terminated"} and after() == ring[7]
+    stage.sync()
+    stage.sync()
+    assert after() == ring[(4 * 4 - 1) % len(ring)]  # round the ring and on
