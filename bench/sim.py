@@ -68,7 +68,7 @@ STEADY_FROM = 100_000
 """From this size the region starts reconciled (no full read due): one reconcile would outlast the budget."""
 START = datetime(2026, 11, 30, 18, 55, tzinfo=UTC)
 WINDOW = timedelta(minutes=20)
-"""How long after the last midnight the simulation runs."""
+"""How long after the last midnight the simulation runs at least (then on until every changed building is handed over)."""
 UPDATES_PER_BUILDING_HOUR = 0.05
 KB_PER_BUILDING = 60
 """The fixture region, its SQLite rows, the simulated chats and the engine's loaded snapshot and chats."""
@@ -152,6 +152,7 @@ def prepare(
     change_share: float = 0.1,
     seed: int = 1,
     charge_cpu: bool = True,
+    gis_profile: GisProfile = GisProfile(),
 ) -> Simulation:
     """Yesterday as it was stored and as MAX and GIS show it; the full reconcile due at START
     (or, without `reconcile`, done just before it)."""
@@ -173,7 +174,7 @@ def prepare(
     clock = SimClock(START, last + WINDOW, cpu_budget=budget, charge_cpu=charge_cpu)
     s = settings(url, d)
     platform = SimMax(clock, s.max, list(chats(r, BEFORE)), BOT, MaxProfile(), seed)
-    gis = SimGis(clock, s.gis, gis_world(d, s.region.code), GisProfile(), seed + 1)
+    gis = SimGis(clock, s.gis, gis_world(d, s.region.code), gis_profile, seed + 1)
     _schedule_updates(platform, d, START, clock.until, random.Random(seed + 2))
     handovers = [
         Handover(
@@ -186,10 +187,16 @@ def prepare(
         )
         for b in sorted(r.changed)
     ]
+    clock.settled = lambda: all(_handed(platform, h) for h in handovers)
     app = SimApp(settings=s, clock=clock, _db=engine, sim_gis=gis, sim_max=platform)
     del r, d
     gc.collect()
     return Simulation(n, app, clock, gis, platform, handovers, time.perf_counter() - begun, vm("VmRSS"), reconcile)
+
+
+def _handed(platform: SimMax, h: Handover) -> bool:
+    members = platform.chats[h.chat_id].members
+    return all(u in members and members[u].is_admin for u in h.new_staff)
 
 
 def _schedule_updates(platform: SimMax, domain: Domain, start: datetime, until: datetime, rng: random.Random) -> None:
@@ -292,6 +299,8 @@ def figures(sim: Simulation) -> dict[str, Any]:
         "cycles": len(runs),
         "failed_cycles": sum(1 for r in runs if r.status != "ok"),
         "run_statuses": dict(Counter(r.status for r in runs)),
+        "problems": sorted({p for r in runs for p in json.loads(r.summary).get("problems", [])})[:5],
+        "gis_slow": sim.gis.profile.slow,
         "max_calls_b": calls / sim.n,
         "gis_messages_b": sim.gis.messages / sim.n,
         "gis_http_b": sim.gis.http / sim.n,
@@ -323,13 +332,14 @@ def idle_wakes(sim: Simulation) -> dict[str, Any]:
             probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "error": str(e)})
             continue
         probes.append({"cpu_ms": round((time.process_time() - cpu) * 1000), "planned": report.planned, "updates": report.updates})
-    idle = [p["cpu_ms"] for p in probes[1:] if p.get("planned") == 0 and p.get("updates") == 0]
+    idle = [p["cpu_ms"] for p in probes[1:] if "error" not in p]
     return {"noop_cpu_ms": statistics.median(idle) if idle else None, "probes": probes}
 
 
-def one(n: int, budget: float, zones: int) -> dict[str, Any]:
+def one(n: int, budget: float, zones: int, slow: float | None = None) -> dict[str, Any]:
+    profile = GisProfile() if slow is None else GisProfile(slow=slow)
     with tempfile.TemporaryDirectory(prefix="domchat-sim-") as tmp:
-        sim = simulate(prepare(n, Path(tmp), budget=budget, zones=zones, reconcile=n < STEADY_FROM))
+        sim = simulate(prepare(n, Path(tmp), budget=budget, zones=zones, reconcile=n < STEADY_FROM, gis_profile=profile))
         sim.app.db.dispose()
         return sim.figures
 
@@ -359,15 +369,17 @@ def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
         " manager's staff all being admins; pending: changed buildings not handed over when the run ended.",
         "goal: (write calls on that midnight's changed chats ÷ 27/s) + 5 s, for the midnight whose last handover is furthest"
         " from it; goal ×: its last handover ÷ goal (≤ 1 meets the goal).",
-        "no-op wake ms: CPU of the daemon's wake-up between pulls run again after the day with nothing left to do (median of"
-        f" {PROBES - 1}, after one to warm up); × against the smallest size (1.0: O(changed), size ×: O(region)).",
+        "idle wake ms: CPU of the daemon's wake-up between pulls run again after the day, with no update waiting (median of"
+        f" {PROBES - 1} after one that finishes leftovers; their planned actions are in the notes); × against the smallest size"
+        " (1.0: O(changed); size ×: O(region)).",
         "peak RSS includes the simulated services, the fixture's leftovers and SQLite's cache; peak/1 GB: against the goal.",
         "wrong/missing: old staff still admins / new staff not admins at the end, over all changed buildings.",
     ]
     for r in rows:
         notes.append(
             f"{r['buildings']:,}: ran {r['simulated_h']:.2f} h simulated ({r['cycles']} cycles: {r['run_statuses']}),"
-            f" ended: {r['ended']}; idle wake-ups {json.dumps(r['probes'], default=round)};"
+            f" GIS slow answers {r['gis_slow']:.0%}; ended: {r['ended']}; problems {r['problems']};"
+            f" idle wake-ups {json.dumps(r['probes'], default=round)};"
             f" MAX answers {r['statuses']}; GIS faults {r['gis_faults']}; setup {r['setup_s']:.0f} s;"
             f" by midnight {json.dumps(r['lag_by_zone'], default=lambda v: round(v, 1))}"
         )
@@ -388,8 +400,8 @@ def tables(rows: list[dict[str, Any]], skipped: list[str]) -> Table:
             ("max_calls_b", "MAX calls/b", ".2f"),
             ("gis_messages_b", "GIS msgs/b", ".2f"),
             ("cpu_ms_b", "CPU ms/b", ",.1f"),
-            ("noop_cpu_ms", "no-op wake ms", ",.0f"),
-            ("noop_ratio", "no-op ×", ".1f"),
+            ("noop_cpu_ms", "idle wake ms", ",.0f"),
+            ("noop_ratio", "idle wake ×", ".1f"),
             ("size_ratio", "size ×", ",.0f"),
             ("update_lag_p50", "update lag p50 s", ",.1f"),
             ("update_lag_max", "update lag max s", ",.0f"),
@@ -408,9 +420,11 @@ def main() -> None:
     parser.add_argument("--budget", type=float, help="CPU seconds per size (default: the scale's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--zones", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--slow", type=float, help="share of GIS messages answered slowly (default: GisProfile's)")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.budget or BUDGET[args.scale], args.zones or SCALE_ZONES[args.scale]), ensure_ascii=False))
+        zones = args.zones or SCALE_ZONES[args.scale]
+        print(json.dumps(one(args.one, args.budget or BUDGET[args.scale], zones, args.slow), ensure_ascii=False))
         return
     sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
     print(render(run(args.scale, sizes, args.budget)[0]))

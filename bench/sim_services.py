@@ -34,7 +34,9 @@ from typing import Any, TypeVar
 
 from domchat.clock import VirtualClock
 from domchat.domain.model import ActualChat, MemberState
+from domchat.emulators.max.ratelimit import SlidingWindow
 from domchat.errors import GisError, GisFault, MaxApiError, MaxUnavailable
+from domchat.gis_client.client import RECORD_BATCH
 from domchat.gis_client.transport import BudgetSpent
 from domchat.gis_client.types import (
     ActualLicense,
@@ -45,6 +47,8 @@ from domchat.gis_client.types import (
     LicenseHouse,
     NsiRef,
     OrgRecord,
+    VotingMessage,
+    VotingProtocol,
 )
 from domchat.max_client import parse
 from domchat.max_client.ratelimit import TokenBucket, client_rate
@@ -55,6 +59,7 @@ from domchat.sync.locks import Lease
 T = TypeVar("T")
 PAGE = 100
 """Members per page and users per `POST /members`, as the client sends them."""
+OnError = Callable[[str, GisError], None]
 GIS_BATCH = 100
 """Items per GIS message where the client batches (licences, organisations, contracts)."""
 
@@ -73,13 +78,24 @@ class SimClock(VirtualClock):
     the driver then stops there and lets that thread run until it sleeps again or ends, as a
     real heartbeat would run in the middle of a long wait for GIS.
 
-    `stop` is set once the time passes `until` or the CPU spent passes `cpu_budget`: the
+    `stop` is set once the time passes `until` and `settled()`, or the CPU spent passes `cpu_budget`: the
     daemon's own wait loop then ends it (a cycle in progress finishes first, unless it runs on
     past twice the budget: then the next sleep raises `Overrun`)."""
 
-    def __init__(self, at: datetime, until: datetime, cpu_budget: float = math.inf, *, charge_cpu: bool = True) -> None:
+    def __init__(
+        self,
+        at: datetime,
+        until: datetime,
+        cpu_budget: float = math.inf,
+        *,
+        charge_cpu: bool = True,
+        settled: Callable[[], bool] = lambda: True,
+    ) -> None:
         super().__init__(at)
         self.until = until
+        self.settled = settled
+        """Past `until`, the run goes on until this says the work it measures is done."""
+        self._next_look = until
         self.cpu_budget = cpu_budget
         self.charge_cpu = charge_cpu
         """False: time moves only by sleeps (deterministic, for tests; the figures are then unfair to a slow engine)."""
@@ -157,9 +173,12 @@ class SimClock(VirtualClock):
             raise Overrun(f"stopped inside a cycle: CPU budget of {self.cpu_budget:.0f} s spent twice over")
         if self.stop.is_set():
             return
-        if self.now() >= self.until:
-            self.stopped_by = "end of the simulated window"
-            self.stop.set()
+        now = self.now()
+        if now >= self._next_look:
+            self._next_look = now + timedelta(minutes=1)
+            if self.settled():
+                self.stopped_by = "end of the simulated window"
+                self.stop.set()
         elif self.cpu() > self.cpu_budget:
             self.stopped_by = f"CPU budget of {self.cpu_budget:.0f} s spent"
             self.stop.set()
@@ -204,13 +223,11 @@ class SimLease(Lease):
 @dataclass(frozen=True)
 class MaxProfile:
     rate: float = 30.0
-    """The platform's limit per token (requests per second), enforced as a bucket of one."""
+    """The platform's limit per token: requests in any one-second window (the emulator's `SlidingWindow`)."""
     latency: float = 0.04
     """Median round trip in seconds (log-normal, σ 0.5)."""
     faults: float = 0.05
     """Share of requests answered 5xx; half of those after the platform acted."""
-    retry_after: float = 1.0
-    """Retry-After of a 429."""
 
 
 @dataclass
@@ -240,7 +257,7 @@ class SimMax:
         self.bot = bot
         self.rng = random.Random(seed)
         self.limiter = TokenBucket(client_rate(settings), clock=clock.monotonic, sleep=clock.sleep)
-        self._server_tat = 0.0
+        self.window = SlidingWindow(profile.rate, clock=clock.monotonic)
         self.chats = {c.chat_id: SimChat(c.title, c.owner_id or 0, dict(c.members), _pinned(c)) for c in chats}
         self._mid = itertools.count(1)
         self.calls: Counter[int] = Counter()
@@ -265,24 +282,20 @@ class SimMax:
             self.calls[chat_id] += 1
             trip = self.profile.latency * math.exp(self.rng.gauss(0.0, 0.5))
             self.clock.sleep(trip / 2)
-            arrived = self.clock.monotonic()
-            if arrived < self._server_tat:
+            if not self.window.admit("bot"):
                 self.statuses["429"] += 1
                 self.clock.sleep(trip / 2)
-                self.limiter.pause(self.profile.retry_after)
-                delay = self.profile.retry_after
+                delay = self._backoff(attempt)
+                self.limiter.pause(delay)  # the platform sends no Retry-After
             elif self.rng.random() < self.profile.faults:
-                self._server_tat = max(self._server_tat, arrived) + 1 / self.profile.rate
                 self.statuses["5xx"] += 1
                 if self.rng.random() < 0.5:
                     self._act(chat_id, effect, write)  # acted, then failed to answer
                 self.clock.sleep(trip / 2)
                 if not idempotent:
                     raise MaxUnavailable("MAX POST /messages: HTTP 503 (after 1 attempt(s)); it may have taken effect")
-                ceiling = min(self.settings.backoff_max, self.settings.backoff * 2 ** (attempt - 1))
-                delay = ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+                delay = self._backoff(attempt)
             else:
-                self._server_tat = max(self._server_tat, arrived) + 1 / self.profile.rate
                 self.statuses["200"] += 1
                 result = self._act(chat_id, effect, write)
                 self.clock.sleep(trip / 2)
@@ -291,6 +304,11 @@ class SimMax:
                 raise MaxUnavailable(f"MAX: gave up after {attempt} attempt(s)")
             attempt += 1
             self.clock.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        """The client's wait before retrying: exponential with equal jitter."""
+        ceiling = min(self.settings.backoff_max, self.settings.backoff * 2 ** (attempt - 1))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
 
     def _act(self, chat_id: int, effect: Callable[[], T], write: bool) -> T:
         if write:
@@ -374,7 +392,15 @@ class SimMax:
             c.pinned = next((m for m in c.messages if m.mid == pin), c.pinned)
         return self._view(chat_id)
 
-    def send_message(self, *, chat_id: int | None = None, user_id: int | None = None, text: str, notify: bool = True) -> Message:
+    def send_message(
+        self,
+        *,
+        chat_id: int | None = None,
+        user_id: int | None = None,
+        text: str,
+        notify: bool = True,
+        buttons: Sequence[tuple[str, str]] = (),
+    ) -> Message:
         return self._call(chat_id or 0, lambda: self._send(chat_id, user_id, text), write=True, idempotent=False)
 
     def _send(self, chat_id: int | None, user_id: int | None, text: str) -> Message:
@@ -461,17 +487,36 @@ class SimGis:
         finally:
             self._budget_end = outer
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]:
+        """With `batches`, handed over in lists of `RECORD_BATCH` and none returned, as the client does."""
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportActualLicenseState")
-        return [self.world.licences[o] for o in ogrns if o in self.world.licences]
+        found = [self.world.licences[o] for o in ogrns if o in self.world.licences]
+        if batches is None:
+            return found
+        for start in range(0, len(found), RECORD_BATCH):
+            batches(found[start : start + RECORD_BATCH])
+        return []
 
-    def house_data(self, fias_guids: Sequence[str], *, on_error: Callable[[str, GisError], None] | None = None) -> dict[str, HouseData]:
+    def house_data(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, HouseData]:
+        answered = self._per_house(fias_guids, "exportHouseData", on_error)
+        return {g: self.world.houses[g] for g in answered if g in self.world.houses}
+
+    def voting_messages(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingMessage]]:
+        """No owners' meeting is announced anywhere in the simulated region."""
+        return {g: [] for g in self._per_house(fias_guids, "exportVotingMessage", on_error)}
+
+    def voting_protocols(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingProtocol]]:
+        return {g: [] for g in self._per_house(fias_guids, "exportVotingProtocol", on_error)}
+
+    def _per_house(self, fias_guids: Sequence[str], operation: str, on_error: OnError | None) -> list[str]:
         """One message per house; a house whose message keeps failing is that house's error."""
-        failed = self._exchange(len(fias_guids), "exportHouseData", per_item=on_error is not None)
+        failed = self._exchange(len(fias_guids), operation, per_item=on_error is not None)
         for k in failed:
             assert on_error is not None
             on_error(fias_guids[k], GisFault("EXP001000", f"still failing after {self.settings.max_resends} resends"))
-        return {g: self.world.houses[g] for k, g in enumerate(fias_guids) if g in self.world.houses and k not in failed}
+        return [g for k, g in enumerate(fias_guids) if k not in failed]
 
     def organisations(self, ogrns: Sequence[str]) -> list[OrgRecord]:
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportOrgRegistry")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from typer.testing import CliRunner
@@ -27,10 +27,12 @@ class _HeldGis:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def actual_licenses(self, ogrns: Sequence[str], region: str) -> list[ActualLicense]:
+    def actual_licenses(
+        self, ogrns: Sequence[str], region: str, *, batches: Callable[[list[ActualLicense]], None] | None = None
+    ) -> list[ActualLicense]:
         self.entered.set()
         assert self.release.wait(30)
-        result: list[ActualLicense] = self._gis.actual_licenses(ogrns, region)
+        result: list[ActualLicense] = self._gis.actual_licenses(ogrns, region, batches=batches)
         return result
 
     def __getattr__(self, name: str) -> Any:
