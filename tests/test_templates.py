@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from domchat import app as app_mod
 from domchat.domain import templates
 from domchat.errors import ConfigError
 
@@ -36,3 +37,14 @@ def test_reasons_file_must_be_key_value(tmp_path: Path) -> None:
     (tmp_path / "reasons.txt").write_text("wrong_owner = чужой чат\nбез знака равенства\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 2"):
         templates.load(tmp_path)
+
+
+def test_config_check_names_a_bad_audit_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "audit.txt").write_text("reason.forced = $nobody\n", encoding="utf-8")
+    config = tmp_path / "c.toml"
+    config.write_text(f'[chats]\ntemplates_dir = "{tmp_path}"\n[audit]\nlang = "en"\n', encoding="utf-8")
+    monkeypatch.setenv("DOMCHAT_MAX_TOKEN", "t")
+    monkeypatch.setenv("DOMCHAT_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with pytest.raises(ConfigError) as info:
+        app_mod.check_config(config)
+    assert info.value.key == "chats.templates_dir: audit.txt"  # overrides are Russian: checked whatever audit.lang is

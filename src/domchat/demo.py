@@ -198,8 +198,9 @@ def _story(workdir: Path, config: Path, world: dict[str, Any], em: Emulators, to
     say(f"  admins now: {_people(after, world)}")
     kinds = ("grant_admin", "revoke_admin")
     events = [r for r in app_mod.audit_rows(later, audit.AuditFilter(building=building["fias_guid"])) if r.action in kinds]
+    read = app_mod.reason_reader(later, "en")
     for r in events[-6:]:
-        say(f"  audit #{r.seq} {r.action} user {r.user_id} at {r.at}: {r.reason[:110]}")
+        say(f"  audit #{r.seq} {r.action} user {r.user_id} at {r.at}: {read(r.reason)[:110]}")
 
     verdict = app_mod.audit_verify(later).verdict
     export = workdir / "audit.jsonl"

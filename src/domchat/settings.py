@@ -401,6 +401,8 @@ class AuditSettings(_Section):
     """Ed25519 private key (PEM, made by 'domchat audit keygen') that signs checkpoints of the audit chain's head; none: no checkpoints."""
     checkpoint_file: Path | None = None
     """File each signed checkpoint is appended to as a JSON line (required with checkpoint_key_file)."""
+    lang: str = field(default="ru", metadata=_check(lambda v: None if v in ("ru", "en") else "must be ru or en"))
+    """Language `audit list`, `audit export` and `history` read reasons, actions and outcomes in (stored events keep their keys)."""
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -434,6 +436,26 @@ class MetricsSettings(_Section):
 
 
 @dataclass(frozen=True, config=_STRICT)
+class StatusSettings(_Section):
+    pull_age_warning: float = field(default=10800.0, metadata=_check(_positive))
+    """Seconds since the last successful GIS pull after which `status --check` warns."""
+    pull_age_critical: float = field(default=86400.0, metadata=_check(_positive))
+    """Seconds since the last successful GIS pull (or never one) after which `status --check` is critical."""
+    pending_warning: int = field(default=1000, metadata=_check(_positive))
+    """Pending actions from which `status --check` warns."""
+    pending_critical: int = field(default=10000, metadata=_check(_positive))
+    """Pending actions from which `status --check` is critical."""
+    oldest_pending_warning: float = field(default=3600.0, metadata=_check(_positive))
+    """Age in seconds of the oldest pending action from which `status --check` warns."""
+    oldest_pending_critical: float = field(default=21600.0, metadata=_check(_positive))
+    """Age in seconds of the oldest pending action from which `status --check` is critical."""
+    failed_actions_warning: int = field(default=1, metadata=_check(_positive))
+    """Actions given up (failed for good) from which `status --check` warns."""
+    failed_actions_critical: int = field(default=50, metadata=_check(_positive))
+    """Actions given up from which `status --check` is critical."""
+
+
+@dataclass(frozen=True, config=_STRICT)
 class Settings:
     region: RegionSettings = field(default_factory=RegionSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -444,6 +466,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    status: StatusSettings = field(default_factory=StatusSettings)
     source: Path | None = None
     """The file these settings came from (not a config key)."""
 

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from domchat import app as app_mod
+from domchat.domain import reasons
 from domchat.storage import audit
 from domchat.storage.tables import BindingRow, BuildingRow, PeriodRow, StaffRow
 from support.stage import NOON, Stage
+
+EN = reasons.load("en")  # the stored reasons, read in English
 
 
 def _manager(building: dict[str, object], day: date) -> str:
@@ -82,7 +85,7 @@ def test_manager_changes_at_local_midnight_and_only_then(stage: Stage) -> None:
     with Session(stage.app().db) as s:
         grants = [r for r in audit.query(s, audit.AuditFilter(building=b["fias_guid"], action="grant_admin")) if r.org == new]
     assert {r.user_id for r in grants} == stage.staff_of(new)
-    assert all("LATE" not in r.reason for r in grants)
+    assert all("LATE" not in EN.reason(r.reason) for r in grants)
 
 
 def test_a_backdated_change_is_applied_at_once_and_audited_as_late(stage: Stage) -> None:
@@ -101,7 +104,7 @@ def test_a_backdated_change_is_applied_at_once_and_audited_as_late(stage: Stage)
             for r in audit.query(s, audit.AuditFilter(building=b["fias_guid"], action="grant_admin"))
             if r.org == b["management"][1]["ogrn"]
         ]
-    assert grants and all("LATE by 3 days" in r.reason for r in grants)
+    assert grants and all("LATE by 3 days" in EN.reason(r.reason) for r in grants)
 
 
 def test_a_second_cycle_with_nothing_new_changes_nothing(stage: Stage) -> None:

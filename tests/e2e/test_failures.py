@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from domchat import app as app_mod
 from domchat.cli import cli
+from domchat.domain import reasons
 from domchat.emulators.gis import GisEmulator, GisFaults
 from domchat.emulators.max import MaxEmulator
 from domchat.storage import audit
@@ -18,6 +19,9 @@ from domchat.storage.tables import BuildingRow, PeriodRow
 from support.stage import SCHEMAS, Stage, make_world, write_config
 
 runner = CliRunner()
+
+
+EN = reasons.load("en")  # the stored reasons, read in English
 
 
 def _closed_port() -> str:
@@ -68,8 +72,9 @@ def test_unreachable_gis_exits_3_and_stores_nothing(tmp_path: Path, db_url: str,
     with Session(a.db) as s:
         assert list(s.exec(select(BuildingRow))) == []
         events = list(audit.query(s))
-    assert [e.action for e in events] == ["gis.pull"]
-    assert events[0].outcome == "failed" and "stored snapshot" in events[0].reason
+    assert [e.action for e in events] == ["gis.pull", "cycle.run"]
+    assert events[0].outcome == "failed" and "stored snapshot" in EN.reason(events[0].reason)
+    assert events[1].outcome == "failed"  # the cycle that recorded it says how it ended
 
 
 def test_unreachable_max_exits_3(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from domchat import app as app_mod
 from domchat.app import people
 from domchat.cli import cli
+from domchat.domain import reasons
 from domchat.errors import ConfigError, DeliveryFailed
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import audit
@@ -31,6 +32,9 @@ from domchat.sync import grants
 from support.stage import BOT_RIGHTS, NOON, Stage
 
 G1, G2, G3, G4 = (f"00000000-0000-4000-8000-00000000000{n}" for n in range(1, 5))
+
+
+EN = reasons.load("en")  # the stored reasons, read in English
 
 
 def _events(stage: Stage, **flt: object) -> list[audit.AuditRow]:
@@ -79,7 +83,7 @@ def test_code_in_a_chat_not_owned_by_the_authority_is_refused_and_stays_usable(s
     stage.sync()
     refused = [e for e in _events(stage, chat_id=rogue) if e.action == "chat.bind"]
     assert [(e.outcome, e.building) for e in refused] == [("refused", row["building"])]
-    assert "not one of the authority's accounts" in refused[0].reason
+    assert "not one of the authority's accounts" in EN.reason(refused[0].reason)
     assert any("Код не принят" in t for t in _bot_texts(stage, rogue))
     good = stage.new_chat(stage.authority)
     stage.act("POST", f"/chats/{good}/messages", as_user=stage.authority, text=row["code"])
@@ -99,13 +103,13 @@ def test_used_and_expired_codes_are_refused_and_guessing_is_stopped(stage: Stage
     late = NOON + timedelta(days=31)
     stage.act("POST", f"/chats/{b}/messages", as_user=stage.authority, text=second["code"])  # expired by then
     stage.sync(now=late, pull=False)
-    outcomes = [(e.outcome, e.reason.split(" at ")[0]) for e in _events(stage, chat_id=b) if e.action == "chat.bind"]
+    outcomes = [(e.outcome, EN.reason(e.reason).split(" at ")[0]) for e in _events(stage, chat_id=b) if e.action == "chat.bind"]
     assert outcomes == [("refused", "code unknown, used or superseded"), ("refused", "code expired")]
     for n in range(5):
         stage.act("POST", f"/chats/{b}/messages", as_user=stage.authority, text=f"AAAA-BBBB-CCCC-{n:04d}")
     stage.sync(now=late, pull=False)
     last = [e for e in _events(stage, chat_id=b) if e.action == "chat.bind"][-1]
-    assert last.outcome == "refused" and "wrong codes in this chat" in last.reason
+    assert last.outcome == "refused" and "wrong codes in this chat" in EN.reason(last.reason)
     with Session(stage.app().db) as s:
         assert s.exec(select(BindingRow).where(BindingRow.chat_id == b)).first() is None
         assert {c.status for c in s.exec(select(BindingCodeRow).where(BindingCodeRow.building == second["building"]))} == {"expired"}
@@ -224,7 +228,7 @@ def test_revoked_grant_removes_the_resident(stage: Stage) -> None:
     chat = stage.chats[building]
     assert 70004 not in {m["user_id"] for m in stage.chat_state(chat)["members"]}
     removed = [e for e in _events(stage, chat_id=chat, user_id=70004) if e.action == "remove_member"]
-    assert removed and f"grant {G4}" in removed[0].reason
+    assert removed and f"grant {G4}" in EN.reason(removed[0].reason)
 
 
 def test_staff_ask_the_bot_for_a_tenant_invitation_in_the_house_chat(stage: Stage) -> None:
@@ -386,7 +390,7 @@ def test_one_user_guessing_across_many_chats_is_stopped_and_ignored(stage: Stage
     refused = [e for e in _events(stage, action="chat.bind") if e.user_id == guesser]
     assert [e.outcome for e in refused] == ["refused"] * 3
     (alert,) = _events(stage, action="guess.limit")
-    assert (alert.outcome, alert.user_id) == ("alert", guesser) and "4 wrong binding codes or unknown links" in alert.reason
+    assert (alert.outcome, alert.user_id) == ("alert", guesser) and "4 wrong binding codes or unknown links" in EN.reason(alert.reason)
     with Session(stage.app().db) as s:
         assert s.get(BindingRow, row["building"]) is None
     # Another user is still heard, and the same user again once the window has passed.
@@ -413,7 +417,7 @@ def test_a_storm_of_unknown_links_silences_the_bot_but_valid_links_still_work(st
     assert answered == users[:4]
     assert [e.outcome for e in _events(stage) if e.action in ("staff.enrol", "resident.join")] == ["refused"] * 4 + ["done"]
     (alert,) = _events(stage, action="guess.limit")
-    assert alert.outcome == "alert" and alert.user_id is None and "everyone together" in alert.reason
+    assert alert.outcome == "alert" and alert.user_id is None and "everyone together" in EN.reason(alert.reason)
 
 
 # The trail is anchored as it grows
@@ -466,4 +470,4 @@ def test_a_grant_from_gis_the_database_cannot_keep_is_refused_and_audited(stage:
         report = grants.apply(s, records, source="gis", actor="daemon", trigger="schedule", run_id="r", now=NOON)
     assert (report.added, report.unstorable) == (1, 1)
     (refused,) = _events(stage, action="grant.refused")
-    assert refused.reason == f"grant {G2}: premises is longer than 64 characters"
+    assert EN.reason(refused.reason) == f"grant {G2}: premises is longer than 64 characters"

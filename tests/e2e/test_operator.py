@@ -48,6 +48,7 @@ def test_plan_at_a_date_shows_the_coming_change_and_why(stage: Stage) -> None:
     assert doc["managers"][b["fias_guid"]].startswith(f"{new} on {switch}")
     grants = [a for a in doc["actions"] if a["kind"] == "grant_admin"]
     assert all(new in a["reason"] for a in grants)
+    assert all(f"сотрудник управляющей организации ОГРН {new}" in a["text_reason"] for a in grants)  # read as audit.lang says
     # Planning changed nothing.
     today = runner.invoke(cli, ["plan", "--json", "--config", str(stage.config), "--now", NOON.isoformat()])
     assert json.loads(today.stdout)["actions"] == []

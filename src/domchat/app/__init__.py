@@ -6,7 +6,8 @@ types it needs to name are re-exported here so that it imports nothing below thi
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
-from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, status, sync_once
+from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, sync_once
+from domchat.app.history import History, building_history
 from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (
     export_invitations,
@@ -18,7 +19,18 @@ from domchat.app.people import (
     staff_list,
     staff_revoke,
 )
-from domchat.app.trail import VerifyReport, audit_events, audit_rows, audit_verify, checkpoint, export_audit, export_audit_to
+from domchat.app.progress import Progress
+from domchat.app.status import Check, check, status
+from domchat.app.trail import (
+    VerifyReport,
+    audit_events,
+    audit_rows,
+    audit_verify,
+    checkpoint,
+    export_audit,
+    export_audit_to,
+    reason_reader,
+)
 from domchat.app.trail import keygen as audit_keygen
 from domchat.app.wiring import App, check_config, clients, open_app, operator_name, schemas_dir, start, upgrade_db
 from domchat.domain.plan import Plan
@@ -28,15 +40,20 @@ from domchat.sync.engine import CycleReport
 __all__ = [
     "App",
     "AuditFilter",
+    "Check",
     "CycleReport",
     "DatabaseFailure",
+    "History",
     "Plan",
     "PlanView",
+    "Progress",
     "VerifyReport",
     "audit_events",
     "audit_keygen",
     "audit_rows",
     "audit_verify",
+    "building_history",
+    "check",
     "check_config",
     "checkpoint",
     "clients",
@@ -56,6 +73,7 @@ __all__ = [
     "org_invite",
     "pending_chats",
     "plan_at",
+    "reason_reader",
     "receive_updates",
     "resync",
     "schemas_dir",

@@ -1,19 +1,19 @@
-"""Use cases around sync cycles: one cycle, resync, the daemon, plans, status, conflicts, updates."""
+"""Use cases around sync cycles: one cycle, resync, the daemon, plans, conflicts, updates (status: app/status.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
 from domchat import metrics, notify
 from domchat.app import monitoring
 from domchat.app.notices import notices_due
+from domchat.app.progress import Progress, no_progress, ticker
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, clients, log
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
@@ -25,39 +25,41 @@ from domchat.max_client.client import MaxClient
 from domchat.max_client.receive import receive_updates as max_receive
 from domchat.max_client.types import Update
 from domchat.storage import repo
-from domchat.storage.tables import (
-    ActionRow,
-    AuditHeadRow,
-    BindingRow,
-    BuildingRow,
-    OrganisationRow,
-    RunRow,
-)
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain, one_line
 from domchat.sync.scheduler import next_wake
 
 
-def _syncer(app: App, gis: GisClient | None, platform: MaxClient) -> Syncer:
-    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update)
+def _syncer(app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress) -> Syncer:
+    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update, progress)
 
 
 @checkpointed
-def sync_once(app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True) -> CycleReport:
+def sync_once(
+    app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True, progress: Progress = no_progress
+) -> CycleReport:
     with clients(app, with_gis=pull) as (gis, platform):
-        return monitoring.observed(app, lambda: _syncer(app, gis, platform).cycle(actor=actor, trigger=trigger, pull=pull, force=force))
+        syncer = _syncer(app, gis, platform, progress)
+        return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
 @checkpointed
 def resync(
-    app: App, *, operator: str, building: str | None = None, org: str | None = None, dry_run: bool = False, force: bool = False
+    app: App,
+    *,
+    operator: str,
+    building: str | None = None,
+    org: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    progress: Progress = no_progress,
 ) -> CycleReport | Plan:
     """Re-read the chosen chats from MAX (and their houses from GIS) and put them right now."""
     with Session(app.ready_db()) as s:
         domain = load_domain(s)
     scope = Scope(buildings=_select(domain, app.clock.now(), building, org), reread=True)
     with clients(app, with_gis=not dry_run) as (gis, platform):
-        syncer = _syncer(app, gis, platform)
+        syncer = _syncer(app, gis, platform, progress)
         if dry_run:
             return syncer.preview(scope)
         return syncer.cycle(actor=operator, trigger="cli:resync", force=force, scope=scope)
@@ -118,6 +120,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
     pull_takes = timedelta(0)
     """How long the last cycle with a pull took: a pull that long is not started just before a boundary."""
     failures = 0
+    tick = ticker(app.clock)
     while not stop.is_set():
         app.ready_db()
         wake = next_wake(
@@ -136,17 +139,17 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
         notify.alive()
         started = app.clock.monotonic()
         try:
-            report = sync_once(app, trigger=wake.reason, pull=wake.pull)
+            report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
         except SafetyFuse as e:
             failures += 1
-            log.error("cycle stopped by the safety fuse; an operator must check and run 'domchat sync --once --force'", error=str(e))
+            log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")
             health.set_ready(*monitoring.readiness(e))
             continue
         except ConfigError:
             raise
         except Exception as e:
             failures += 1
-            log.error("cycle failed", error=one_line(e), retry_in=_backoff(failures, s.updates_interval, s.pull_interval).seconds)
+            log.error("cycle.failed", error=one_line(e), retry_in=_backoff(failures, s.updates_interval, s.pull_interval).seconds)
             health.set_ready(*(monitoring.readiness(e) if isinstance(e, DomchatError) else (False, one_line(e))))
             continue
         failures = failures + 1 if report.status == "failed" else 0
@@ -220,60 +223,6 @@ def plan_at(app: App, at: datetime, building: str | None = None) -> PlanView:
 
 def _only(domain: Domain, building: str) -> Domain:
     return replace(domain, bindings={k: v for k, v in domain.bindings.items() if k == building})
-
-
-def status(app: App) -> dict[str, Any]:
-    engine = app.ready_db()
-    with Session(engine) as s:
-        last_ok = s.exec(select(RunRow).where(RunRow.status == "ok").order_by(col(RunRow.started_at).desc())).first()
-        last = s.exec(select(RunRow).order_by(col(RunRow.started_at).desc())).first()
-        pending = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending")
-        retrying = _count(s, col(ActionRow.key), col(ActionRow.status) == "pending", col(ActionRow.attempts) > 0)
-        failed = list(
-            s.exec(select(ActionRow).where(col(ActionRow.status) == "failed").order_by(col(ActionRow.finished_at).desc()).limit(20))
-        )
-        buildings = _count(s, col(BuildingRow.fias_guid))
-        bound = _count(s, col(BindingRow.building))
-        orgs = _count(s, col(OrganisationRow.ogrn))
-        head = s.get(AuditHeadRow, 1)
-        domain = load_domain(s)
-    now = app.clock.now()
-    next_change = domain.next_boundary(now)
-    return {
-        "now": now.isoformat(),
-        "last_cycle": _run_doc(last),
-        "last_successful_cycle": _run_doc(last_ok),
-        "pending_actions": pending,
-        "retrying_actions": retrying,
-        "failed_actions": [
-            {"kind": a.kind, "chat_id": a.chat_id, "user_id": a.user_id, "attempts": a.attempts, "error": a.error} for a in failed
-        ],
-        "buildings": buildings,
-        "bound_chats": bound,
-        "unbound_buildings": buildings - bound,
-        "organisations": orgs,
-        "conflicts": [{"building": c.building, "day": c.day.isoformat(), "orgs": list(c.orgs)} for c in domain.conflicts(now)],
-        "next_boundary": next_change.isoformat() if next_change else None,
-        "audit_events": head.seq if head else 0,
-    }
-
-
-def _count(s: Session, column: Any, *where: Any) -> int:
-    return int(s.exec(select(func.count(column)).where(*where)).one())
-
-
-def _run_doc(r: RunRow | None) -> dict[str, Any] | None:
-    if r is None:
-        return None
-    return {
-        "run_id": r.run_id,
-        "started_at": r.started_at.isoformat(),
-        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-        "status": r.status,
-        "phases": json.loads(r.phases),
-        "error": r.error,
-        "actor": r.actor,
-    }
 
 
 def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[[str], None]) -> None:

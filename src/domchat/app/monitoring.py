@@ -64,7 +64,7 @@ def refresh_state(app: App, conflicts: int | None = None) -> None:
             verified = repo.get_bookmark(s, VERIFIED)
             pulled = repo.get_bookmark(s, PULLED)
     except SQLAlchemyError as e:
-        log.warning("metrics: database state not read", error=type(e).__name__)
+        log.warning("metrics.state_unread", error=type(e).__name__)
         return
     age = (app.clock.wall() - _utc(oldest)).total_seconds() if oldest is not None else 0.0
     metrics.set_state(
@@ -90,7 +90,7 @@ def _remember_pull(app: App) -> None:
         with transaction(app.db) as s:
             repo.set_bookmark(s, PULLED, at.isoformat(), at)
     except SQLAlchemyError as e:
-        log.warning("metrics: pull time not stored", error=type(e).__name__)
+        log.warning("metrics.pull_time_unstored", error=type(e).__name__)
 
 
 def _utc(t: datetime) -> datetime:
@@ -103,7 +103,7 @@ def _write_textfile(app: App) -> None:
     try:
         metrics.write_textfile(path)
     except OSError as e:
-        log.warning("metrics: textfile not written", path=str(path), error=e.strerror)
+        log.warning("metrics.textfile_failed", path=str(path), error=e.strerror)
 
 
 def record_verify(app: App, verdict: Verdict) -> None:
@@ -134,11 +134,11 @@ def serving(app: App) -> Iterator[metrics.Health]:
     except OSError as e:
         # The daemon's work matters more than its metrics: it runs on, and the scrape failing
         # (alert DomchatDaemonDown) tells the operator.
-        log.error("metrics: cannot listen; /metrics, /healthz and /readyz are not served", address=listen, error=e.strerror)
+        log.error("metrics.listen_failed", then="/metrics, /healthz and /readyz are not served", address=listen, error=e.strerror)
         yield health
         return
     server.start()
-    log.info("metrics served", address=f"{server.address[0]}:{server.address[1]}")
+    log.info("metrics.serving", address=f"{server.address[0]}:{server.address[1]}")
     try:
         yield health
     finally:

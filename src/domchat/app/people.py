@@ -12,9 +12,11 @@ from typing import IO, Any
 import requests
 from sqlmodel import Session, col, func, select
 
+from domchat.app.progress import Progress, counted, no_progress
 from domchat.app.trail import checkpointed
 from domchat.app.wiring import App, log
 from domchat.domain.model import Building, grant_problem
+from domchat.domain.reasons import because
 from domchat.errors import ConfigError, DeliveryFailed, DomchatError, InputError
 from domchat.gis_client.grants_file import read_grants
 from domchat.gis_client.types import GuestGrantRecord
@@ -85,7 +87,7 @@ def issue_binding_codes(app: App, operator: str, building: str | None = None) ->
             now,
             building=building.lower() if building else None,
             after={"buildings": len(out)},
-            reason="binding codes issued (only their hashes are kept)",
+            reason=because("codes_issued"),
         )
     return out
 
@@ -105,7 +107,7 @@ def org_invite(app: App, ogrn: str, operator: str) -> str:
         platform.close()
     with transaction(engine) as s:
         token = enrolment.issue_invite(s, ogrn, now, timedelta(days=app.settings.chats.invite_ttl_days), operator)
-        _done(s, operator, "cli:org-invite", "staff.invite", now, org=ogrn, reason="personal enrolment link issued (only its hash is kept)")
+        _done(s, operator, "cli:org-invite", "staff.invite", now, org=ogrn, reason=because("enrol_link_issued"))
     return f"https://max.ru/{username}?start={token}"
 
 
@@ -134,6 +136,7 @@ def export_invitations(
     out: Path | None = None,
     stream: IO[str] | None = None,
     grant: str | None = None,
+    progress: Progress = no_progress,
 ) -> list[dict[str, str]]:
     """A personal link for each grant in force whose resident has no delivered invitation yet.
 
@@ -146,7 +149,7 @@ def export_invitations(
     """
     if fmt not in ("csv", "json"):
         raise ConfigError("--format", "must be csv or json")
-    issued = _issue_invitations(app, operator, everyone=everyone, grant=grant)
+    issued = _issue_invitations(app, operator, everyone=everyone, grant=grant, progress=progress)
     links = [inv for _, inv in issued]
     try:
         if out is not None:
@@ -169,7 +172,9 @@ def export_invitations(
     return links
 
 
-def _issue_invitations(app: App, operator: str, *, everyone: bool, grant: str | None) -> list[tuple[str, dict[str, str]]]:
+def _issue_invitations(
+    app: App, operator: str, *, everyone: bool, grant: str | None, progress: Progress
+) -> list[tuple[str, dict[str, str]]]:
     """Fresh links (token hash, invitation) for the grants that want one; undelivered earlier links of theirs stop working."""
     now = app.clock.now()
     ttl = timedelta(days=app.settings.chats.resident_invite_ttl_days)
@@ -182,10 +187,10 @@ def _issue_invitations(app: App, operator: str, *, everyone: bool, grant: str | 
     with transaction(app.ready_db()) as s:
         joined = set(s.exec(select(ResidentRow.grant_id)))
         delivered = set(s.exec(select(ResidentInviteRow.grant_id).where(col(ResidentInviteRow.delivered_at).is_not(None))))
-        stmt = select(GrantRow).where(GrantRow.status == "active").order_by(col(GrantRow.building), col(GrantRow.premises))
-        if grant is not None:
-            stmt = stmt.where(GrantRow.grant_id == grant)
-        for g in s.exec(stmt):
+        wanted = [GrantRow.status == "active", *([GrantRow.grant_id == grant] if grant is not None else [])]
+        total = int(s.exec(select(func.count(col(GrantRow.grant_id))).where(*wanted)).one())
+        stmt = select(GrantRow).where(*wanted).order_by(col(GrantRow.building), col(GrantRow.premises))
+        for g in counted(s.exec(stmt), progress, "invitations", total):
             building = s.get(BuildingRow, g.building)
             if g.grant_id in joined or (g.grant_id in delivered and not everyone) or building is None:
                 continue
@@ -209,7 +214,7 @@ def _issue_invitations(app: App, operator: str, *, everyone: bool, grant: str | 
             "resident.invitations",
             now,
             after={"invitations": len(out)},
-            reason="personal links issued (only their hashes are kept)",
+            reason=because("invitations_issued"),
         )
     return out
 
@@ -234,7 +239,7 @@ def _post_invitations(app: App, issued: list[tuple[str, dict[str, str]]]) -> lis
             try:
                 http.post(url, json=inv, timeout=30).raise_for_status()
             except requests.RequestException as e:
-                log.warning("invitation webhook failed", url=url, grant_id=inv["grant_id"], error=type(e).__name__)
+                log.warning("invitations.webhook_failed", url=url, grant_id=inv["grant_id"], error=type(e).__name__)
                 break
             accepted.append(token_hash)
     return accepted

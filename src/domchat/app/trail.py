@@ -1,4 +1,5 @@
-"""Use cases of the audit trail: reading it, verifying it, and anchoring it with signed checkpoints."""
+"""Use cases of the audit trail: reading it (in the inspectorate's language), verifying it, and
+anchoring it with signed checkpoints."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from domchat.app import monitoring
+from domchat.app.progress import Progress, counted, no_progress
 from domchat.app.wiring import App
+from domchat.domain import reasons
 from domchat.errors import AuditBroken, ConfigError, DomchatError
 from domchat.storage import audit, checkpoints
 from domchat.storage.files import atomic_private
@@ -38,7 +41,9 @@ class VerifyReport:
     """The newest event a checkpoint vouches for: events after it rest on the database alone."""
 
 
-def audit_verify(app: App, checkpoint_source: Path | None = None, public_key: Path | None = None) -> VerifyReport:
+def audit_verify(
+    app: App, checkpoint_source: Path | None = None, public_key: Path | None = None, progress: Progress = no_progress
+) -> VerifyReport:
     """Walk the chain; with `checkpoint_source` (a checkpoint file or domchat's log), check it still holds every checkpoint."""
     cps: list[checkpoints.Checkpoint] = []
     public = None
@@ -65,7 +70,7 @@ def audit_verify(app: App, checkpoint_source: Path | None = None, public_key: Pa
 
     with Session(app.ready_db()) as s:
         head = s.get(AuditHeadRow, 1)
-        verdict = audit.verify(noting(audit.query(s)), head)
+        verdict = audit.verify(noting(counted(audit.query(s), progress, "verify", head.seq if head else 0)), head)
     head_seq, head_hash = (head.seq, head.hash) if head is not None else (0, audit.GENESIS)
     if public is not None and verdict.ok:
         verdict = checkpoints.hold(cps, public, hashes, verdict.events)
@@ -73,23 +78,60 @@ def audit_verify(app: App, checkpoint_source: Path | None = None, public_key: Pa
     return VerifyReport(verdict, head_seq, head_hash, len(cps), max(wanted, default=0))
 
 
-def audit_events(app: App, flt: audit.AuditFilter) -> Iterator[dict[str, Any]]:
-    """The events matching `flt`, oldest first, as plain documents (every field and hash)."""
+READINGS = ("text_action", "text_outcome", "text_reason")
+"""Fields added to events read in a language: not stored, not hashed (see docs/audit.md)."""
+RAW = "none"
+"""The `lang` that reads events as stored, with no readings added."""
+
+
+def audit_texts(app: App, lang: str | None = None) -> reasons.AuditTexts:
+    """The words of `lang` (default: `audit.lang`), Russian ones as the authority may have overridden them."""
+    return reasons.load(lang or app.settings.audit.lang, app.settings.chats.templates_dir)
+
+
+def reason_reader(app: App, lang: str | None = None) -> Callable[[str], str]:
+    """Stored reasons (also those of planned actions) read in `lang` (default: `audit.lang`)."""
+    return audit_texts(app, lang).reason
+
+
+def _readings(app: App, lang: str | None) -> audit.Readings | None:
+    if lang == RAW:
+        return None
+    if lang is not None and lang not in reasons.LANGS:
+        raise ConfigError("--lang", f"must be {', '.join(reasons.LANGS)} or {RAW}")
+    texts = audit_texts(app, lang)
+    return lambda row: dict(zip(READINGS, (texts.action(row.action), texts.outcome(row.outcome), texts.reason(row.reason)), strict=True))
+
+
+def audit_events(app: App, flt: audit.AuditFilter, lang: str | None = None) -> Iterator[dict[str, Any]]:
+    """The events matching `flt`, oldest first, as plain documents (every field and hash), each
+    with its `READINGS` in `lang` (default: `audit.lang`; `RAW`: none)."""
+    readings = _readings(app, lang)
     for row in audit_rows(app, flt):
-        yield audit.as_dict(row)
+        yield audit.as_dict(row) | (readings(row) if readings else {})
 
 
-def export_audit(app: App, flt: audit.AuditFilter, fmt: str, out: IO[str]) -> int:
-    """Write the events matching `flt` to `out` as JSON lines or CSV; returns how many."""
-    writer = audit.export_jsonl if fmt == "jsonl" else audit.export_csv
-    return writer(audit_rows(app, flt), out)
+def export_audit(
+    app: App, flt: audit.AuditFilter, fmt: str, out: IO[str], lang: str | None = None, progress: Progress = no_progress
+) -> int:
+    """Write the events matching `flt` to `out` as JSON lines or CSV, with their `READINGS` in
+    `lang` (as for `audit_events`); returns how many."""
+    readings = _readings(app, lang)
+    with Session(app.ready_db()) as s:
+        total = int(s.exec(select(func.count(col(AuditRow.seq))).where(*flt.clauses())).one())
+    rows = counted(audit_rows(app, flt), progress, "export", total)
+    if fmt == "jsonl":
+        return audit.export_jsonl(rows, out, readings)
+    return audit.export_csv(rows, out, readings, READINGS if readings else ())
 
 
-def export_audit_to(app: App, flt: audit.AuditFilter, fmt: str, path: Path) -> int:
+def export_audit_to(
+    app: App, flt: audit.AuditFilter, fmt: str, path: Path, lang: str | None = None, progress: Progress = no_progress
+) -> int:
     """`export_audit` into `path`, whole or not at all (a temporary file flushed and renamed), mode 0600."""
     try:
         with atomic_private(path) as out:
-            return export_audit(app, flt, fmt, out)
+            return export_audit(app, flt, fmt, out, lang, progress)
     except OSError as e:
         raise ConfigError("--out", f"cannot write {path}: {e.strerror}") from None
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from domchat import logs, notify
 from domchat import settings as settings_mod
 from domchat.clock import Clock, FixedClock, SystemClock
+from domchat.domain import reasons
 from domchat.domain import templates as templates_mod
 from domchat.domain.model import Permission, Policy
 from domchat.domain.notices import NoticeRules
@@ -225,6 +226,7 @@ def check_config(config: Path | None) -> Settings:
     s.all_licensees()
     s.all_hoas()
     templates_mod.load(s.chats.templates_dir)  # checks every template it loads
+    reasons.load("ru", s.chats.templates_dir)  # the auditors' words, as the authority may have overridden them
     db.make_engine(s.database_url())
     return s
 

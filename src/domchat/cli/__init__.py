@@ -5,7 +5,7 @@ command with one line naming the cause and a non-zero exit code (2 bad configura
 3 a service unreachable, 4 a safety fuse or lock, 5 audit chain broken, 1 anything else).
 
 Contents: `invocation` (the options commands share, errors → exit codes), `present` (one output
-style), then the commands: `cycles`, `people`, `records` for operators, `developer` for the
+style), then the commands: `cycles`, `people`, `records`, `history`, `notices` for operators, `developer` for the
 emulators, their worlds and the demo (a help panel of their own).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from domchat.cli import cycles, developer, notices, people, records
+from domchat.cli import cycles, developer, history, notices, people, records
 from domchat.cli.invocation import root_options
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -28,6 +28,7 @@ cli.add_typer(people.org, name="org")  # invite, staff list | revoke
 cli.add_typer(people.grants, name="grants")  # import
 cli.add_typer(people.invitations, name="invitations")  # export, issue
 cli.add_typer(records.audit, name="audit")  # list, export, verify
+cli.add_typer(history.commands)  # history
 cli.add_typer(notices.notices, name="notices")  # off, on, coverage
 
 # Developers' commands.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time
 from types import FrameType
 from typing import Annotated, Any
@@ -33,7 +33,9 @@ def sync(
     if not once:
         raise ConfigError("sync", "use 'domchat sync --once' (one cycle) or 'domchat daemon' (keeps running)")
     actor, trigger = (operator, "cli:sync") if operator else ("daemon", "schedule")
-    report = app_mod.sync_once(run.app(), force=force, actor=actor, trigger=trigger)
+    a = run.app()
+    with run.out.progress() as progress:
+        report = app_mod.sync_once(a, force=force, actor=actor, trigger=trigger, progress=progress)
     run.out.show(report.as_dict(), lambda _: [_report_line(report)])
     if report.status != "ok":
         # Everything that could go on did; cron still has to hear about the rest.
@@ -92,7 +94,7 @@ def plan_cmd(
     """Show what a cycle would do (now, or at a date), and why; changes nothing."""
     a = run.app()
     view = app_mod.plan_at(a, a.clock.now() if at is None else _at(at), building)
-    actions = _action_docs(view.plan)
+    actions = _action_docs(view.plan, app_mod.reason_reader(a))
     doc = {
         "at": view.at.isoformat(),
         "actions": actions,
@@ -125,36 +127,73 @@ def _at(value: str) -> datetime:
     return datetime.combine(day("--at", value), time(6, 0), tzinfo=UTC)
 
 
-def _action_docs(p: app_mod.Plan) -> list[dict[str, Any]]:
-    return [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+def _action_docs(p: app_mod.Plan, read: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Each action with its reason as stored and, in `text_reason`, in words."""
+    docs = [{"kind": x.kind, "chat_id": x.chat_id, "building": x.building, **x.payload()} for x in p.actions]
+    return [d | {"text_reason": read(d.get("reason", ""))} for d in docs]
 
 
 def _action_lines(actions: list[dict[str, Any]]) -> Iterator[str]:
     for x in actions:
         who = f" user {x['user_id']}" if "user_id" in x else ""
-        yield f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x.get('reason', '')}"
+        yield f"  {x['kind']:<14} chat {x['chat_id']}{who}  — {x['text_reason']}"
 
 
 @command(commands, "config", "now", "json")
-def status(run: Invocation) -> None:
-    """Last cycle, pending actions, conflicts, next boundary."""
+def status(
+    run: Invocation,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Nagios/Icinga plugin: one line with perfdata; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN ([status] thresholds).",
+        ),
+    ] = False,
+) -> None:
+    """Last cycle and pulls, pending and failed actions, conflicts, next boundary, lease, version."""
+    if check:
+        verdict = app_mod.check(run.app)
+        typer.echo(verdict.line)
+        raise typer.Exit(verdict.code)
     run.out.show(app_mod.status(run.app()), _status_lines)
 
 
 def _status_lines(doc: dict[str, Any]) -> Iterator[str]:
-    last = doc["last_successful_cycle"]
-    yield f"last successful cycle: {last['finished_at'] if last else 'never'}"
+    yield f"domchat {doc['version']}"
+    latest, last_ok = doc["last_cycle"], doc["last_successful_cycle"]
+    if latest is None:
+        yield "last cycle: none yet"
+    elif latest["status"] == "ok":
+        yield f"last cycle: ok, finished {latest['finished_at']}"
+    else:
+        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v not in ("ok", "skipped"))
+        yield f"last cycle: {latest['status']}" + (f" ({phases})" if phases else "") + f": {latest['error'] or ''}"
+    yield f"last successful cycle: {last_ok['finished_at'] if last_ok else 'never'}"
+    pull = doc["last_successful_pull"]
+    yield f"last successful GIS pull: {pull['at'] + ' (' + _age(pull['age_s']) + ' ago)' if pull else 'never'}"
+    for source, when in doc["pulls"].items():
+        yield f"  {source}: {when['at']} ({_age(when['age_s'])} ago)"
+    for problem in doc["failures"]["pull"]:
+        yield f"  pull problem: {problem}"
     yield f"buildings: {doc['buildings']} ({doc['bound_chats']} with a chat, {doc['unbound_buildings']} without)"
-    latest = doc["last_cycle"]
-    if latest is not None and latest["status"] != "ok":
-        phases = ", ".join(f"{p} {v}" for p, v in latest["phases"].items() if v != "ok")
-        yield f"last cycle: {latest['status']} ({phases}): {latest['error'] or ''}"
-    yield f"pending actions: {doc['pending_actions']}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
-    if doc["retrying_actions"] or doc["failed_actions"]:
-        yield f"actions being retried: {doc['retrying_actions']}; given up: {len(doc['failed_actions'])}"
+    oldest = f", oldest waiting {_age(doc['oldest_pending_age_s'])}" if doc["oldest_pending_age_s"] is not None else ""
+    yield f"pending actions: {doc['pending_actions']}{oldest}; conflicts: {len(doc['conflicts'])}; audit events: {doc['audit_events']}"
+    failures = doc["failures"]
+    if failures["retrying"] or failures["given_up"]:
+        yield f"actions being retried: {doc['retrying_actions']}; given up: {sum(failures['given_up'].values())}"
+    for what in ("retrying", "given_up"):
+        for kind, n in failures[what].items():
+            yield f"  {what.replace('_', ' ')}: {n} {kind}"
     for a in doc["failed_actions"]:
         yield f"  failed {a['kind']} in chat {a['chat_id']}: {a['error']}"
     yield f"next boundary: {doc['next_boundary'] or 'none scheduled'}"
+    lease = doc["lease"]
+    held = lease is not None and lease["held"]
+    yield f"lease: {'held by ' + lease['holder'] + ' until ' + lease['expires_at'] if held else 'free'}"
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 @command(commands, "config", "now", "json")
@@ -182,11 +221,15 @@ def resync(
     """Re-read chats from MAX (and houses from GIS ZhKH) and put them right now."""
     if (building is not None) + (org is not None) + all_ != 1:
         raise ConfigError("resync", "give exactly one of --building, --org, --all")
-    result = app_mod.resync(run.app(), operator=run.operator_name(), building=building, org=org, dry_run=dry_run, force=force)
+    a = run.app()
+    with run.out.progress() as progress:
+        result = app_mod.resync(
+            a, operator=run.operator_name(), building=building, org=org, dry_run=dry_run, force=force, progress=progress
+        )
     if isinstance(result, app_mod.CycleReport):
         run.out.show(result.as_dict(), lambda _: [_report_line(result)])
         return
-    actions = _action_docs(result)
+    actions = _action_docs(result, app_mod.reason_reader(a))
     run.out.show(actions, _action_lines)
     if not run.json:
         run.out.summary(f"{len(actions)} actions would run")

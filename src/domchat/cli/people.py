@@ -106,9 +106,11 @@ def invitations_export(
 ) -> None:
     """Personal invitation links for residents, for delivery through the authority's channels."""
     # A link counts as delivered only once written out: the use case writes, then marks.
-    rows = app_mod.export_invitations(
-        run.app(), run.operator_name(), everyone=everyone, fmt=fmt, out=out, stream=None if out else sys.stdout
-    )
+    a = run.app()
+    with run.out.progress() as progress:
+        rows = app_mod.export_invitations(
+            a, run.operator_name(), everyone=everyone, fmt=fmt, out=out, stream=None if out else sys.stdout, progress=progress
+        )
     run.out.summary(f"{len(rows)} invitations")
 
 

@@ -8,14 +8,28 @@ import contextlib
 import csv
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bars
 
+from domchat import app as app_mod
 from domchat.errors import ConfigError
+
+# What each phase a use case reports is called on a progress bar.
+_PHASES = {
+    "pull": "GIS ZhKH pull (steps)",
+    "read_chats": "reading chats from MAX",
+    "execute": "changes in MAX",
+    "invitations": "invitations",
+    "verify": "verifying the audit chain",
+    "export": "exporting events",
+}
 
 
 def as_json(doc: Any, *, indent: int | None = 2) -> str:
@@ -46,6 +60,28 @@ class Presenter:
     @staticmethod
     def summary(text: str) -> None:
         typer.echo(text, err=True)
+
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[app_mod.Progress]:
+        """Bars on stderr for a long command when stderr is a terminal and the output is not JSON;
+        otherwise a callback that draws nothing, so piped and scripted output stays as it was."""
+        if self.as_json or not sys.stderr.isatty():
+            yield _silent
+            return
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Bars(*columns, console=Console(stderr=True), transient=True) as bars:
+            tasks: dict[str, TaskID] = {}
+
+            def report(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bars.add_task(_PHASES.get(phase, phase), total=total)
+                bars.update(tasks[phase], completed=done, total=total)
+
+            yield report
+
+
+def _silent(phase: str, done: int, total: int) -> None:
+    """Draw nothing."""
 
 
 def output(out: Path | None) -> contextlib.AbstractContextManager[TextIO]:

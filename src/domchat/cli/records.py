@@ -38,8 +38,13 @@ FILTERS = [
     option("user_id", Annotated[int | None, typer.Option("--user", help="MAX user id.")]),
     option("actor", Annotated[str | None, typer.Option("--actor", help="Who acted (an operator, daemon).")]),
     option("run_id", Annotated[str | None, typer.Option("--run", help="A cycle's run id.")]),
+    option("action", Annotated[str | None, typer.Option("--action", help="What was done, e.g. grant_admin.")]),
     option("since", Annotated[str | None, typer.Option("--since", help="ISO 8601 instant (inclusive).")]),
     option("until", Annotated[str | None, typer.Option("--until", help="ISO 8601 instant (exclusive).")]),
+]
+LangOpt = Annotated[
+    str | None,
+    typer.Option("--lang", help="Read reasons, actions and outcomes in ru or en (default: audit.lang), or none: as stored."),
 ]
 
 
@@ -53,16 +58,17 @@ def _filter(building: str | None, since: str | None, until: str | None, **given:
 
 
 @command(audit, "config", "json", name="list", extra=FILTERS)
-def audit_list(run: Invocation, **filters: Any) -> None:
+def audit_list(run: Invocation, lang: LangOpt = None, **filters: Any) -> None:
     """Audit events matching every filter given, oldest first."""
-    run.out.each(app_mod.audit_events(run.app(), _filter(**filters)), _event_line)
+    run.out.each(app_mod.audit_events(run.app(), _filter(**filters), lang), _event_line)
 
 
 def _event_line(e: dict[str, Any]) -> str:
     target = " ".join(
         f"{k}={e[f]}" for k, f in (("building", "building"), ("org", "org"), ("chat", "chat_id"), ("user", "user_id")) if e[f] is not None
     )
-    return f"{e['seq']:>7} {e['at']} {e['actor']:<10} {e['action']:<20} {e['outcome']:<9} {target}  {e['reason']}"
+    action, outcome, reason = (e.get(f"text_{f}", e[f]) for f in ("action", "outcome", "reason"))
+    return f"{e['seq']:>7} {e['at']} {e['actor']:<10} {action:<20} {outcome:<9} {target}  {reason}"
 
 
 @command(audit, "config", name="export", extra=FILTERS)
@@ -70,14 +76,21 @@ def audit_export(
     run: Invocation,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    lang: LangOpt = None,
     **filters: Any,
 ) -> None:
-    """Export the trail (whole, or the events matching every filter given) as JSON lines or CSV, with every hash."""
+    """Export the trail (whole, or the events matching every filter given) as JSON lines or CSV,
+    with every hash; the text_* readings in --lang are added beside them, not hashed."""
     if fmt not in ("jsonl", "csv"):
         raise ConfigError("--format", "must be jsonl or csv")
     flt = _filter(**filters)
     a = run.app()
-    n = app_mod.export_audit_to(a, flt, fmt, out) if out else app_mod.export_audit(a, flt, fmt, sys.stdout)
+    with run.out.progress() as progress:
+        n = (
+            app_mod.export_audit_to(a, flt, fmt, out, lang, progress)
+            if out
+            else app_mod.export_audit(a, flt, fmt, sys.stdout, lang, progress)
+        )
     run.out.summary(f"{n} events exported")
 
 
@@ -90,7 +103,9 @@ def audit_verify(
     public_key: Annotated[Path | None, typer.Option("--public-key", help="The public key that signed the checkpoints (PEM).")] = None,
 ) -> None:
     """Verify the hash chain (and, given checkpoints, that it still holds each); names the first broken link."""
-    report = app_mod.audit_verify(run.app(), checkpoints, public_key)
+    a = run.app()
+    with run.out.progress() as progress:
+        report = app_mod.audit_verify(a, checkpoints, public_key, progress)
     verdict = report.verdict
     run.out.line(f"audit head: event {report.head_seq}, hash {report.head_hash}")
     if not verdict.ok:

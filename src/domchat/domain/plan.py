@@ -23,6 +23,7 @@ from domchat.domain.actions import (
 )
 from domchat.domain.desired import DesiredChat, desired_chat
 from domchat.domain.model import ActualChat, Conflict, Domain, Manager, Policy, UserId, boundaries
+from domchat.domain.reasons import because, joined
 from domchat.domain.templates import Templates
 
 ADD_BATCH = 100  # the Bot API takes at most 100 user ids per call
@@ -96,25 +97,25 @@ def diff(
             continue  # a conflict freezes every admin's rights and membership
         orgs = staff_orgs.get(user, [])
         org = ",".join(orgs) or None
-        ex_staff = f"staff of {org}, which does not manage the building now; {why_manager}"
+        ex_staff = joined(because("ex_staff", org=org or ""), why_manager)
         if state.is_admin and user not in want.admins:
             if orgs:
                 out.append(RevokeAdmin(cid, b, user_id=user, org=org, reason=ex_staff, due=due))
             elif policy.repair_admin_drift:
-                out.append(RevokeAdmin(cid, b, user_id=user, reason="admin rights nobody granted (drift)"))
+                out.append(RevokeAdmin(cid, b, user_id=user, reason=because("admin_drift")))
             else:
-                out.append(ReportDrift(cid, b, user_id=user, what="admin", reason="admin rights nobody granted (drift, report only)"))
+                out.append(ReportDrift(cid, b, user_id=user, what="admin", reason=because("admin_drift_reported")))
         if user in want.entitled or (want.frozen and orgs):
             continue
         if orgs:
             out.append(RemoveMember(cid, b, user_id=user, org=org, reason=ex_staff, due=due))
         elif user in ex_residents:
-            why = f"resident whose grant {ex_residents[user]} is no longer in force"
+            why = because("ex_resident", grant=ex_residents[user])
             out.append(RemoveMember(cid, b, user_id=user, reason=why, due=due))
         elif policy.repair_member_drift:
-            out.append(RemoveMember(cid, b, user_id=user, reason="member nobody entitled (drift)"))
+            out.append(RemoveMember(cid, b, user_id=user, reason=because("member_drift")))
         else:
-            out.append(ReportDrift(cid, b, user_id=user, what="member", reason="member nobody entitled (drift, report only)"))
+            out.append(ReportDrift(cid, b, user_id=user, what="member", reason=because("member_drift_reported")))
 
     missing = sorted(want.members - set(chat.members) - {policy.bot_user_id} - domain.refused.get(cid, frozenset()))
     for i in range(0, len(missing), ADD_BATCH):
@@ -126,12 +127,12 @@ def diff(
             if user == chat.owner_id:
                 continue  # the owner's rights are the platform's, not ours to set
             org = manager.org if isinstance(manager, Manager) and user not in policy.authority_accounts else None
-            why = "authority account" if org is None else f"staff of the manager {org}; {why_manager}"
+            why = because("authority_account") if org is None else joined(because("manager_staff", org=org), why_manager)
             grant = GrantAdmin(cid, b, user_id=user, permissions=tuple(sorted(p.value for p in perms)), org=org, reason=why, due=due)
             if not grant.observed(chat):
                 out.append(grant)
 
-    title = SetTitle(cid, b, title=want.title, reason="title from the building's address")
+    title = SetTitle(cid, b, title=want.title, reason=because("title_from_address"))
     if not title.observed(chat):
         out.append(title)
     card = PinCard(
@@ -141,7 +142,7 @@ def diff(
         button_texts=tuple(t for t, _ in want.buttons),
         button_urls=tuple(u for _, u in want.buttons),
         org=manager.org if isinstance(manager, Manager) else None,
-        reason=f"building card; {why_manager}",
+        reason=joined(because("building_card"), why_manager),
         due=due,
     )
     if not want.frozen and not card.observed(chat):
@@ -162,19 +163,19 @@ def _why_manager(manager: Manager | Conflict | None) -> str:
     if isinstance(manager, Manager):
         since = min(p.start for p in manager.periods)
         bases = ", ".join(sorted({p.basis.value for p in manager.periods}))
-        return f"manager {manager.org} since {since.isoformat()} ({bases}: {', '.join(manager.source_ids) or 'no document id'})"
+        return because("manager", org=manager.org, since=since.isoformat(), bases=bases, documents=list(manager.source_ids))
     if isinstance(manager, Conflict):
-        return f"conflict on {manager.day.isoformat()} between {', '.join(manager.orgs)}: admin rights frozen"
-    return "no organisation manages the building now"
+        return because("conflict", day=manager.day.isoformat(), orgs=list(manager.orgs))
+    return because("no_manager")
 
 
 def _why_members(users: list[UserId], want: DesiredChat, policy: Policy, manager: Manager | Conflict | None) -> str:
     kinds = set()
     for u in users:
         if u in policy.authority_accounts:
-            kinds.add("authority accounts")
+            kinds.add("members_authority")
         elif u in want.admins:
-            kinds.add("staff of the manager")
+            kinds.add("members_staff")
         else:
-            kinds.add("residents with a grant in force")
-    return "members entitled: " + ", ".join(sorted(kinds)) + f"; {_why_manager(manager)}"
+            kinds.add("members_residents")
+    return joined(*(because(k) for k in sorted(kinds)), _why_manager(manager))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -185,19 +185,24 @@ def as_dict(row: AuditRow) -> dict[str, Any]:
     return doc
 
 
-def export_jsonl(rows: Iterable[AuditRow], out: IO[str]) -> int:
+Readings = Callable[[AuditRow], dict[str, str]]
+"""Fields added to each exported event that are not part of it (not hashed): e.g. its reason in Russian."""
+
+
+def export_jsonl(rows: Iterable[AuditRow], out: IO[str], readings: Readings | None = None) -> int:
     n = 0
     for row in rows:
-        out.write(_json(as_dict(row)) + "\n")
+        out.write(_json(as_dict(row) | (readings(row) if readings else {})) + "\n")
         n += 1
     return n
 
 
-def export_csv(rows: Iterable[AuditRow], out: IO[str]) -> int:
+def export_csv(rows: Iterable[AuditRow], out: IO[str], readings: Readings | None = None, reading_fields: Sequence[str] = ()) -> int:
     writer = csv.writer(out)
-    writer.writerow(FIELDS)
+    writer.writerow((*FIELDS, *reading_fields))
     n = 0
     for row in rows:
-        writer.writerow([getattr(row, f) if getattr(row, f) is not None else "" for f in FIELDS])
+        extra = readings(row) if readings else {}
+        writer.writerow([getattr(row, f) if getattr(row, f) is not None else "" for f in FIELDS] + [extra[f] for f in reading_fields])
         n += 1
     return n

@@ -309,6 +309,8 @@ class RunRow(SQLModel, table=True):
     """JSON: each phase (updates, pull, plan, execute) → ok, degraded, failed or skipped."""
     error: str | None = _text(nullable=True)
     """The one line that says what went wrong, when the run is not ok."""
+    version: str = Field(default="", max_length=64)
+    """The version of domchat that ran the cycle (empty for runs from before it was recorded)."""
 
 
 class BookmarkRow(SQLModel, table=True):

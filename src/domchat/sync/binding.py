@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from domchat import metrics
+from domchat.domain.reasons import because
 from domchat.storage.tables import BindingCodeRow, BindingRow, BuildingRow, CodeAttemptRow
 from domchat.sync import tokens
 from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
@@ -31,27 +32,27 @@ class _Refusal:
     reason_key: str
     """Key of the Russian reason in the `reasons` template."""
     detail: str
-    """What the audit trail records."""
+    """What the audit trail records (a reason key with its values)."""
     building: str | None = None
 
 
 def _judge(ctx: Context, s: Session, chat_id: int, code_row: BindingCodeRow | None, facts: OwnerFacts, now: datetime) -> str | _Refusal:
     """The building a posted code binds this chat to, or why it does not."""
     if code_row is None or code_row.status != "active":
-        return _Refusal("unknown_code", "code unknown, used or superseded")
+        return _Refusal("unknown_code", because("code_unknown"))
     building = code_row.building
     if code_row.expires_at <= now:
         code_row.status = "expired"
         s.add(code_row)
-        return _Refusal("expired_code", f"code expired at {code_row.expires_at.isoformat()}", building)
+        return _Refusal("expired_code", because("code_expired", at=code_row.expires_at.isoformat()), building)
     if facts.read_error:
-        return _Refusal("wrong_owner", f"could not read the chat's owner: {facts.read_error}", building)
+        return _Refusal("wrong_owner", because("owner_unreadable", detail=facts.read_error), building)
     if facts.owner_id not in ctx.authority_accounts:
-        return _Refusal("wrong_owner", f"chat owner {facts.owner_id} is not one of the authority's accounts", building)
+        return _Refusal("wrong_owner", because("owner_not_authority", owner=str(facts.owner_id)), building)
     if s.get(BindingRow, building) is not None:
-        return _Refusal("building_bound", "the building already has a chat", building)
+        return _Refusal("building_bound", because("building_bound"), building)
     if s.exec(select(BindingRow).where(BindingRow.chat_id == chat_id)).first() is not None:
-        return _Refusal("chat_bound", "the chat is already bound to another building", building)
+        return _Refusal("chat_bound", because("chat_bound"), building)
     return building
 
 
@@ -62,7 +63,7 @@ def bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, 
     attempts = s.get(CodeAttemptRow, chat_id)
     if attempts is not None and attempts.failures >= ctx.code_attempts:
         metrics.code_rejected("too_many")
-        audit(ctx, s, "chat.bind", "refused", chat_id=chat_id, user_id=sender, reason=f"{attempts.failures} wrong codes in this chat")
+        audit(ctx, s, "chat.bind", "refused", chat_id=chat_id, user_id=sender, reason=because("code_attempts", failures=attempts.failures))
         return
     code_row = s.get(BindingCodeRow, tokens.digest(code))
     verdict = _judge(ctx, s, chat_id, code_row, facts, now)
@@ -94,7 +95,7 @@ def bind(ctx: Context, s: Session, chat_id: int, code: str, sender: int | None, 
         chat_id=chat_id,
         user_id=facts.owner_id,
         after=after,
-        reason=f"binding code posted by {sender}",
+        reason=because("code_posted", by=str(sender)),
     )
     text = ctx.templates.render("binding_accepted", address=address.address if address else verdict)
     notice(ctx, s, chat_id, verdict, text, update_id)

@@ -27,6 +27,7 @@ from domchat.domain.actions import (
     SetTitle,
 )
 from domchat.domain.model import MemberState
+from domchat.domain.reasons import because
 from domchat.max_client.types import AdminGrant
 from domchat.storage import repo
 from domchat.sync.ports import ChatPlatform
@@ -104,7 +105,7 @@ def _added(a: AddMembers, p: ChatPlatform) -> Effect:
     added = tuple(u for u in a.user_ids if u not in failed)
     if not failed:
         return Effect(added=added)
-    note = "refused: " + ", ".join(f"{u} ({c})" for _, u, c in refused)
+    note = because("platform_refused", users=[f"{u} ({c})" for _, u, c in refused])
     # Per-user refusals (privacy) are the platform's answer, not a failure of the call.
     return Effect("partial" if added else "refused", note, added=added, refused=refused)
 

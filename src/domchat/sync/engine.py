@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from importlib.metadata import version
 from typing import Any
 
 import structlog
@@ -20,6 +21,7 @@ from domchat.clock import Clock
 from domchat.domain.actions import RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Domain, MemberState, Policy
 from domchat.domain.plan import Plan, plan
+from domchat.domain.reasons import because, joined
 from domchat.domain.templates import Templates
 from domchat.errors import DomchatError, LeaseLost, MaxApiError, MaxError, MaxUnavailable, SafetyFuse
 from domchat.mapping.periods import effective
@@ -27,17 +29,20 @@ from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import transaction
-from domchat.storage.tables import RunRow
+from domchat.storage.tables import AuditHeadRow, RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import notices as notifying
 from domchat.sync import pull as pulling
 from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPolicy
 from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
-from domchat.sync.ports import ChatPlatform, GisSource
+from domchat.sync.ports import ChatPlatform, GisSource, Progress, no_progress
 from domchat.sync.scheduler import rereads
 
 log = structlog.get_logger("domchat.engine")
+
+VERSION = version("domchat")
+"""This domchat's version, recorded in each run and in the audit event closing each cycle."""
 
 CHATS_READ = "max.chats.full_read"
 """The instant the bound chats' ring of re-reads is read up to (`scheduler.rereads`), and
@@ -189,8 +194,10 @@ class Syncer:
         clock: Clock,
         config: EngineConfig,
         parse_update: Callable[[dict[str, Any]], Update],
+        progress: Progress = no_progress,
     ) -> None:
         self.db = db
+        self.progress = progress
         self.gis = gis
         self.platform = platform
         self.clock = clock
@@ -213,8 +220,10 @@ class Syncer:
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
-        with Lease(self.db, f"region:{self.cfg.region}", self.clock, self.cfg.lease_ttl) as lease:
-            self._start_run(run_id, actor, trigger, now)
+        lease_name = f"region:{self.cfg.region}"
+        with structlog.contextvars.bound_contextvars(run_id=run_id), Lease(self.db, lease_name, self.clock, self.cfg.lease_ttl) as lease:
+            first_seq = self._start_run(run_id, actor, trigger, now)
+            log.info("cycle.started", actor=actor, trigger=trigger, version=VERSION)
             stopped = False
             try:
                 self._cycle(report, _Run(run_id, actor, trigger, force, lease), pull, scope or Scope())
@@ -225,13 +234,13 @@ class Syncer:
                 report.fail(next((p for p in PHASES if p not in report.phases), "execute"), e)
                 raise
             finally:
-                self._finish_run(run_id, "stopped" if stopped else report.status, report)
+                status = "stopped" if stopped else report.status
+                self._finish_run(_Run(run_id, actor, trigger, force, lease), status, report, first_seq)
                 level = log.info if report.status == "ok" else log.error
                 level(
-                    "cycle",
-                    status="stopped" if stopped else report.status,
+                    "cycle.finished",
+                    status=status,
                     error=report.error or None,
-                    run_id=run_id,
                     planned=report.planned,
                     done=report.done,
                     failed=report.failed,
@@ -249,7 +258,7 @@ class Syncer:
             raise
         except Exception as e:
             report.fail(name, e)
-            log.error("phase failed", phase=name, error=one_line(e))
+            log.error("phase.failed", phase=name, error=one_line(e))
         else:
             report.phases.setdefault(name, "ok")
 
@@ -308,10 +317,10 @@ class Syncer:
             report.phases["execute"] = "skipped"
             return
         with self._phase(report, "execute"):
-            outcome: Outcome = executor.run(executor.pending(), run.lease.check)
+            outcome: Outcome = executor.run(executor.pending(), run.lease.check, self.progress)
             if outcome.refused_users:
                 self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
-                outcome = outcome.plus(executor.run(executor.pending(), run.lease.check))
+                outcome = outcome.plus(executor.run(executor.pending(), run.lease.check, self.progress))
             report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
             report.retrying, report.waiting = outcome.retrying, outcome.waiting
             for problem in outcome.errors:
@@ -349,6 +358,7 @@ class Syncer:
             house_slice=self.cfg.house_slice if scope.buildings is None else 0,
             pull_grants=self.cfg.pull_grants,
             pull_contracts=self.cfg.pull_contracts,
+            progress=self.progress,
         )
         got = pulling.pull(pctx, self.cfg.licensees, now, self.cfg.hoas)
         for problem in got.problems:
@@ -435,15 +445,16 @@ class Syncer:
         could not be (those keep what was last seen). MAX not answering several times in a row
         fails the phase instead."""
         n, unread, streak = 0, [], 0
-        for chat_id in chat_ids:
+        for done, chat_id in enumerate(chat_ids):
             if stop():
                 break
+            self.progress("read_chats", done, len(chat_ids))
             try:
                 chat = self.read_chat(chat_id)
             except MaxError as e:
                 unread.append(chat_id)
                 streak = streak + 1 if isinstance(e, MaxUnavailable) else 0
-                log.warning("chat not read", chat_id=chat_id, error=str(e))
+                log.warning("chat.unread", chat_id=chat_id, error=str(e))
                 if streak >= UNAVAILABLE_STREAK:
                     raise
                 continue
@@ -451,6 +462,8 @@ class Syncer:
             with transaction(self.db) as s:
                 repo.save_actual(s, chat, now)
             n += 1
+        if chat_ids:
+            self.progress("read_chats", len(chat_ids), len(chat_ids))
         return n, unread
 
     def read_chat(self, chat_id: int) -> ActualChat:
@@ -486,6 +499,7 @@ class Syncer:
         if n < self.cfg.fuse_floor or share <= self.cfg.max_removal_share:
             return
         why = f"the plan takes away {n} of {total} {what} ({share:.0%}), above the limit of {self.cfg.max_removal_share:.0%}"
+        fuse = because("fuse", count=n, total=total, what=what, share=f"{share:.0%}", limit=f"{self.cfg.max_removal_share:.0%}")
         with transaction(self.db) as s:
             event = AuditEvent(
                 actor=run.actor,
@@ -493,7 +507,7 @@ class Syncer:
                 action="cycle.forced" if run.force else "cycle.stopped",
                 outcome="done" if run.force else "refused",
                 run_id=run.run_id,
-                reason=why + ("; went ahead: --force" if run.force else ""),
+                reason=joined(fuse, because("forced") if run.force else ""),
             )
             append(s, event, now)
         if not run.force:
@@ -518,23 +532,53 @@ class Syncer:
                         run_id=run.run_id,
                         building=c.building,
                         after=json.loads(value),
-                        reason=f"{', '.join(c.orgs)} all claim {c.day}: admin rights left as they are",
+                        reason=because("conflict_frozen", day=c.day.isoformat(), orgs=list(c.orgs)),
                     ),
                     now,
                 )
-                log.warning("management conflict", building=c.building, orgs=c.orgs, day=str(c.day))
+                log.warning("management.conflict", building=c.building, orgs=c.orgs, day=str(c.day))
 
     # Runs
 
-    def _start_run(self, run_id: str, actor: str, trigger: str, now: datetime) -> None:
+    def _start_run(self, run_id: str, actor: str, trigger: str, now: datetime) -> int:
+        """Record the run; returns the sequence number its first audit event will have."""
         with transaction(self.db) as s:
-            s.add(RunRow(run_id=run_id, started_at=now, actor=actor, trigger=trigger))
+            s.add(RunRow(run_id=run_id, started_at=now, actor=actor, trigger=trigger, version=VERSION))
+            head = s.get(AuditHeadRow, 1)
+            return (head.seq if head else 0) + 1
 
-    def _finish_run(self, run_id: str, status: str, report: CycleReport) -> None:
+    def _finish_run(self, run: _Run, status: str, report: CycleReport, first_seq: int) -> None:
         with transaction(self.db) as s:
-            row = s.get(RunRow, run_id)
+            row = s.get(RunRow, run.run_id)
             if row is not None:
                 row.status, row.finished_at = status, self.clock.now()
                 row.summary = json.dumps(report.as_dict(), default=str)
                 row.phases, row.error = json.dumps(report.phases), report.error or None
                 s.add(row)
+            head = s.get(AuditHeadRow, 1)
+            last_seq = head.seq if head else 0
+            if last_seq >= first_seq:
+                # Only cycles that recorded something get an event of their own: a daemon checking
+                # for updates every 30 seconds would otherwise fill the trail with empty cycles.
+                try:
+                    run.lease.fence(s)
+                except LeaseLost:
+                    return  # the region is another instance's now: the trail is its to write
+                after = {
+                    "version": VERSION,
+                    "status": status,
+                    "phases": report.phases,
+                    "planned": report.planned,
+                    "done": report.done,
+                    "failed": report.failed,
+                }
+                event = AuditEvent(
+                    actor=run.actor,
+                    trigger=run.trigger,
+                    action="cycle.run",
+                    outcome=status,
+                    run_id=run.run_id,
+                    after=after,
+                    reason=because("cycle_events", first=first_seq, last=last_seq),
+                )
+                append(s, event, self.clock.now())

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from domchat.domain.reasons import because
 from domchat.storage.tables import InviteRow, OrganisationRow, StaffRow
 from domchat.sync import tokens
 from domchat.sync.handling import Context, audit, guess_heard, guess_wrong, notice
@@ -19,7 +20,7 @@ def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, 
     if invite is None or invite.used_at is not None:
         if not guess_wrong(ctx, s, "an enrolment link", user_id):
             return
-        audit(ctx, s, "staff.enrol", "refused", user_id=user_id, reason="enrolment link unknown or already used")
+        audit(ctx, s, "staff.enrol", "refused", user_id=user_id, reason=because("enrol_link_unknown"))
         notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("unknown_link")), update_id)
         return
     if invite.expires_at <= now:
@@ -30,7 +31,7 @@ def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, 
             "refused",
             org=invite.org,
             user_id=user_id,
-            reason=f"enrolment link expired at {invite.expires_at.isoformat()}",
+            reason=because("enrol_link_expired", at=invite.expires_at.isoformat()),
         )
         notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_refused", reason=ctx.templates.reason("expired_link")), update_id)
         return
@@ -43,7 +44,7 @@ def enrol(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, 
         row.revoked_at, row.dialog_id = None, dialog_id
         s.add(row)
     org = s.get(OrganisationRow, invite.org)
-    audit(ctx, s, "staff.enrol", "done", org=invite.org, user_id=user_id, reason=f"personal link issued by {invite.created_by}")
+    audit(ctx, s, "staff.enrol", "done", org=invite.org, user_id=user_id, reason=because("link_issued_by", by=invite.created_by))
     notice(ctx, s, dialog_id, "", ctx.templates.render("enrolment_accepted", org_name=org.name if org else invite.org), update_id)
 
 

@@ -24,6 +24,7 @@ from domchat import metrics
 from domchat.clock import Clock
 from domchat.domain.actions import KINDS, Action, GrantAdmin, ReportDrift, from_stored
 from domchat.domain.model import ActualChat
+from domchat.domain.reasons import because, joined
 from domchat.errors import MaxApiError, MaxUnavailable
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -31,7 +32,7 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import ActionRow
 from domchat.sync.crash import crash_point
 from domchat.sync.effects import Effect, SentBefore, grant_together, perform, record
-from domchat.sync.ports import ChatPlatform
+from domchat.sync.ports import ChatPlatform, Progress, no_progress
 
 log = structlog.get_logger("domchat.executor")
 
@@ -152,23 +153,25 @@ class Executor:
 
     # Effects
 
-    def run(self, rows: Sequence[ActionRow], check: Callable[[], None] = lambda: None) -> Outcome:
+    def run(self, rows: Sequence[ActionRow], check: Callable[[], None] = lambda: None, progress: Progress = no_progress) -> Outcome:
         """Carry out `rows` in order. A failed call touches only its own action (queued again
         with backoff, or given up after `retry.attempts`); `check` runs before every call and
-        stops the work by raising (the lease is lost)."""
+        stops the work by raising (the lease is lost); `progress` hears how many were tried."""
         out = Outcome()
         wall = self.clock.wall()
         due = [r for r in rows if r.not_before is None or r.not_before <= wall]
         out.waiting = len(rows) - len(due)
-        streak = 0
+        streak = finished = 0
         for batch in _batches(due):
+            progress("execute", finished, len(due))
+            finished += len(batch)
             check()
             actions = [from_stored(r.kind, r.chat_id, r.building, json.loads(r.payload)) for r in batch]
             refused = {(c, u) for c, u, _ in out.refused_users}
             blocked = [a for a in actions if isinstance(a, GrantAdmin) and (a.chat_id, a.user_id) in refused]
             for row, a in zip(batch, actions, strict=True):
                 if a in blocked:
-                    self._finish(row, a, Effect("failed", "not a member: the platform refused to add this user"), out)
+                    self._finish(row, a, Effect("failed", because("not_a_member")), out)
             todo = [(row, a) for row, a in zip(batch, actions, strict=True) if a not in blocked]
             if not todo:
                 continue
@@ -184,7 +187,7 @@ class Executor:
                     self._failed_call(row, a, e, out)
                 if streak >= UNAVAILABLE_STREAK:
                     out.unavailable = str(e)
-                    log.warning("MAX keeps not answering: the remaining actions wait for the next cycle", error=str(e))
+                    log.warning("max.unavailable_streak", error=str(e), then="the remaining actions wait for the next cycle")
                     break
                 continue
             streak = 0
@@ -192,6 +195,8 @@ class Executor:
                 self._finish(row, a, effect, out)
                 out.refused_users.extend(effect.refused)
             crash_point(kind, "after_commit")
+        if due:
+            progress("execute", finished, len(due))
         return out
 
     def _failed_call(self, row: ActionRow, action: Action, error: MaxApiError | MaxUnavailable, out: Outcome) -> None:
@@ -208,7 +213,7 @@ class Executor:
                 s.add(stored)
                 out.retrying += 1
                 log.warning(
-                    "action will be retried",
+                    "action.retry_scheduled",
                     kind=action.kind,
                     chat_id=action.chat_id,
                     attempt=stored.attempts,
@@ -217,7 +222,7 @@ class Executor:
                 )
                 return
             attempts = stored.attempts
-        note = f"gave up after {attempts} attempts: {error}"
+        note = because("gave_up", attempts=attempts, detail=str(error))
         self._finish(row, action, Effect("failed", note), out)
         out.errors.append(f"{action.kind} in chat {action.chat_id}: {note}")
 
@@ -248,12 +253,14 @@ class Executor:
             s.add(stored)
             record(s, action.chat_id, effect, now)
             append(s, self._event(action, effect.outcome, effect.note), now)
-        log.info("action", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome)
+        log.info(
+            "action.finished", kind=action.kind, chat_id=action.chat_id, user_id=getattr(action, "user_id", None), outcome=effect.outcome
+        )
         lag = (now - datetime.fromisoformat(action.due)).total_seconds() if action.due and not failed else None
         metrics.action_done(action.kind, effect.outcome, lag)
         if failed:
             out.failed += 1
-            log.warning("action failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
+            log.warning("action.failed", kind=action.kind, chat_id=action.chat_id, error=effect.note)
         elif effect.outcome == "reported":
             out.reported += 1
         else:
@@ -274,7 +281,7 @@ class Executor:
             chat_id=action.chat_id,
             user_id=payload.get("user_id"),
             after=payload,
-            reason="; ".join(x for x in (str(reason), note, late) if x),
+            reason=joined(str(reason), note, late),
         )
 
     def _effects(self, actions: list[Action], retried: datetime | None) -> list[Effect]:
@@ -319,11 +326,7 @@ class Executor:
                     continue
                 stored.status, stored.finished_at = ("done" if seen else "obsolete"), now
                 s.add(stored)
-                note = (
-                    "took effect before an interruption; confirmed from the chat's state"
-                    if seen
-                    else "no longer needed after an interruption"
-                )
+                note = because("settled_done" if seen else "settled_obsolete")
                 append(s, self._event(action, "done" if seen else "obsolete", note), now)
             n += 1
         return n
@@ -339,7 +342,7 @@ def _lateness(due: str, now: datetime) -> str:
     delay = now - datetime.fromisoformat(due)
     if delay <= LATE_AFTER:
         return ""
-    return f"LATE by {str(delay).split('.')[0]} (due {due})"
+    return because("late", delay=str(delay).split(".")[0], due=due)
 
 
 def _batches(rows: Sequence[ActionRow]) -> Iterator[list[ActionRow]]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from domchat.domain.model import GuestGrant, grant_problem
+from domchat.domain.reasons import because
 from domchat.gis_client.types import GuestGrantRecord
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -40,10 +41,10 @@ def apply(
         if s.get(BuildingRow, building) is None:
             assert report.unknown_building is not None
             report.unknown_building.append(r.grant_id)
-            refusal = "building not in the stored GIS snapshot"
+            refusal = because("grant_unknown_building", grant=r.grant_id)
         elif (problem := grant_problem(r.premises, r.person_ref)) is not None:
             report.unstorable += 1
-            refusal = problem
+            refusal = because("grant_unstorable", grant=r.grant_id, problem=problem)
         if refusal is not None:
             append(
                 s,
@@ -54,7 +55,7 @@ def apply(
                     outcome="refused",
                     run_id=run_id,
                     building=building,
-                    reason=f"grant {r.grant_id}: {refusal}",
+                    reason=refusal,
                 ),
                 now,
             )
@@ -86,7 +87,7 @@ def apply(
                 building=building,
                 before=old,
                 after=after,
-                reason=f"grant {r.grant_id} from {source}",
+                reason=because("grant_from", grant=r.grant_id, source=source),
             ),
             now,
         )

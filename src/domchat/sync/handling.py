@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from domchat.clock import Clock
 from domchat.domain.actions import SendNotice
+from domchat.domain.reasons import because
 from domchat.domain.templates import Templates
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
@@ -53,7 +54,7 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
     """Queue a message from the bot; `ref` (an update id, or a reason string) makes it sent once."""
     ref = f"update:{ref}" if isinstance(ref, int) else ref
     a = SendNotice(
-        chat_id=chat_id, building=building, text=text, ref=ref, reason="answer to an update" if ref.startswith("update:") else ref
+        chat_id=chat_id, building=building, text=text, ref=ref, reason=because("answer_to_update") if ref.startswith("update:") else ref
     )
     if s.get(ActionRow, a.key()) is not None:
         return  # already queued (or sent) for this very reason
@@ -76,7 +77,7 @@ def notice(ctx: Context, s: Session, chat_id: int, building: str, text: str, ref
 def guess_heard(ctx: Context, s: Session, user_id: int | None) -> bool:
     """False while `user_id` is past their guess limit: the update is then ignored, unanswered and unaudited."""
     if guessing.silenced(s, ctx.guess_limits, user_id, ctx.clock.now()):
-        log.info("guess ignored: the sender is past the guess limit", user_id=user_id)
+        log.info("guess.ignored", user_id=user_id, why="the sender is past the guess limit")
         return False
     return True
 
@@ -85,10 +86,13 @@ def guess_wrong(ctx: Context, s: Session, what: str, user_id: int | None, chat_i
     """Count a wrong guess (`what`: a binding code, an enrolment link…); False when it must go unanswered and unaudited."""
     answer, crossed = guessing.wrong(s, ctx.guess_limits, user_id, ctx.clock.now())
     for c in crossed:
+        everyone = c.who == "everyone together"
+        window, until = str(ctx.guess_limits.window), c.until.isoformat()
         reason = (
-            f"{c.failures} wrong binding codes or unknown links from {c.who} within {ctx.guess_limits.window}"
-            f" (the last: {what}): no answer to more until {c.until.isoformat()}"
+            because("guess_limit_all", failures=c.failures, window=window, what=what, until=until)
+            if everyone
+            else because("guess_limit_user", failures=c.failures, user=str(user_id), window=window, what=what, until=until)
         )
-        audit(ctx, s, "guess.limit", "alert", user_id=user_id if c.who != "everyone together" else None, chat_id=chat_id, reason=reason)
-        log.error("guessing storm: the bot goes silent to it", who=c.who, failures=c.failures, until=c.until.isoformat())
+        audit(ctx, s, "guess.limit", "alert", user_id=None if everyone else user_id, chat_id=chat_id, reason=reason)
+        log.error("guess.storm", then="the bot goes silent to it", who=c.who, failures=c.failures, until=c.until.isoformat())
     return answer

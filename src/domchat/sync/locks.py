@@ -132,11 +132,11 @@ class Lease:
                 self.renew()
             except LeaseLost as e:
                 self._lost = str(e)
-                log.error("lease lost; the cycle stops", lease=self.name, error=str(e))
+                log.error("lease.lost", then="the cycle stops", lease=self.name, error=str(e))
                 return
             except (DomchatError, SQLAlchemyError) as e:
                 # Tried again at the next beat; `check` stops the cycle if it keeps failing.
-                log.warning("could not renew the lease", lease=self.name, error=str(e).splitlines()[0])
+                log.warning("lease.renew_failed", lease=self.name, error=str(e).splitlines()[0])
 
     def __enter__(self) -> Lease:
         self.acquire()

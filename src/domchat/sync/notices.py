@@ -45,6 +45,7 @@ from domchat.domain.notices import (
     outcome_notice,
     reminders_on,
 )
+from domchat.domain.reasons import because
 from domchat.domain.templates import Templates
 from domchat.errors import GisError
 from domchat.mapping.notices import deadlines_by_building, meeting, outcome
@@ -207,7 +208,7 @@ def read_votings(db: Engine, gis: GisSource, buildings: Sequence[str], at: datet
         store.save_meetings(s, meetings, outcomes, at)
         repo.set_bookmark(s, VOTINGS_READ, at.isoformat(), at)
     if skipped:
-        log.warning("owners' meetings not read for some houses", houses=len(skipped), first=skipped[0])
+        log.warning("notices.meetings_unread", houses=len(skipped), first=skipped[0])
     return len(meetings) + len(outcomes)
 
 
@@ -253,7 +254,10 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
             expired.append(row)
         elif when <= at and len(ready) < cfg.batch:
             ready.append(row)
-    actions = [PostNotice(r.chat_id, r.building, due=r.due_at.isoformat(), notice=r.key, text=r.text, reason=r.kind) for r in ready]
+    actions = [
+        PostNotice(r.chat_id, r.building, due=r.due_at.isoformat(), notice=r.key, text=r.text, reason=because("notice", kind=r.kind))
+        for r in ready
+    ]
     with Session(db) as s:
         stored = {a.key() for a in actions if s.get(ActionRow, a.key()) is not None}
     rows = executor.persist([a for a in actions if a.key() not in stored])
@@ -270,7 +274,7 @@ def release(db: Engine, executor: Executor, domain: Domain, at: datetime, cfg: N
                 late.status = "expired"
                 s.add(late)
                 append(s, AuditEvent("daemon", "schedule", "post_notice", "skipped", building=r.building, chat_id=r.chat_id,
-                                     reason=f"{r.key}: its last useful day {r.until} passed before it could be posted"), at)  # fmt: skip
+                                     reason=because("notice_expired", notice=r.key, until=str(r.until))), at)  # fmt: skip
     return rows, len(expired)
 
 
@@ -321,11 +325,13 @@ def turn(db: Engine, kind: NoticeKind, building: str, *, off: bool, actor: str, 
     with transaction(db) as s:
         changed = store.set_off(s, building, kind, off, actor, at)
         if changed:
-            where = building or "the region"
+            why = (
+                because("notices_building", kind=kind.value, building=building) if building else because("notices_region", kind=kind.value)
+            )
             append(
                 s,
                 AuditEvent(actor, "cli:notices", "notices.off" if off else "notices.on", "done", building=building or None,
-                           after={"kind": kind.value, "off": off}, reason=f"{kind.value} turned {'off' if off else 'on'} for {where}"),
+                           after={"kind": kind.value, "off": off}, reason=why),
                 at,
             )  # fmt: skip
     return changed

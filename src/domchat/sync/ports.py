@@ -84,3 +84,13 @@ class ChatPlatform(Protocol):
     def messages(self, chat_id: int, *, count: int = 50) -> list[Message]: ...
 
     def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0) -> UpdateBatch: ...
+
+
+class Progress(Protocol):
+    """How far a long phase has got: `done` of `total` items of `phase` (a stable key)."""
+
+    def __call__(self, phase: str, done: int, total: int) -> None: ...
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    """Report nothing (the default: cron runs and tests)."""

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 from domchat.clock import Clock
 from domchat.domain.model import Basis, Building, ManagementPeriod, OrgKind
 from domchat.domain.notices import Deadlines
+from domchat.domain.reasons import because
 from domchat.errors import GisError
 from domchat.gis_client.types import ActualLicense, CAChDocument, GuestGrantRecord, HouseData, OrgRecord
 from domchat.mapping import gis as gismap
@@ -36,7 +37,7 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import BuildingRow
 from domchat.sync import grants
 from domchat.sync.crash import crash_point
-from domchat.sync.ports import GisSource
+from domchat.sync.ports import GisSource, Progress, no_progress
 from domchat.sync.scheduler import Rereads, rereads
 
 log = structlog.get_logger("domchat.pull")
@@ -50,6 +51,9 @@ DOCUMENTS_READ = "gis.documents.full_read"
 """When the contracts and charters of every managed house were last read."""
 LICENCES_DIGEST = "gis.licences.digest"
 """A digest of the licence register as last stored: contracts are re-read when it changes."""
+SOURCE_READ = "gis.read:"
+"""Bookmark prefix: + a source's name (`PullReport.read`) → when (wall clock) it was last read in
+full and stored; `domchat status` shows each."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class PullReport:
     problems: list[str] = field(default_factory=list)
     """What this pull could not read (a house GIS refused, documents that failed): the rest was
     used and the stored state of those parts stays. Non-empty makes the pull "degraded"."""
+    read: list[str] = field(default_factory=list)
+    """The sources this pull read in full (licence register, house data, organisations, contracts
+    and charters, guest grants); recorded under `SOURCE_READ` when the pull is stored."""
 
     @property
     def degraded(self) -> bool:
@@ -107,6 +114,8 @@ class PullContext:
     """Also pull guest-access grants from the provisional service."""
     pull_contracts: bool = True
     """Also read contracts and charters (exportCAChData) to date management from them."""
+    progress: Progress = no_progress
+    """Told after each of the `PULL_STEPS` (each a GIS ZhKH exchange that may take minutes)."""
 
 
 @dataclass
@@ -141,18 +150,22 @@ def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[H
             got = _fetch(ctx, licensees, hoas, report)
     except GisError as e:
         with transaction(ctx.db) as s:
-            append(s, _event(ctx, "gis.pull", "failed", reason=f"{e}; planning continues on the stored snapshot"), now)
-        log.error("GIS pull failed; the stored snapshot stays in force", error=str(e))
+            append(s, _event(ctx, "gis.pull", "failed", reason=because("gis_unavailable", detail=str(e))), now)
+        log.error("gis.pull_failed", error=str(e), fallback="stored snapshot")
         raise
     with transaction(ctx.db) as s:
         for problem in report.problems:
-            append(s, _event(ctx, "gis.pull", "partial", reason=f"{problem}; the stored state of it stays"), now)
+            append(s, _event(ctx, "gis.pull", "partial", reason=because("pull_partial", detail=problem)), now)
         _store(ctx, s, got, licensees, hoas, now, report)
         ctx.fence(s)  # last, so that the lease row is locked only for the commit
     return report
 
 
+PULL_STEPS = 5
+
+
 def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: PullReport) -> _Fetched:
+    ctx.progress("pull", 0, PULL_STEPS)
     # The register comes in batches, each turned into periods and dropped: never held whole.
     licence: list[ManagementPeriod] = []
     skipped: list[periodmap.Skipped] = []
@@ -166,6 +179,8 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
 
     if licensees:
         ctx.gis.actual_licenses(licensees, ctx.region, batches=take)
+        report.read.append("licence register")
+    ctx.progress("pull", 1, PULL_STEPS)
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
@@ -187,15 +202,22 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
         again = rereads(sorted(set(addresses) & known), after, last, ctx.clock.wall(), ctx.house_interval, ctx.house_slice)
         wanted = sorted(new | set(again.items))
 
+    refused: list[str] = []
+
     def house_failed(house: str, error: GisError) -> None:
+        refused.append(house)
         report.problems.append(f"house {house}: {error}")
 
     houses = {k.lower(): v for k, v in ctx.gis.house_data(wanted, on_error=house_failed).items()} if wanted else {}
+    if wanted and not refused:
+        report.read.append("house data")
+    ctx.progress("pull", 2, PULL_STEPS)
     # A known house GIS would not describe keeps its stored data; a new one is stored from its
     # licence entry with the default zone (audited as assumed), and read again on the full read.
     orgs: list[OrgRecord] = _optional(
         report, "organisations", lambda: ctx.gis.organisations(sorted({*licensees, *(h.ogrn for h in hoas)})), []
     )
+    ctx.progress("pull", 3, PULL_STEPS)
     digest = _digest(licence, hoas)
     documents: list[ManagementPeriod] | None = None
     deadlines: dict[str, Deadlines] | None = None
@@ -214,21 +236,25 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
             deadlines, dates_skipped = noticemap.deadlines_by_version(docs)
             skipped += [periodmap.Skipped("date details", f"{d.document} {d.part}", d.why) for d in dates_skipped]
             answered = {org_by_guid[d.uo_guid.lower()] for d in docs if d.uo_guid and d.uo_guid.lower() in org_by_guid}
+    ctx.progress("pull", 4, PULL_STEPS)
     want_grants = ctx.pull_grants and addresses
     grant_records: list[GuestGrantRecord] = (
         _optional(report, "guest grants", lambda: ctx.gis.guest_grants(sorted(addresses)), []) if want_grants else []
     )
+    ctx.progress("pull", PULL_STEPS, PULL_STEPS)
     return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest, deadlines, again)
 
 
 def _optional(report: PullReport, what: str, fetch: Callable[[], T], otherwise: T) -> T:
     """`fetch()`, or `otherwise` with the failure noted: the rest of the pull is still used."""
     try:
-        return fetch()
+        got = fetch()
     except GisError as e:
         report.problems.append(f"{what}: {e}")
-        log.warning("GIS pull: part of it failed; the stored state of that part stays", part=what, error=str(e))
+        log.warning("gis.pull_part_failed", part=what, error=str(e), then="the stored state of that part stays")
         return otherwise
+    report.read.append(what)
+    return got
 
 
 def _keep_register_address(_house: str, _error: GisError) -> None:
@@ -245,7 +271,11 @@ def _store(
 ) -> None:
     report.skipped = len(got.skipped)
     for skip in got.skipped:
-        append(s, _event(ctx, "gis.record_skipped", "skipped", reason=f"{skip.what} {skip.ident}: {skip.why}"), now)
+        append(
+            s,
+            _event(ctx, "gis.record_skipped", "skipped", reason=because("record_skipped", what=skip.what, ident=skip.ident, why=skip.why)),
+            now,
+        )
     hoa_orgs = {h.ogrn for h in hoas}
     for rec in got.orgs:
         kind = OrgKind.HOA if rec.ogrn in hoa_orgs and rec.ogrn not in licensees else OrgKind.MANAGING_COMPANY
@@ -260,6 +290,8 @@ def _store(
         # A house GIS refused counts as read: it is asked again on the next lap, not every pull.
         repo.set_bookmark(s, HOUSES_READ, got.again.read_up_to(len(got.again.items), ctx.clock.wall()).isoformat(), now)
         repo.set_bookmark(s, HOUSES_AFTER, got.again.items[-1], now)
+    for source in report.read:
+        repo.set_bookmark(s, SOURCE_READ + source, ctx.clock.wall().isoformat(), now)
     s.flush()
     crash_point("pull", "in_transaction")  # buildings written, periods not yet: all or nothing
     if got.grants:
@@ -289,7 +321,7 @@ def _save_building(
         report.buildings_new += 1
     else:
         report.buildings_changed += 1
-    why = f"time zone assumed {ctx.default_tz}: GIS gave no usable OlsonTZ" if assumed else "from GIS ZhKH"
+    why = because("tz_assumed", tz=ctx.default_tz) if assumed else because("from_gis")
     action = "building.added" if before is None else "building.changed"
     append(s, _event(ctx, action, "done", building=fias, before=_building_doc(before), after=_building_doc(building), reason=why), now)
 
@@ -314,12 +346,12 @@ def _replace(
         new = per_org.get(org, [])
         if not new and stored.get(org, 0) and org not in answered and not ctx.force:
             report.kept_empty.append(org)
-            why = f"GIS returned no {basis.value} claims for {org}, which had {stored[org]}; kept until --force"
+            why = because("empty_answer_kept", basis=basis.value, org=org, stored=stored[org])
             append(s, _event(ctx, "gis.empty_answer", "kept", org=org, reason=why), now)
             continue
         for fias, (before, after) in sorted(repo.replace_periods(s, org, basis, new).items()):
             report.period_changes += 1
-            sources = ", ".join(sorted({x for p in (*before, *after) for x in p.source_ids}))
+            sources = sorted({x for p in (*before, *after) for x in p.source_ids})
             append(
                 s,
                 _event(
@@ -330,7 +362,7 @@ def _replace(
                     org=org,
                     before=[p.doc() for p in before],
                     after=[p.doc() for p in after],
-                    reason=f"{basis.value}: {sources}",
+                    reason=because("documents", basis=basis.value, documents=sources),
                 ),
                 now,
             )

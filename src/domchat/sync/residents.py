@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from domchat.domain.model import Building, Manager, manager_on
+from domchat.domain.reasons import because
 from domchat.storage import repo
 from domchat.storage.tables import BindingRow, BuildingRow, GrantRow, PeriodRow, RefusalRow, ResidentInviteRow, ResidentRow, StaffRow
 from domchat.sync import tokens
@@ -74,7 +75,7 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
             building=bound.building,
             chat_id=chat_id,
             user_id=sender,
-            reason="asked by someone who is not enrolled staff of the building's current manager",
+            reason=because("invitation_not_staff"),
         )
         return
     days = int(m.group("days") or DEFAULT_DAYS)
@@ -103,7 +104,7 @@ def staff_invitation(ctx: Context, s: Session, chat_id: int, sender: int, text: 
         chat_id=chat_id,
         user_id=sender,
         after={"grant_id": grant.grant_id, "premises": grant.premises, "valid_to": grant.valid_to.isoformat() if grant.valid_to else None},
-        reason="personal invitation asked for by staff of the manager (only its hash is kept)",
+        reason=because("invitation_asked"),
     )
     text = ctx.templates.render(
         "invitation_for_staff", premises=grant.premises, days=str(days), link=f"https://max.ru/{ctx.bot_username}?start={token}"
@@ -119,11 +120,11 @@ def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, u
     grant = s.get(GrantRow, invite.grant_id) if invite is not None else None
     refusal = ""
     if invite is None or invite.status != "active" or grant is None:
-        refusal, why = "unknown_link", "invitation unknown, used or superseded"
+        refusal, why = "unknown_link", because("invitation_unknown")
     elif invite.expires_at <= now:
-        refusal, why = "expired_link", f"invitation expired at {invite.expires_at.isoformat()}"
+        refusal, why = "expired_link", because("invitation_expired", at=invite.expires_at.isoformat())
     elif grant.status != "active":
-        refusal, why = "grant_ended", f"grant {grant.grant_id} is {grant.status}"
+        refusal, why = "grant_ended", because("grant_not_active", grant=grant.grant_id, status=grant.status)
     if refusal == "unknown_link" and not guess_wrong(ctx, s, "an invitation link", user_id):
         return
     if refusal:
@@ -146,7 +147,7 @@ def join(ctx: Context, s: Session, dialog_id: int, user_id: int, payload: str, u
         building=grant.building,
         user_id=user_id,
         after={"grant_id": grant.grant_id, "premises": grant.premises},
-        reason=f"personal invitation issued by {invite.created_by}",
+        reason=because("link_issued_by", by=invite.created_by),
     )
     text = ctx.templates.render("invitation_accepted", address=address.address if address else grant.building, premises=grant.premises)
     notice(ctx, s, dialog_id, grant.building, text, update_id)
@@ -165,7 +166,16 @@ def refused(ctx: Context, s: Session, chat_id: int, building: str, user_id: int,
         address = s.get(BuildingRow, building)
         text = ctx.templates.render("join_link", address=address.address if address else building, link=link)
         notice(ctx, s, resident.dialog_id, building, text, f"privacy:{chat_id}:{user_id}")
-        audit(ctx, s, "resident.join_link", "done", building=building, chat_id=chat_id, user_id=user_id, reason=f"{code}: join link sent")
+        audit(
+            ctx,
+            s,
+            "resident.join_link",
+            "done",
+            building=building,
+            chat_id=chat_id,
+            user_id=user_id,
+            reason=because("join_link_sent", code=code),
+        )
         return
 
 
@@ -183,4 +193,4 @@ def left(ctx: Context, s: Session, chat_id: int, user_id: int) -> None:
         return
     if s.get(RefusalRow, (chat_id, user_id)) is None:
         s.add(RefusalRow(chat_id=chat_id, user_id=user_id, code=LEFT, at=ctx.clock.now()))
-    audit(ctx, s, "resident.left", "done", building=bound.building, chat_id=chat_id, user_id=user_id, reason="left the chat on their own")
+    audit(ctx, s, "resident.left", "done", building=bound.building, chat_id=chat_id, user_id=user_id, reason=because("resident_left"))

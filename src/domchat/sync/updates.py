@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
+from domchat.domain.reasons import because
 from domchat.errors import MaxApiError
 from domchat.max_client.polling import update_key
 from domchat.max_client.types import Update
@@ -135,9 +136,9 @@ def _bot_removed(ctx: Context, s: Session, chat_id: int, by: int | None) -> None
         building=building,
         chat_id=chat_id,
         user_id=by,
-        reason="the bot was removed from the chat: it can no longer keep it right",
+        reason=because("bot_removed"),
     )
-    log.error("bot removed from a chat", chat_id=chat_id, building=building, by=by)
+    log.error("chat.bot_removed", chat_id=chat_id, building=building, by=by)
 
 
 def _bot_back(ctx: Context, s: Session, chat_id: int, by: int | None) -> None:
@@ -147,7 +148,7 @@ def _bot_back(ctx: Context, s: Session, chat_id: int, by: int | None) -> None:
     if bound is None or chat is None:
         return  # a new chat: binding starts when a code is posted
     repo.forget_chat(s, chat_id)
-    audit(ctx, s, "chat.bot_added", "done", building=bound.building, chat_id=chat_id, user_id=by, reason="the bot is back in a bound chat")
+    audit(ctx, s, "chat.bot_added", "done", building=bound.building, chat_id=chat_id, user_id=by, reason=because("bot_back"))
 
 
 def _member_event(ctx: Context, s: Session, u: Update) -> None:
