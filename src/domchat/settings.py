@@ -377,7 +377,14 @@ class SyncSettings(_Section):
     fuse_floor: int = field(default=10, metadata=_check(_positive))
     """Fewer removals than this never stop a cycle, whatever their share (small regions, tests)."""
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
-    """Seconds between full reconciles: every chat re-read from MAX, every house from GIS ZhKH."""
+    """Seconds in which every bound chat is re-read from MAX (a slice each cycle, after its other
+    work) and the contracts and charters from GIS ZhKH are read again (once)."""
+    reread_calls: int = field(default=200, metadata=_check(_positive))
+    """Most MAX calls a cycle spends re-reading chats (two a chat; 200 is about 7 s of the bot's rate)."""
+    house_reread_interval: float = field(default=604800.0, metadata=_check(_positive))
+    """Seconds in which every house's data (time zone, state) is re-read from GIS ZhKH, a slice each pull."""
+    house_reread_slice: int = field(default=160, metadata=_check(_positive))
+    """Most houses a pull re-reads (one exportHouseData each; 160 is ten rounds of 16 in flight)."""
     action_attempts: int = field(default=6, metadata=_check(_positive))
     """Calls an action may fail before it is given up as failed (audited, logged, in `status`)."""
     action_backoff: float = field(default=60.0, metadata=_check(_positive))

@@ -99,7 +99,7 @@ def test_under_max_5xx_429_bursts_and_gis_faults_every_change_lands_within_three
 
 
 def test_a_house_gis_refuses_degrades_the_pull_and_every_chat_still_gets_its_changes(stage: Stage) -> None:
-    _fast_retries(stage, full_reconcile_interval="0.001")  # every run re-reads every house
+    _fast_retries(stage, house_reread_interval="0.001")  # every pull re-reads every house
     denied = stage.world["buildings"][0]
     denied["access_denied"] = True
     _setup(stage)

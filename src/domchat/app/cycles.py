@@ -117,12 +117,19 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
     s = app.settings.sync
     last_pull: datetime | None = None
     next_boundary: datetime | None = None
+    pull_takes = timedelta(0)
+    """How long the last cycle with a pull took: a pull that long is not started just before a boundary."""
     failures = 0
     tick = ticker(app.clock)
     while not stop.is_set():
         app.ready_db()
         wake = next_wake(
-            app.clock.now(), last_pull, timedelta(seconds=s.pull_interval), next_boundary, timedelta(seconds=s.updates_interval)
+            app.clock.now(),
+            last_pull,
+            timedelta(seconds=s.pull_interval),
+            next_boundary,
+            timedelta(seconds=s.updates_interval),
+            pull_takes,
         )
         if failures:
             wake = replace(wake, at=max(wake.at, app.clock.now() + _backoff(failures, s.updates_interval, s.pull_interval)))
@@ -130,6 +137,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
         if delay > 0 and _wait(app, stop, delay):
             return
         notify.alive()
+        started = app.clock.monotonic()
         try:
             report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
         except SafetyFuse as e:
@@ -149,6 +157,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
         notify.alive()
         if wake.pull and report.phases.get("pull") in ("ok", "degraded"):
             last_pull = report.now
+            pull_takes = timedelta(seconds=app.clock.monotonic() - started)
         elif wake.pull and last_pull is None:
             last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
         next_boundary = report.next_change or next_boundary

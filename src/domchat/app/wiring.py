@@ -158,6 +158,9 @@ class App:
                 s.sync.action_attempts, timedelta(seconds=s.sync.action_backoff), timedelta(seconds=s.sync.action_backoff_cap)
             ),
             lease_ttl=timedelta(seconds=s.sync.lease_ttl),
+            reread_calls=s.sync.reread_calls,
+            house_interval=timedelta(seconds=s.sync.house_reread_interval),
+            house_slice=s.sync.house_reread_slice,
             guess_limits=GuessLimits(s.chats.guess_limit_per_user, s.chats.guess_limit_global, timedelta(seconds=s.chats.guess_window)),
         )
 

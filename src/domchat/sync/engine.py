@@ -37,6 +37,7 @@ from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPo
 from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
 from domchat.sync.ports import ChatPlatform, GisSource, Progress, no_progress
+from domchat.sync.scheduler import rereads
 
 log = structlog.get_logger("domchat.engine")
 
@@ -44,7 +45,9 @@ VERSION = version("domchat")
 """This domchat's version, recorded in each run and in the audit event closing each cycle."""
 
 CHATS_READ = "max.chats.full_read"
-"""When every bound chat was last re-read from MAX (advanced once all of them were stored)."""
+"""The instant the bound chats' ring of re-reads is read up to (`scheduler.rereads`), and
+`CHATS_AFTER` the last chat of the latest slice."""
+CHATS_AFTER = "max.chats.reread_after"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class EngineConfig:
     max_removal_share: float
     fuse_floor: int
     reconcile_interval: timedelta
+    """Every bound chat is re-read once in this period (a slice each cycle), the documents once."""
     code_attempts: int
     pull_grants: bool = False
     pull_contracts: bool = True
@@ -70,6 +74,12 @@ class EngineConfig:
     guess_limits: GuessLimits = field(default_factory=GuessLimits)
     notices: notifying.NoticeConfig | None = None
     """Reminders and announcements to the houses, after everything else of a cycle; None: off."""
+    reread_calls: int = 200
+    """Most MAX calls a cycle's slice of chat re-reads may spend (two a chat)."""
+    house_interval: timedelta = timedelta(days=7)
+    """Every house's data is re-read from GIS once in this period, a slice each pull."""
+    house_slice: int = 160
+    """Most houses a pull re-reads."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,10 @@ class CycleReport:
     reported: int = 0
     settled: int = 0
     refreshed: int = 0
+    reread: int = 0
+    """Chats re-read by this cycle's slice of the spread reconcile (after everything else)."""
+    reread_cut: bool = False
+    """The slice stopped early because a boundary came (its rights go first, in the next cycle)."""
     conflicts: list[str] = field(default_factory=list)
     inactive: list[int] = field(default_factory=list)
     next_change: datetime | None = None
@@ -322,6 +336,8 @@ class Syncer:
                 report.notices = sent.released
                 for problem in sent.problems:
                     report.degrade("execute", problem)
+            if scope.buildings is None and not outcome.unavailable:
+                self._reread(report, domain, run)
 
     def _pull(self, report: CycleReport, run: _Run, now: datetime, scope: Scope) -> pulling.PullReport:
         assert self.gis is not None
@@ -336,7 +352,10 @@ class Syncer:
             self.clock,
             run.lease.fence,
             run.force,
-            refresh_houses=scope.reread or (scope.buildings is None and self._due(pulling.HOUSES_READ)),
+            refresh_houses=scope.reread,
+            refresh_documents=scope.reread or (scope.buildings is None and self._due(pulling.DOCUMENTS_READ)),
+            house_interval=self.cfg.house_interval,
+            house_slice=self.cfg.house_slice if scope.buildings is None else 0,
             pull_grants=self.cfg.pull_grants,
             pull_contracts=self.cfg.pull_contracts,
             progress=self.progress,
@@ -351,20 +370,17 @@ class Syncer:
     def _plan(self, report: CycleReport, run: _Run, executor: Executor, scope: Scope) -> tuple[Plan, Domain]:
         """Read the chats that need it, plan, settle leftovers, check the fuse, store the intent."""
         now = report.now
-        reconcile = scope.buildings is None and self._due(CHATS_READ)
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
         with Session(self.db) as s:
             domain = _scoped(load_domain(s), scope)
             known = repo.load_actual(s)
         bound = {b.chat_id for b in domain.bindings.values()}
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}
-        to_read = bound if reconcile or scope.reread else {c for c in bound if c not in known} | stale
+        # The periodic re-read of every chat is not here but spread over the day (`_reread`).
+        to_read = bound if scope.reread else {c for c in bound if c not in known} | stale
         report.refreshed, unread = self._refresh(sorted(to_read), now)
         if unread:
             report.degrade("plan", f"{len(unread)} chats could not be read ({unread[0]}); planned on what was last seen")
-        if reconcile and not unread:
-            with transaction(self.db) as s:
-                repo.set_bookmark(s, CHATS_READ, self.clock.wall().isoformat(), now)
         with Session(self.db) as s:
             actual = repo.load_actual(s)
 
@@ -391,11 +407,47 @@ class Syncer:
 
     # Reading chats
 
-    def _refresh(self, chat_ids: list[int], now: datetime) -> tuple[int, list[int]]:
-        """Re-read and store chats; returns how many were read and which could not be (those keep
-        what was last seen). MAX not answering several times in a row fails the phase instead."""
+    def _reread(self, report: CycleReport, domain: Domain, run: _Run) -> None:
+        """The lowest lane, after the cycle's actions and notices: re-read the bound chats read
+        longest ago, as many as keep every chat read once a `reconcile_interval` (at most
+        `reread_calls` calls), so that drift is found without a day's re-reads in one cycle. It
+        stops as soon as a boundary comes: the daemon wakes for it when this cycle ends."""
+        ring = sorted(b.chat_id for b in domain.bindings.values())
+        wall = self.clock.wall()
+        with Session(self.db) as s:
+            last, after = repo.get_bookmark(s, CHATS_READ), repo.get_bookmark(s, CHATS_AFTER)
+        since = datetime.fromisoformat(last) if last else None
+        again = rereads(ring, int(after) if after else None, since, wall, self.cfg.reconcile_interval, self.cfg.reread_calls // 2)
+        boundary = report.next_change
+
+        def boundary_came() -> bool:
+            run.lease.check()
+            report.reread_cut = boundary is not None and self.clock.now() >= boundary
+            return report.reread_cut
+
+        try:
+            report.reread, unread = self._refresh(again.items, report.now, boundary_came)
+        except MaxError as e:
+            report.degrade("execute", f"re-reading chats stopped, MAX is not answering: {e}")
+            return
+        tried = report.reread + len(unread)
+        if unread:
+            report.degrade("execute", f"{len(unread)} chats could not be re-read ({unread[0]}); read again on the next lap")
+        if tried:
+            with transaction(self.db) as s:
+                repo.set_bookmark(s, CHATS_READ, again.read_up_to(tried, wall).isoformat(), report.now)
+                repo.set_bookmark(s, CHATS_AFTER, str(again.items[tried - 1]), report.now)
+        if report.reread_cut:
+            log.info("chat re-reads yield to a boundary", reread=report.reread, left=len(again.items) - tried, boundary=str(boundary))
+
+    def _refresh(self, chat_ids: list[int], now: datetime, stop: Callable[[], bool] = lambda: False) -> tuple[int, list[int]]:
+        """Re-read and store chats in order until `stop()`; returns how many were read and which
+        could not be (those keep what was last seen). MAX not answering several times in a row
+        fails the phase instead."""
         n, unread, streak = 0, [], 0
         for done, chat_id in enumerate(chat_ids):
+            if stop():
+                break
             self.progress("read_chats", done, len(chat_ids))
             try:
                 chat = self.read_chat(chat_id)

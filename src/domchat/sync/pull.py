@@ -14,7 +14,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import structlog
@@ -38,12 +38,17 @@ from domchat.storage.tables import BuildingRow
 from domchat.sync import grants
 from domchat.sync.crash import crash_point
 from domchat.sync.ports import GisSource, Progress, no_progress
+from domchat.sync.scheduler import Rereads, rereads
 
 log = structlog.get_logger("domchat.pull")
 T = TypeVar("T")
 
 HOUSES_READ = "gis.houses.full_read"
-"""When every building's house data was last read (advanced in the transaction that stores it)."""
+"""The instant the houses' ring of re-reads is read up to (`scheduler.rereads`; advanced in the
+transaction that stores the slice), and `HOUSES_AFTER` the last house of that slice."""
+HOUSES_AFTER = "gis.houses.reread_after"
+DOCUMENTS_READ = "gis.documents.full_read"
+"""When the contracts and charters of every managed house were last read."""
 LICENCES_DIGEST = "gis.licences.digest"
 """A digest of the licence register as last stored: contracts are re-read when it changes."""
 SOURCE_READ = "gis.read:"
@@ -98,7 +103,13 @@ class PullContext:
     """Refuses the store's transaction unless this process still holds the region's lease."""
     force: bool = False
     refresh_houses: bool = False
-    """Re-read every building's house data and documents (the periodic full read), not only new ones."""
+    """Re-read every building's house data (resync), not only new ones and this pull's slice."""
+    refresh_documents: bool = False
+    """Re-read every managed house's contracts and charters, and the HOA houses' addresses."""
+    house_interval: timedelta = timedelta(days=7)
+    """Every known house's data is re-read once in this period, a slice each pull."""
+    house_slice: int = 0
+    """Most known houses one pull re-reads (0: none)."""
     pull_grants: bool = False
     """Also pull guest-access grants from the provisional service."""
     pull_contracts: bool = True
@@ -124,6 +135,8 @@ class _Fetched:
     digest: str
     deadlines: dict[str, Deadlines] | None = None
     """`DateDetails` by document version, when the documents were read (docs/notices.md)."""
+    again: Rereads[str] | None = None
+    """The known houses this pull re-read, a slice of their ring (None: all, or none)."""
 
 
 def pull(ctx: PullContext, licensees: list[str], now: datetime, hoas: Sequence[Hoa] = ()) -> PullReport:
@@ -171,14 +184,23 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
     with Session(ctx.db) as s:
         known = set(s.exec(select(BuildingRow.fias_guid)))
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
+        read_up_to, after = repo.get_bookmark(s, HOUSES_READ), repo.get_bookmark(s, HOUSES_AFTER)
     # HOA houses are in no licence: their address comes from GIS's address register (read for
     # new houses and on the full read), the authority's register standing in where GIS has none.
-    ask = [h.fias_guid for h in hoas if h.fias_guid not in addresses and (ctx.refresh_houses or h.fias_guid not in known)]
+    ask = [h.fias_guid for h in hoas if h.fias_guid not in addresses and (ctx.refresh_documents or h.fias_guid not in known)]
     basic = {k.lower(): v for k, v in ctx.gis.basic_houses(ask, on_error=_keep_register_address).items()} if ask else {}
     for h in hoas:
         if h.fias_guid not in addresses:
             addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
-    wanted = sorted(addresses) if ctx.refresh_houses else sorted(set(addresses) - known)
+    new = set(addresses) - known
+    again: Rereads[str] | None = None
+    if ctx.refresh_houses:
+        wanted = sorted(addresses)
+    else:
+        # House data rarely changes: each pull re-reads a slice, the whole ring once a `house_interval`.
+        last = datetime.fromisoformat(read_up_to) if read_up_to else None
+        again = rereads(sorted(set(addresses) & known), after, last, ctx.clock.wall(), ctx.house_interval, ctx.house_slice)
+        wanted = sorted(new | set(again.items))
 
     refused: list[str] = []
 
@@ -200,7 +222,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
     documents: list[ManagementPeriod] | None = None
     deadlines: dict[str, Deadlines] | None = None
     answered: set[str] = set()
-    if ctx.pull_contracts and orgs and (ctx.refresh_houses or wanted or digest != stored_digest):
+    if ctx.pull_contracts and orgs and (ctx.refresh_documents or new or digest != stored_digest):
         by_ogrn = {o.ogrn: o for o in orgs}
         pairs = [(by_ogrn[p.org].org_root_entity_guid, p.building) for p in licence if p.org in by_ogrn]
         pairs += [(by_ogrn[h.ogrn].org_root_entity_guid, h.fias_guid) for h in hoas if h.ogrn in by_ogrn]
@@ -220,7 +242,7 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
         _optional(report, "guest grants", lambda: ctx.gis.guest_grants(sorted(addresses)), []) if want_grants else []
     )
     ctx.progress("pull", PULL_STEPS, PULL_STEPS)
-    return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest, deadlines)
+    return _Fetched(licence, documents, answered, skipped, addresses, known, houses, orgs, grant_records, digest, deadlines, again)
 
 
 def _optional(report: PullReport, what: str, fetch: Callable[[], T], otherwise: T) -> T:
@@ -264,6 +286,10 @@ def _store(
         _save_building(ctx, s, fias, address, got.houses.get(fias), now, report)
     if ctx.refresh_houses:
         repo.set_bookmark(s, HOUSES_READ, ctx.clock.wall().isoformat(), now)
+    elif got.again is not None and got.again.items:
+        # A house GIS refused counts as read: it is asked again on the next lap, not every pull.
+        repo.set_bookmark(s, HOUSES_READ, got.again.read_up_to(len(got.again.items), ctx.clock.wall()).isoformat(), now)
+        repo.set_bookmark(s, HOUSES_AFTER, got.again.items[-1], now)
     for source in report.read:
         repo.set_bookmark(s, SOURCE_READ + source, ctx.clock.wall().isoformat(), now)
     s.flush()
@@ -278,6 +304,8 @@ def _store(
         for basis in (Basis.CONTRACT, Basis.CHARTER):
             _replace(ctx, s, basis, organisations, [p for p in got.documents if p.basis is basis], now, report, answered=got.answered)
         repo.set_bookmark(s, LICENCES_DIGEST, got.digest, now)
+        if ctx.refresh_documents:
+            repo.set_bookmark(s, DOCUMENTS_READ, ctx.clock.wall().isoformat(), now)
     if got.deadlines is not None:
         notice_store.save_deadlines(s, got.deadlines, now)
 
