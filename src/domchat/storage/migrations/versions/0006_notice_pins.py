@@ -1,6 +1,6 @@
 """Notices: the message each one became, so that an owners' meeting announcement can be pinned.
 
-Revision ID: 0002_notices2
+Revision ID: 0006_notice_pins
 Revises: 0005_views
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_notices2"
+revision = "0006_notice_pins"
 down_revision = "0005_views"
 branch_labels = None
 depends_on = None
