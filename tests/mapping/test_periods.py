@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domchat.domain import reasons
 from domchat.domain.actions import GrantAdmin, PinCard, RemoveMember, RevokeAdmin
 from domchat.domain.model import ActualChat, Basis, Building, Conflict, ManagementPeriod, Manager, OrgKind, boundaries, manager_on
 from domchat.domain.plan import plan
@@ -34,6 +35,8 @@ GUID_HOA = "cccccccc-0000-4000-8000-00000000000c"
 ORGS = {GUID_A: ORG_A, GUID_B: ORG_B, GUID_HOA: HOA}
 KINDS = {ORG_A: OrgKind.MANAGING_COMPANY, ORG_B: OrgKind.MANAGING_COMPANY, HOA: OrgKind.HOA}
 D = date.fromisoformat
+
+EN = reasons.load("en")  # reasons are stored as keys; the docs quote them in English
 
 
 # --- builders ------------------------------------------------------------------------------
@@ -481,7 +484,7 @@ def test_e2_a_backdated_change_is_applied_at_once_and_audited_late() -> None:
     assert {a.user_id for a in actions if isinstance(a, GrantAdmin)} == set(STAFF_B)
     assert {a.user_id for a in actions if isinstance(a, RevokeAdmin)} == set(STAFF_A)
     assert {a.due for a in actions} == {"2026-11-30T19:00:00+00:00"}
-    assert _lateness(actions[0].due, now) == "LATE by 4 days, 10:00:00 (due 2026-11-30T19:00:00+00:00)"
+    assert EN.reason(_lateness(actions[0].due, now)) == "LATE by 4 days, 10:00:00 (due 2026-11-30T19:00:00+00:00)"
 
 
 def test_e3_a_cancelled_future_change_changes_nothing() -> None:
@@ -543,7 +546,7 @@ def test_e6_two_organisations_on_one_day_freeze_rights_until_the_data_agrees() -
     assert resolved.conflicts == ()
     assert {a.user_id for a in resolved.actions if isinstance(a, GrantAdmin)} == set(STAFF_B)
     assert {a.user_id for a in resolved.actions if isinstance(a, RevokeAdmin)} == set(STAFF_A)
-    assert _lateness(resolved.actions[0].due, now).startswith("LATE by 1 day, 10:00:00")
+    assert EN.reason(_lateness(resolved.actions[0].due, now)).startswith("LATE by 1 day, 10:00:00")
 
 
 def test_e7_the_same_change_in_two_time_zones() -> None:
