@@ -182,16 +182,21 @@ def _fetch(ctx: PullContext, licensees: list[str], hoas: Sequence[Hoa], report: 
         report.read.append("licence register")
     ctx.progress("pull", 1, PULL_STEPS)
     with Session(ctx.db) as s:
-        known = set(s.exec(select(BuildingRow.fias_guid)))
+        stored = dict(s.exec(select(BuildingRow.fias_guid, BuildingRow.address)).all())
         stored_digest = repo.get_bookmark(s, LICENCES_DIGEST)
         read_up_to, after = repo.get_bookmark(s, HOUSES_READ), repo.get_bookmark(s, HOUSES_AFTER)
+    known = set(stored)
     # HOA houses are in no licence: their address comes from GIS's address register (read for
     # new houses and on the full read), the authority's register standing in where GIS has none.
     ask = [h.fias_guid for h in hoas if h.fias_guid not in addresses and (ctx.refresh_documents or h.fias_guid not in known)]
     basic = {k.lower(): v for k, v in ctx.gis.basic_houses(ask, on_error=_keep_register_address).items()} if ask else {}
     for h in hoas:
-        if h.fias_guid not in addresses:
-            addresses[h.fias_guid] = basic[h.fias_guid].address if h.fias_guid in basic else h.address
+        if h.fias_guid in basic:
+            addresses[h.fias_guid] = basic[h.fias_guid].address
+        elif h.fias_guid not in addresses:
+            # A known house not asked, or not described, this time keeps its stored address; the
+            # register's text stands in only for a house GIS has never described.
+            addresses[h.fias_guid] = stored.get(h.fias_guid, h.address)
     new = set(addresses) - known
     again: Rereads[str] | None = None
     if ctx.refresh_houses:
