@@ -127,7 +127,8 @@ class Lease:
     # The heartbeat
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(self.ttl.total_seconds() / 3):
+        # On the injected clock, so a daemon on simulated time beats on simulated time too.
+        while not self.clock.sleep(self.ttl.total_seconds() / 3, self._stop):
             try:
                 self.renew()
             except LeaseLost as e:
