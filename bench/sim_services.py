@@ -54,6 +54,7 @@ from domchat.max_client import parse
 from domchat.max_client.ratelimit import TokenBucket, client_rate
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 from domchat.settings import GisSettings, MaxSettings
+from domchat.sync.locks import Lease
 
 T = TypeVar("T")
 PAGE = 100
@@ -181,6 +182,39 @@ class SimClock(VirtualClock):
         elif self.cpu() > self.cpu_budget:
             self.stopped_by = f"CPU budget of {self.cpu_budget:.0f} s spent"
             self.stop.set()
+
+
+class ClockedEvent(threading.Event):
+    """A `threading.Event` whose `wait` passes on `clock`: the lease's heartbeat waits on it."""
+
+    def __init__(self, clock: SimClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is None:
+            return super().wait()
+        return self.clock.sleep(timeout, _Plain(self))
+
+
+class _Plain:
+    """`is_set` of an event without its clocked `wait` (the clock only asks whether it is set)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.is_set = event.is_set
+
+
+class SimLease(Lease):
+    """The engine's lease, unchanged except that its heartbeat waits on the simulated clock.
+
+    `Lease` waits between beats on a real `threading.Event` (real seconds), so on a virtual clock
+    a 20-minute wait for GIS happens with no beat and the cycle stops for a lease it could not
+    renew. This is the one substitution the simulation makes in the engine."""
+
+    def __init__(self, db: Any, name: str, clock: Any, ttl: timedelta = timedelta(minutes=10)) -> None:
+        super().__init__(db, name, clock, ttl)
+        if isinstance(clock, SimClock):
+            self._stop = ClockedEvent(clock)
 
 
 # MAX

@@ -127,8 +127,7 @@ class Lease:
     # The heartbeat
 
     def _heartbeat(self) -> None:
-        # On the injected clock, so a daemon on simulated time beats on simulated time too.
-        while not self.clock.sleep(self.ttl.total_seconds() / 3, self._stop):
+        while not self._stop.wait(self.ttl.total_seconds() / 3):
             try:
                 self.renew()
             except LeaseLost as e:
