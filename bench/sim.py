@@ -1,4 +1,4 @@
-"""A region simulation: the real daemon (`app.cycles.daemon`: its scheduler, engine, planner,
+"""A region simulation: the real daemon (`app.daemon.daemon`: its scheduler, engine, planner,
 executor and SQLite storage) on a virtual clock against simulated MAX and GIS ZhKH.
 
 The day: buildings spread over several Russian time zones, 10 % of them changing managing
@@ -42,6 +42,7 @@ from sqlmodel import Session, col, select
 from common import Table, child, ratio, render, reset_peak_rss, table, too_big, vm
 from domchat import logs
 from domchat.app import cycles
+from domchat.app.daemon import daemon
 from domchat.app.wiring import BOT_BOOKMARK, App
 from domchat.domain.model import Domain
 from domchat.errors import DomchatError
@@ -132,7 +133,7 @@ def settings(url: str, domain: Domain) -> Settings:
     return Settings(
         region=RegionSettings(code="86", licensees=sorted(domain.organisations)),
         database=DatabaseSettings(url=url),
-        max=MaxSettings(authority_accounts=list(AUTHORITY)),
+        max=MaxSettings(authority_accounts=list(AUTHORITY), poll_timeout=0),  # SimMax holds no long poll: each cycle asks
         chats=ChatSettings(
             staff_permissions=sorted(p.value for p in POLICY.staff_permissions),
             authority_permissions=sorted(p.value for p in POLICY.authority_permissions),
@@ -224,7 +225,7 @@ def simulate(sim: Simulation) -> Simulation:
     real_lease, engine_mod.Lease = engine_mod.Lease, SimLease
     sim.clock.start()
     try:
-        cycles.daemon(sim.app, sim.clock.stop)
+        daemon(sim.app, sim.clock.stop)
     except Overrun as e:
         sim.error = str(e)
     except Exception as e:  # the figures say how far it got, and why it ended

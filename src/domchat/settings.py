@@ -274,7 +274,7 @@ class MaxSettings(_Section):
     update_types: list[str] = field(default_factory=list)
     """Update types asked for by long polling and the webhook subscription; all when empty."""
     poll_timeout: int = field(default=30, metadata=_check(lambda v: None if 0 <= v <= 90 else "must be between 0 and 90"))
-    """Seconds one long poll (`GET /updates`) waits for updates."""
+    """Seconds one long poll (`GET /updates`) waits for updates; 0: no long polling, the daemon asks in each cycle."""
     webhook_url: str = ""
     """Public HTTPS URL (port 443) the platform posts updates to; `updates --mode webhook` subscribes it."""
     webhook_secret_file: Path | None = None
@@ -371,7 +371,9 @@ class SyncSettings(_Section):
     pull_interval: float = field(default=3600.0, metadata=_check(_positive))
     """Seconds between scheduled pulls from GIS ZhKH in the daemon."""
     updates_interval: float = field(default=30.0, metadata=_check(_positive))
-    """Seconds between the daemon's update checks (binding codes, enrolment links) between pulls."""
+    """Seconds between the daemon's cycles when nothing wakes it sooner (a boundary, updates, a pull stored)."""
+    updates_check_interval: float = field(default=2.0, metadata=_check(_positive))
+    """Seconds between the daemon's looks for updates another process stored (`updates --mode webhook`)."""
     max_removal_share: float = field(default=0.2, metadata=_check(_share))
     """A cycle that would remove more than this share of admins or members stops (see --force)."""
     fuse_floor: int = field(default=10, metadata=_check(_positive))

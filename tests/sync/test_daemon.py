@@ -13,6 +13,7 @@ import pytest
 
 from domchat import app as app_mod
 from domchat.app import cycles
+from domchat.app.daemon import daemon
 from domchat.clock import VirtualClock
 from domchat.errors import MaxUnavailable, StorageError
 from domchat.sync.engine import CycleReport
@@ -23,7 +24,8 @@ START = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 def _app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> app_mod.App:
     monkeypatch.setenv("DOMCHAT_DATABASE_URL", db_url)
     config = tmp_path / "c.toml"
-    config.write_text("[sync]\nupdates_interval = 30.0\npull_interval = 3600.0\n", encoding="utf-8")
+    # No long polling: the cycles are all there is to see here.
+    config.write_text("[sync]\nupdates_interval = 30.0\npull_interval = 3600.0\n[max]\npoll_timeout = 0\n", encoding="utf-8")
     app = replace(app_mod.open_app(config), clock=VirtualClock(START))
     app_mod.upgrade_db(app)
     return app
@@ -42,8 +44,13 @@ def test_errors_inside_cycles_are_waited_out_with_a_growing_pause(tmp_path: Path
         stop.set()
         return CycleReport(run_id="r", now=a.clock.now(), phases={"updates": "ok", "pull": "ok", "plan": "ok", "execute": "ok"})
 
+    def pull(a: app_mod.App, **_kw: Any) -> CycleReport:
+        stop.wait()  # one pull, in progress all along: it holds no cycle
+        return CycleReport(run_id="p", now=a.clock.now(), phases={"pull": "ok"})
+
     monkeypatch.setattr(cycles, "sync_once", cycle)
-    cycles.daemon(app, stop)  # returns: three errors did not end it, the stop did
+    monkeypatch.setattr(cycles, "pull_once", pull)
+    daemon(app, stop)  # returns: three errors did not end it, the stop did
     gaps = [(b - a).total_seconds() for a, b in pairwise(calls)]
     assert len(calls) == 4 and gaps == [30.0, 60.0, 120.0]
 
@@ -56,4 +63,4 @@ def test_a_database_that_cannot_be_used_ends_the_daemon(tmp_path: Path, db_url: 
 
     monkeypatch.setattr(app, "ready_db", broken)
     with pytest.raises(StorageError):
-        cycles.daemon(app, threading.Event())
+        daemon(app, threading.Event())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from domchat.sync.scheduler import SETTLE, next_wake, rereads
+from domchat.sync.scheduler import SETTLE, next_pull, next_wake, rereads
 
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -13,45 +13,27 @@ LONG = timedelta(days=1)
 DAY = timedelta(days=1)
 
 
-def test_first_wake_pulls_at_once() -> None:
-    w = next_wake(NOW, None, HOUR, None, LONG)
-    assert (w.at, w.pull) == (NOW, True)
+def test_pulls_start_at_once_then_every_interval() -> None:
+    assert next_pull(NOW, None, HOUR) == NOW
+    assert next_pull(NOW, NOW - timedelta(minutes=50), HOUR) == NOW + timedelta(minutes=10)
+    assert next_pull(NOW, NOW - 3 * HOUR, HOUR) == NOW  # overdue: at once
 
 
-def test_boundary_before_the_pull_wakes_just_after_midnight() -> None:
+def test_boundary_wakes_just_after_midnight() -> None:
     midnight = datetime(2026, 11, 30, 19, 0, tzinfo=UTC)  # 1 December 00:00 in Asia/Yekaterinburg
-    w = next_wake(NOW, NOW - timedelta(minutes=10), 2 * HOUR, midnight, LONG)
-    assert (w.at, w.pull) == (midnight + SETTLE, False)
-
-
-def test_pull_before_the_boundary() -> None:
-    w = next_wake(NOW, NOW - timedelta(minutes=50), HOUR, NOW + 3 * HOUR, LONG)
-    assert (w.at, w.pull) == (NOW + timedelta(minutes=10), True)
+    w = next_wake(NOW, midnight, LONG)
+    assert (w.at, w.reason) == (midnight + SETTLE, f"boundary at {midnight.isoformat()}")
 
 
 def test_missed_boundary_runs_at_once() -> None:
-    w = next_wake(NOW, NOW - timedelta(minutes=1), HOUR, NOW - timedelta(hours=5), LONG)
-    assert (w.at, w.pull) == (NOW, False)
+    w = next_wake(NOW, NOW - timedelta(hours=5), LONG)
+    assert w.at == NOW and w.reason.startswith("boundary")
 
 
-def test_updates_between_pulls() -> None:
-    w = next_wake(NOW, NOW, HOUR, None, timedelta(seconds=30))
-    assert (w.at, w.pull, w.reason) == (NOW + timedelta(seconds=30), False, "updates")
-
-
-def test_a_pull_that_would_still_run_at_the_boundary_waits_for_the_boundarys_cycle() -> None:
-    midnight = NOW + timedelta(minutes=5)
-    due = NOW - timedelta(minutes=61)  # the scheduled pull is due now
-    w = next_wake(NOW, due, HOUR, midnight, LONG, pull_takes=timedelta(minutes=10))
-    assert (w.at, w.pull) == (midnight + SETTLE, False)
-    after = next_wake(midnight + SETTLE + timedelta(seconds=3), due, HOUR, NOW + DAY, LONG, pull_takes=timedelta(minutes=10))
-    assert (after.at, after.pull) == (midnight + SETTLE + timedelta(seconds=3), True)  # then at once
-    w = next_wake(NOW, due, HOUR, midnight, LONG, pull_takes=timedelta(minutes=2))
-    assert (w.at, w.pull) == (NOW, True)  # done well before the boundary: it goes first
-    w = next_wake(NOW, None, HOUR, midnight, LONG, pull_takes=timedelta(minutes=10))
-    assert (w.at, w.pull) == (NOW, True)  # the first pull never waits
-    w = next_wake(NOW, due, HOUR, NOW - timedelta(seconds=5), LONG, pull_takes=timedelta(minutes=10))
-    assert (w.at, w.pull) == (NOW, False)  # a boundary already due runs before the pull
+def test_updates_between_boundaries() -> None:
+    w = next_wake(NOW, NOW + HOUR, timedelta(seconds=30))
+    assert (w.at, w.reason) == (NOW + timedelta(seconds=30), "updates")
+    assert next_wake(NOW, None, timedelta(seconds=30)) == w
 
 
 RING = list(range(1, 1001))

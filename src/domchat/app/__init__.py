@@ -6,7 +6,8 @@ types it needs to name are re-exported here so that it imports nothing below thi
 
 from sqlalchemy.exc import SQLAlchemyError as DatabaseFailure
 
-from domchat.app.cycles import PlanView, conflicts, daemon, plan_at, receive_updates, resync, sync_once
+from domchat.app.cycles import PlanView, conflicts, plan_at, receive_updates, resync, sync_once
+from domchat.app.daemon import daemon
 from domchat.app.history import History, building_history
 from domchat.app.notices import notices_coverage, notices_due, notices_switch
 from domchat.app.people import (

@@ -1,24 +1,24 @@
-"""Use cases around sync cycles: one cycle, resync, the daemon, plans, conflicts, updates (status: app/status.py)."""
+"""Use cases around sync cycles: one cycle, one pull, resync, plans, conflicts, updates (the daemon: app/daemon.py)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from domchat import metrics, notify
+from domchat import notify
 from domchat.app import monitoring
 from domchat.app.notices import notices_due
-from domchat.app.progress import Progress, no_progress, ticker
+from domchat.app.progress import Progress, no_progress
 from domchat.app.trail import checkpointed
-from domchat.app.wiring import App, clients, log
+from domchat.app.wiring import App, clients
 from domchat.domain.model import Conflict, Domain, Manager, manager_on
 from domchat.domain.plan import Plan, plan
-from domchat.errors import ConfigError, DomchatError, SafetyFuse
+from domchat.errors import DomchatError
 from domchat.gis_client.client import GisClient
 from domchat.max_client import parse as max_parse
 from domchat.max_client.client import MaxClient
@@ -26,21 +26,42 @@ from domchat.max_client.receive import receive_updates as max_receive
 from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.sync import updates
-from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain, one_line
-from domchat.sync.scheduler import next_wake
+from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
 
 
-def _syncer(app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress) -> Syncer:
-    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update, progress)
+def _syncer(
+    app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress, *, fetch_updates: bool = True
+) -> Syncer:
+    cfg = app.engine_config(app.bot_user_id(platform))
+    if not fetch_updates:
+        cfg = replace(cfg, poll_updates=False)
+    return Syncer(app.ready_db(), gis, platform, app.clock, cfg, max_parse.update, progress)
 
 
 @checkpointed
 def sync_once(
-    app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True, progress: Progress = no_progress
+    app: App,
+    *,
+    actor: str = "daemon",
+    trigger: str = "schedule",
+    force: bool = False,
+    pull: bool = True,
+    fetch_updates: bool = True,
+    progress: Progress = no_progress,
 ) -> CycleReport:
+    """One cycle; `fetch_updates=False` when a receiver of this process stores the updates
+    (the cycle then only handles what is stored)."""
     with clients(app, with_gis=pull) as (gis, platform):
-        syncer = _syncer(app, gis, platform, progress)
+        syncer = _syncer(app, gis, platform, progress, fetch_updates=fetch_updates)
         return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
+
+
+@checkpointed
+def pull_once(app: App, *, actor: str = "daemon", trigger: str = "schedule:pull", progress: Progress = no_progress) -> CycleReport:
+    """A GIS pull alone, under the region's GIS lease (the daemon's pull thread)."""
+    with clients(app) as (gis, platform):
+        syncer = _syncer(app, gis, platform, progress)
+        return monitoring.observed(app, lambda: syncer.pull_only(actor=actor, trigger=trigger))
 
 
 @checkpointed
@@ -77,95 +98,6 @@ def _select(domain: Domain, now: datetime, building: str | None, org: str | None
         # Every building the organisation manages now, manages later, or managed until recently.
         return frozenset(b for b, periods in domain.periods.items() if any(p.org == org for p in periods))
     return None
-
-
-def daemon(app: App, stop: threading.Event) -> None:
-    """Cycle until `stop`: scheduled pulls, local midnights, and updates in between.
-
-    No error inside a cycle ends the daemon: the cycle records it as its outcome, and anything
-    that escapes (MAX or GIS unreachable while opening, the lock busy, the fuse) is logged in one
-    line and waited out with a growing pause. Only a configuration or database that cannot be
-    used at all (checked before every cycle) ends it, with its exit code.
-
-    Under systemd (Type=notify) it reports READY once the database is current, pings the
-    watchdog while it turns, and says STOPPING on the way out; /metrics, /healthz and /readyz
-    are served on `metrics.listen` meanwhile."""
-    app.ready_db()
-    with monitoring.serving(app) as health, notify.on_alive(health.beat):
-        monitoring.refresh_state(app)
-        notify.ready("cycling")
-        try:
-            _cycle_until(app, stop, health)
-        finally:
-            notify.stopping()
-
-
-def _wait(app: App, stop: threading.Event, seconds: float) -> bool:
-    """`app.clock.sleep(seconds, stop)` in slices, reporting the loop alive after each
-    (`notify.IDLE_SLICE`, or half the systemd watchdog); True if `stop` was set."""
-    left = seconds
-    while left > 0:
-        step = min(left, notify.watchdog_interval() or notify.IDLE_SLICE)
-        if app.clock.sleep(step, stop):
-            return True
-        notify.alive()
-        left -= step
-    return False
-
-
-def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> None:
-    s = app.settings.sync
-    last_pull: datetime | None = None
-    next_boundary: datetime | None = None
-    pull_takes = timedelta(0)
-    """How long the last cycle with a pull took: a pull that long is not started just before a boundary."""
-    failures = 0
-    tick = ticker(app.clock)
-    while not stop.is_set():
-        app.ready_db()
-        wake = next_wake(
-            app.clock.now(),
-            last_pull,
-            timedelta(seconds=s.pull_interval),
-            next_boundary,
-            timedelta(seconds=s.updates_interval),
-            pull_takes,
-        )
-        if failures:
-            wake = replace(wake, at=max(wake.at, app.clock.now() + _backoff(failures, s.updates_interval, s.pull_interval)))
-        delay = (wake.at - app.clock.now()).total_seconds()
-        if delay > 0 and _wait(app, stop, delay):
-            return
-        notify.alive()
-        started = app.clock.monotonic()
-        try:
-            report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
-        except SafetyFuse as e:
-            failures += 1
-            log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")
-            health.set_ready(*monitoring.readiness(e))
-            continue
-        except ConfigError:
-            raise
-        except Exception as e:
-            failures += 1
-            log.error("cycle.failed", error=one_line(e), retry_in=_backoff(failures, s.updates_interval, s.pull_interval).seconds)
-            health.set_ready(*(monitoring.readiness(e) if isinstance(e, DomchatError) else (False, one_line(e))))
-            continue
-        failures = failures + 1 if report.status == "failed" else 0
-        health.set_ready(*((False, report.error) if report.status == "failed" else monitoring.readiness(None)))
-        notify.alive()
-        if wake.pull and report.phases.get("pull") in ("ok", "degraded"):
-            last_pull = report.now
-            pull_takes = timedelta(seconds=app.clock.monotonic() - started)
-        elif wake.pull and last_pull is None:
-            last_pull = report.now  # a failed first pull waits its interval too, instead of hammering GIS
-        next_boundary = report.next_change or next_boundary
-
-
-def _backoff(failures: int, base: float, cap: float) -> timedelta:
-    """The pause after `failures` failed cycles in a row: doubling from `base`, at most `cap`."""
-    return timedelta(seconds=min(base * 2 ** min(failures - 1, 20), cap))
 
 
 def conflicts(app: App) -> list[dict[str, Any]]:
@@ -225,21 +157,34 @@ def _only(domain: Domain, building: str) -> Domain:
     return replace(domain, bindings={k: v for k, v in domain.bindings.items() if k == building})
 
 
-def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[[str], None]) -> None:
-    """`domchat updates`: store MAX updates as they come (the cycle handles them)."""
+def receive_updates(
+    app: App,
+    mode: str,
+    stop: threading.Event,
+    ready: Callable[[str], None],
+    stored: Callable[[int], None] | None = None,
+    *,
+    announce: bool = True,
+) -> None:
+    """`domchat updates` (and the daemon's receiver): store MAX updates as they come (a cycle
+    handles them); `stored` is told how many new ones each batch brought. `announce` tells
+    systemd where they come from (the daemon has its own READY)."""
     engine = app.ready_db()
 
     def store(batch: Sequence[Update], marker: int | None) -> None:
-        updates.store(engine, app.clock, batch, marker)
+        new = updates.store(engine, app.clock, batch, marker)
+        if new and stored is not None:
+            stored(new)
 
     def load_marker() -> int | None:
         with Session(engine) as s:
             value = repo.get_bookmark(s, updates.MARKER)
         return int(value) if value else None
 
-    def announce(where: str) -> None:
+    def told(where: str) -> None:
         ready(where)
-        notify.ready(f"receiving updates: {where}")
+        if announce:
+            notify.ready(f"receiving updates: {where}")
 
     platform = app.max()
     try:
@@ -251,7 +196,7 @@ def receive_updates(app: App, mode: str, stop: threading.Event, ready: Callable[
             load_marker=load_marker,
             stop=stop,
             webhook_secret=app.settings.max_webhook_secret(),
-            ready=announce,
+            ready=told,
         )
     finally:
         platform.close()

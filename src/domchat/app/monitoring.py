@@ -47,7 +47,8 @@ def observed(app: App, run: Callable[[], CycleReport]) -> CycleReport:
         metrics.cycle_ended(outcome)
         if report is not None and report.pull is not None and report.pull.ok:
             _remember_pull(app)
-        refresh_state(app, conflicts=len(report.conflicts) if report is not None else None)
+        planned = report is not None and "plan" in report.phases  # a pull alone says nothing of conflicts
+        refresh_state(app, conflicts=len(report.conflicts) if planned and report is not None else None)
         if app.settings.metrics.textfile is not None:
             _write_textfile(app)
 

@@ -110,3 +110,15 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A session whose reads all see one instant of the database: a pull that commits meanwhile
+    (on another thread or instance) is seen whole or not at all. PostgreSQL reads at REPEATABLE
+    READ for it (at READ COMMITTED each statement sees its own instant); SQLite's transactions
+    are one snapshot already (each begins IMMEDIATE)."""
+    with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session

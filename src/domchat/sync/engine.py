@@ -1,11 +1,12 @@
-"""One sync cycle: updates → pull → snapshot → plan → execute → audit, under the region's lease."""
+"""One sync cycle: updates → pull → snapshot → plan → execute → audit, under the region's lease
+(and the pull under the region's GIS lease); or a pull alone, under the GIS lease only."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from importlib.metadata import version
@@ -14,7 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from domchat import metrics
 from domchat.clock import Clock
@@ -23,13 +24,13 @@ from domchat.domain.model import ActualChat, Domain, MemberState, Policy
 from domchat.domain.plan import Plan, plan
 from domchat.domain.reasons import because, joined
 from domchat.domain.templates import Templates
-from domchat.errors import DomchatError, LeaseLost, MaxApiError, MaxError, MaxUnavailable, SafetyFuse
+from domchat.errors import DomchatError, GisError, LeaseLost, MaxApiError, MaxError, MaxUnavailable, SafetyFuse
 from domchat.mapping.periods import effective
 from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
-from domchat.storage.db import transaction
-from domchat.storage.tables import AuditHeadRow, RunRow
+from domchat.storage.db import snapshot, transaction
+from domchat.storage.tables import AuditHeadRow, BindingRow, RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import notices as notifying
 from domchat.sync import pull as pulling
@@ -97,6 +98,15 @@ class _Run:
     trigger: str
     force: bool
     lease: Lease
+    """The lease the run's writes are fenced by: the region's, or the GIS lease for a pull alone."""
+    gis_lease: Lease | None = None
+    """The region's GIS lease, held while this run pulls (the pull's store is fenced by it)."""
+
+
+def gis_lease_name(region: str) -> str:
+    """The lease a pull writes under: GIS and MAX are different services with different limits,
+    so a pull (hours, at GIS's pace) runs beside the cycles' MAX work, which hold `region:<code>`."""
+    return f"region:{region}:gis"
 
 
 def load_domain(session: Session) -> Domain:
@@ -220,13 +230,16 @@ class Syncer:
         now = self.clock.now()
         run_id = str(uuid.uuid4())
         report = CycleReport(run_id=run_id, now=now)
-        lease_name = f"region:{self.cfg.region}"
-        with structlog.contextvars.bound_contextvars(run_id=run_id), Lease(self.db, lease_name, self.clock, self.cfg.lease_ttl) as lease:
+        with structlog.contextvars.bound_contextvars(run_id=run_id), ExitStack() as leases:
+            # The GIS lease first (a pull in progress elsewhere makes this cycle busy at once), then the region's.
+            gis_lease = leases.enter_context(self._lease(gis_lease_name(self.cfg.region))) if pull and self.gis is not None else None
+            lease = leases.enter_context(self._lease(f"region:{self.cfg.region}"))
+            run = _Run(run_id, actor, trigger, force, lease, gis_lease)
             first_seq = self._start_run(run_id, actor, trigger, now)
             log.info("cycle.started", actor=actor, trigger=trigger, version=VERSION)
             stopped = False
             try:
-                self._cycle(report, _Run(run_id, actor, trigger, force, lease), pull, scope or Scope())
+                self._cycle(report, run, pull, scope or Scope())
             except SafetyFuse:
                 stopped = True
                 raise
@@ -235,7 +248,7 @@ class Syncer:
                 raise
             finally:
                 status = "stopped" if stopped else report.status
-                self._finish_run(_Run(run_id, actor, trigger, force, lease), status, report, first_seq)
+                self._finish_run(run, status, report, first_seq)
                 level = log.info if report.status == "ok" else log.error
                 level(
                     "cycle.finished",
@@ -247,6 +260,51 @@ class Syncer:
                     retrying=report.retrying,
                 )
         return report
+
+    def pull_only(self, *, actor: str = "daemon", trigger: str = "schedule:pull") -> CycleReport:
+        """A GIS pull alone, under the region's GIS lease only, so that MAX cycles go on beside it
+        (the daemon's pull thread). It records a run of its own with the one phase `pull`, closed
+        whatever happens; like `cycle`, only a lost lease ends it by raising (after that).
+
+        Owners' meetings are read here too when due (they come from GIS): the daemon's cycles do
+        not pull, so they no longer read them."""
+        assert self.gis is not None, "a pull needs the GIS client"
+        now = self.clock.now()
+        run_id = str(uuid.uuid4())
+        report = CycleReport(run_id=run_id, now=now)
+        with structlog.contextvars.bound_contextvars(run_id=run_id), self._lease(gis_lease_name(self.cfg.region)) as lease:
+            run = _Run(run_id, actor, trigger, False, lease, lease)
+            first_seq = self._start_run(run_id, actor, trigger, now)
+            log.info("pull.started", actor=actor, trigger=trigger, version=VERSION)
+            try:
+                with self._phase(report, "pull"):
+                    report.pull = self._pull(report, run, now, Scope())
+                    self._votings(report)
+            except LeaseLost as e:
+                report.fail("pull", e)
+                raise
+            finally:
+                if report.phases.get("pull") == "failed":
+                    report.pull = pulling.PullReport(ok=False, error=report.problems[-1].removeprefix("pull: "))
+                self._finish_run(run, report.status, report, first_seq)
+                (log.info if report.status == "ok" else log.error)("pull.finished", status=report.status, error=report.error or None)
+        return report
+
+    def _votings(self, report: CycleReport) -> None:
+        """Owners' meetings from GIS, when notices are on and the day's read is due."""
+        if self.gis is None or self.cfg.notices is None or not notifying.votings_due(self.db, self.clock.wall()):
+            return
+        with Session(self.db) as s:
+            bound = sorted(s.exec(select(BindingRow.building)))
+        if not bound:
+            return
+        try:
+            notifying.read_votings(self.db, self.gis, bound, self.clock.wall())
+        except GisError as e:
+            report.degrade("pull", f"owners' meetings not read from GIS, the stored ones stand: {e}")
+
+    def _lease(self, name: str) -> Lease:
+        return Lease(self.db, name, self.clock, self.cfg.lease_ttl)
 
     @contextmanager
     def _phase(self, report: CycleReport, name: str) -> Iterator[None]:
@@ -350,7 +408,7 @@ class Syncer:
             run.actor,
             run.trigger,
             self.clock,
-            run.lease.fence,
+            run.gis_lease.fence if run.gis_lease is not None else run.lease.fence,
             run.force,
             refresh_houses=scope.reread,
             refresh_documents=scope.reread or (scope.buildings is None and self._due(pulling.DOCUMENTS_READ)),
@@ -371,7 +429,7 @@ class Syncer:
         """Read the chats that need it, plan, settle leftovers, check the fuse, store the intent."""
         now = report.now
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
-        with Session(self.db) as s:
+        with snapshot(self.db) as s:  # a pull storing meanwhile is planned on whole or not at all
             domain = _scoped(load_domain(s), scope)
             known = repo.load_actual(s)
         bound = {b.chat_id for b in domain.bindings.values()}

@@ -1,5 +1,6 @@
-"""When the daemon wakes (the earlier of the next scheduled pull and the next local midnight),
-and which chats and houses a cycle re-reads (a slice of each, spread over their periods).
+"""When the daemon's MAX cycles wake (the next local midnight, else every `updates_interval`),
+when its GIS pulls run (on their own thread, every `pull_interval`), and which chats and houses
+a cycle re-reads (a slice of each, spread over their periods).
 
 Pure arithmetic on instants, so it is tested without sleeping. A boundary lands a few seconds
 late on purpose (`SETTLE`): the planner then sees the new local date in that building's zone
@@ -21,37 +22,23 @@ SETTLE = timedelta(seconds=2)
 @dataclass(frozen=True, slots=True)
 class Wake:
     at: datetime
-    pull: bool
-    """Whether this wake-up is (also) the scheduled GIS pull."""
     reason: str
 
 
-def next_wake(
-    now: datetime,
-    last_pull: datetime | None,
-    pull_interval: timedelta,
-    next_boundary: datetime | None,
-    updates_interval: timedelta,
-    pull_takes: timedelta = timedelta(0),
-) -> Wake:
-    """The next wake-up; between pulls and boundaries the daemon still wakes every
-    `updates_interval` to answer binding codes and enrolment links.
+def next_wake(now: datetime, next_boundary: datetime | None, updates_interval: timedelta) -> Wake:
+    """The next MAX cycle: just after the next boundary, or after `updates_interval` to answer
+    binding codes and enrolment links whatever came (the daemon also wakes as soon as updates
+    arrive or a pull is stored). A pull never holds it: pulls run beside the cycles."""
+    wake = Wake(now + updates_interval, "updates")
+    if next_boundary is not None and max(now, next_boundary + SETTLE) <= wake.at:
+        return Wake(max(now, next_boundary + SETTLE), f"boundary at {next_boundary.isoformat()}")
+    return wake
 
-    A cycle pulls before it plans, so a scheduled pull that would still be running at the next
-    boundary (it takes about `pull_takes`, as the last one did) waits until that boundary's
-    cycle is done: rights due at a boundary go first. The first pull never waits."""
-    pull_at = now if last_pull is None else max(now, last_pull + pull_interval)
-    boundary_at = None if next_boundary is None else max(now, next_boundary + SETTLE)
-    held = last_pull is not None and boundary_at is not None and pull_at <= boundary_at < pull_at + pull_takes
-    if held and boundary_at is not None:
-        pull_at = boundary_at
-    candidates = [Wake(pull_at, pull=True, reason="scheduled pull")]
-    if next_boundary is not None and boundary_at is not None:
-        candidates.append(Wake(boundary_at, pull=False, reason=f"boundary at {next_boundary.isoformat()}"))
-    candidates.append(Wake(now + updates_interval, pull=False, reason="updates"))
-    # On a tie the pull wins (it covers the boundary and the updates too), unless it was held
-    # for the boundary.
-    return min(candidates, key=lambda w: (w.at, w.pull == held))
+
+def next_pull(now: datetime, last_pull: datetime | None, pull_interval: timedelta) -> datetime:
+    """When the next scheduled pull starts: at once the first time, then `pull_interval` after
+    the last one started."""
+    return now if last_pull is None else max(now, last_pull + pull_interval)
 
 
 K = TypeVar("K", int, str)
