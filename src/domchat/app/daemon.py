@@ -30,7 +30,7 @@ from domchat.app.wiring import App, log
 from domchat.errors import ConfigError, DomchatError, SafetyFuse
 from domchat.storage.tables import UpdateRow
 from domchat.sync.engine import CycleReport, one_line
-from domchat.sync.scheduler import next_pull, next_wake
+from domchat.sync.scheduler import Wake, next_pull, next_wake
 
 JOIN_WAIT = 30.0
 """Seconds the daemon waits for each of its threads on the way out (a pull ends at its next
@@ -98,12 +98,14 @@ def daemon(app: App, stop: threading.Event) -> None:
 
 def _run(app: App, stop: threading.Event, health: metrics.Health) -> None:
     shared = _Shared()
-    receiving = not app.settings.max.webhook_url and app.settings.max.poll_timeout > 0
+    webhook = bool(app.settings.max.webhook_url)
+    receiving = not webhook and app.settings.max.poll_timeout > 0
     threads = [_start("stop relay", _relay, stop, shared), _start("gis pull", _pulls, app, stop, shared, health)]
     if receiving:
         threads.append(_start("max updates", _receive, app, stop, shared))
     try:
-        _cycles(app, stop, shared, health, look_for_updates=not receiving)
+        # Only `updates --mode webhook` stores updates in another process; without long polling the cycles fetch them.
+        _cycles(app, stop, shared, health, look_for_updates=webhook)
     finally:
         stop.set()
         for thread in threads:
@@ -132,10 +134,11 @@ def _cycles(app: App, stop: threading.Event, shared: _Shared, health: metrics.He
     next_boundary: datetime | None = None
     failures = 0
     tick = ticker(app.clock)
+    first = True  # the first cycle runs at once: it finds the next boundary
     while not stop.is_set():
         app.ready_db()
-        wake = next_wake(app.clock.now(), next_boundary, timedelta(seconds=s.updates_interval))
-        at, reason = wake.at, wake.reason
+        wake = Wake(app.clock.now(), "start") if first else next_wake(app.clock.now(), next_boundary, timedelta(seconds=s.updates_interval))
+        at, reason, first = wake.at, wake.reason, False
         if failures:
             # Waited out whatever calls: a wake-up call does not shorten the pause after failures.
             at, reason = max(at, app.clock.now() + _backoff(failures, s.updates_interval, s.pull_interval)), "retry"
@@ -172,7 +175,9 @@ def _wait(app: App, stop: threading.Event, shared: _Shared, until: datetime, loo
     every = notify.watchdog_interval() or notify.IDLE_SLICE
     if look is not None:
         every = min(every, app.settings.sync.updates_check_interval)
-    while (left := (until - app.clock.now()).total_seconds()) > 0 and not stop.is_set():
+    # Counted on the monotonic clock: the planning instant may stand still (`--now`).
+    deadline = app.clock.monotonic() + (until - app.clock.now()).total_seconds()
+    while (left := deadline - app.clock.monotonic()) > 0 and not stop.is_set():
         if app.clock.sleep(min(left, every), shared.wake if wakeable else stop):
             if stop.is_set():
                 return ""
@@ -243,7 +248,7 @@ def _receive(app: App, stop: threading.Event, shared: _Shared) -> None:
 
     while not stop.is_set():
         try:
-            cycles.receive_updates(app, "poll", stop, ready, lambda n: shared.call("updates"), announce=False)
+            cycles.receive_updates(app, "poll", stop, ready, lambda _n: shared.call("updates arrived"), announce=False)
         except ConfigError as e:
             shared.fatal = e
             shared.call("configuration error")

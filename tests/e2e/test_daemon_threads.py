@@ -1,0 +1,239 @@
+"""The real daemon, both emulators on loopback: a GIS pull runs on its own thread under its own
+lease, so a slow one holds no local midnight, and updates are handled within seconds of arriving
+(long polling, or stored by `updates --mode webhook` in another process), not at the next 30-s
+wake-up."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from time import monotonic as _real
+from typing import Any
+
+import pytest
+import requests
+from sqlmodel import Session, col, select
+from typer.testing import CliRunner
+
+from domchat import app as app_mod
+from domchat.app.daemon import PULL_TRIGGER, daemon
+from domchat.cli import cli
+from domchat.gis_client.client import GisClient
+from domchat.gis_client.types import ActualLicense
+from domchat.storage import repo
+from domchat.storage.db import transaction
+from domchat.storage.tables import ActionRow, AuditRow, LeaseRow, RunRow, UpdateRow
+from domchat.sync import updates
+from support.midnight import MidnightClock
+from support.stage import Stage
+
+RATE = 27.0
+"""The bot's calls per second that domchat keeps to (10 % below MAX's 30)."""
+
+
+class _HeldPulls:
+    """`GisClient.actual_licenses` (the first exchange of every pull) held until `release`."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, entered: Callable[[], None] = lambda: None) -> None:
+        self.pulling = threading.Event()
+        self.release = threading.Event()
+        read = GisClient.actual_licenses
+
+        def held(client: GisClient, ogrns: Sequence[str], region: str, **kw: Any) -> list[ActualLicense]:
+            self.pulling.set()
+            entered()
+            assert self.release.wait(180), "the test never let the pull go"
+            return read(client, ogrns, region, **kw)
+
+        monkeypatch.setattr(GisClient, "actual_licenses", held)
+
+
+def _configure(stage: Stage, **sections: str) -> None:
+    """Short long polls (the daemon's receiver ends within one on the way out), no metrics port."""
+    text = stage.config.read_text().replace("backoff = 0.05", "backoff = 0.05\npoll_timeout = 1")
+    stage.config.write_text(text + '\n[metrics]\nlisten = ""\n' + "".join(f"\n[{k}]\n{v}\n" for k, v in sections.items()), encoding="utf-8")
+
+
+def _wait_for(condition: Callable[[], bool], thread: threading.Thread, timeout: float = 180.0) -> None:
+    """Wait until `condition()` holds, checking as the daemon turns (never a fixed sleep)."""
+    deadline = _real() + timeout
+    while not condition():
+        assert thread.is_alive(), "the daemon ended"
+        assert _real() < deadline, "the condition did not come within the timeout"
+        threading.Event().wait(0.05)
+
+
+def _runs(stage: Stage) -> list[RunRow]:
+    with Session(stage.app().db) as s:
+        return list(s.exec(select(RunRow).order_by(col(RunRow.started_at))))
+
+
+def _admins_granted(stage: Stage, chat: int, staff: set[int]) -> list[AuditRow]:
+    with Session(stage.app().db) as s:
+        rows = s.exec(select(AuditRow).where(col(AuditRow.chat_id) == chat, col(AuditRow.action) == "grant_admin"))
+        return [r for r in rows if r.outcome == "done" and r.user_id in staff]
+
+
+def _at(row: AuditRow) -> datetime:
+    return datetime.fromisoformat(row.at.replace("Z", "+00:00"))
+
+
+def _running(app: app_mod.App, stop: threading.Event) -> threading.Thread:
+    thread = threading.Thread(target=daemon, args=(app, stop), name="daemon", daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.world(buildings=30)
+def test_a_pull_in_progress_at_local_midnight_holds_no_handover_and_is_planned_on_once_stored(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage.running()
+    b, midnight = stage.next_handover()
+    chat = stage.chats[b["fias_guid"]]
+    new_staff = stage.staff_of(b["management"][1]["ogrn"])
+    # The clock jumps ahead whenever the main thread waits: a long lease outlives the jumps.
+    _configure(stage, sync="lease_ttl = 86400.0")
+    start = midnight - timedelta(milliseconds=50)
+    app = stage.app()
+    with transaction(app.db) as s:
+        for lease in s.exec(select(LeaseRow)):  # released at the machine's time, days after `start`
+            lease.expires_at = start
+            s.add(lease)
+    clock = MidnightClock(start)
+    held = _HeldPulls(monkeypatch, entered=clock.go)  # time runs from when the pull is under way
+
+    # What the held pull will bring: another building changes manager, from the day before.
+    other = next(x for x in stage.world["buildings"] if len(x["management"]) == 1 and x["fias_guid"] in stage.chats and x is not b)
+    successor = next(o for o in stage.world["organisations"] if o["kind"] == "uo" and o["ogrn"] != other["management"][0]["ogrn"])
+    successor_staff = set(successor["staff"])
+    day_before = date.fromisoformat(b["management"][1]["start"]) - timedelta(days=1)
+
+    stop = threading.Event()
+    thread = _running(replace(app, clock=clock), stop)
+    try:
+        _wait_for(lambda: {r.user_id for r in _admins_granted(stage, chat, new_staff)} >= new_staff, thread)
+        assert held.pulling.is_set() and not held.release.is_set()  # the pull is still in progress
+        answer = requests.post(
+            f"{stage.gis.base_url}/_emulator/buildings/{other['fias_guid']}/changes",
+            json={"ogrn": successor["ogrn"], "start": day_before.isoformat()},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        held.release.set()
+        _wait_for(
+            lambda: {r.user_id for r in _admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)} >= successor_staff, thread
+        )
+    finally:
+        held.release.set()
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+
+    landed = max(_at(r) for r in _admins_granted(stage, chat, new_staff))
+    with Session(stage.app().db) as s:
+        writes = [a for a in s.exec(select(ActionRow).where(col(ActionRow.chat_id) == chat)) if _due(a) == midnight]
+    assert writes and all(a.status == "done" for a in writes)
+    lag = (landed - midnight).total_seconds()
+    assert 0 <= lag <= len(writes) / RATE + 5.0, lag
+
+    runs = [r for r in _runs(stage) if r.started_at >= start]
+    (pull, *_) = [r for r in runs if r.trigger == PULL_TRIGGER]
+    assert pull.started_at < midnight and pull.finished_at is not None and pull.finished_at > landed  # in progress throughout
+    assert pull.status in ("ok", "degraded") and json.loads(pull.phases) == {"pull": pull.status}
+    # The pull's data is planned on by the cycle it wakes, once stored.
+    handing = [r for r in runs if r.trigger != PULL_TRIGGER and r.started_at >= pull.finished_at and json.loads(r.summary)["done"]]
+    assert handing and "pull stored" in handing[0].trigger
+    assert min(_at(r) for r in _admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)) >= pull.finished_at
+
+
+def _due(action: ActionRow) -> datetime | None:
+    due = json.loads(action.payload).get("due")
+    return datetime.fromisoformat(due) if due else None
+
+
+def _handled(stage: Stage, text: str) -> UpdateRow | None:
+    with Session(stage.app().db) as s:
+        rows = s.exec(select(UpdateRow).where(col(UpdateRow.processed_at).is_not(None)))
+        return next((r for r in rows if text in r.body), None)
+
+
+def _first_cycle_done(stage: Stage) -> bool:
+    return any(r.finished_at is not None and r.trigger == "start" for r in _runs(stage))
+
+
+def _write(stage: Stage, chat: int, text: str) -> None:
+    stage.act("POST", f"/chats/{chat}/messages", as_user=stage.authority, text=text)
+
+
+def test_an_update_is_handled_within_seconds_while_a_pull_holds_the_gis_lease(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage.running()
+    _configure(stage)  # updates_interval stays 30 s
+    app = stage.app()
+    assert app.settings.sync.updates_interval == 30.0
+    held = _HeldPulls(monkeypatch)
+    stop = threading.Event()
+    thread = _running(app, stop)
+    chat = next(iter(stage.chats.values()))
+    try:
+        _wait_for(lambda: _first_cycle_done(stage) and held.pulling.is_set(), thread)
+        # The daemon's pull thread holds the region's GIS lease: `sync --once` (which pulls) is busy.
+        busy = CliRunner().invoke(cli, ["sync", "--once", "--config", str(stage.config)])
+        assert busy.exit_code == 4, busy.stderr
+        assert "another domchat" in busy.stderr and ":gis" in busy.stderr
+
+        took = []
+        for k in range(3):
+            text = f"вопрос {k}"
+            sent = app.clock.monotonic()
+            _write(stage, chat, text)
+            _wait_for(lambda text=text: _handled(stage, text) is not None, thread, timeout=60)  # type: ignore[misc]
+            took.append(app.clock.monotonic() - sent)
+    finally:
+        held.release.set()
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    print(f"update handled after {', '.join(f'{t:.2f}' for t in took)} s (long polling)")
+    # Well before the 30-s wake-up, and by a cycle the update woke, not the schedule.
+    assert max(took) < 10.0, took
+    triggers = {r.trigger for r in _runs(stage)}
+    assert "updates arrived" in triggers
+
+
+def test_updates_stored_by_another_process_are_found_within_seconds(stage: Stage) -> None:
+    stage.running()
+    _configure(stage)
+    stage.config.write_text(
+        stage.config.read_text().replace("[max]\n", '[max]\nwebhook_url = "https://domchat.example/hook"\n'), encoding="utf-8"
+    )
+    app = stage.app()
+    assert app.settings.sync.updates_check_interval == 2.0 and not app.engine_config(app.bot_user_id()).poll_updates
+    stop = threading.Event()
+    thread = _running(app, stop)
+    chat = next(iter(stage.chats.values()))
+    platform = app.max()
+    try:
+        _wait_for(lambda: _first_cycle_done(stage), thread)
+        took = []
+        for k in range(3):
+            text = f"через вебхук {k}"
+            _write(stage, chat, text)
+            # What `updates --mode webhook` does in its own process: store it.
+            assert updates.fetch(app.db, platform, app.clock) >= 1
+            stored = app.clock.monotonic()
+            _wait_for(lambda text=text: _handled(stage, text) is not None, thread, timeout=60)  # type: ignore[misc]
+            took.append(app.clock.monotonic() - stored)
+    finally:
+        platform.close()
+        stop.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    print(f"update handled after {', '.join(f'{t:.2f}' for t in took)} s (stored by another process)")
+    assert max(took) < 2.0 + 8.0, took  # one look every 2 s, then the cycle
+    assert "updates stored" in {r.trigger for r in _runs(stage)}
+    with Session(app.db) as s:
+        assert repo.get_bookmark(s, updates.MARKER) is not None
