@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
@@ -54,6 +55,15 @@ def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 1000
 
 def store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None = None) -> int:
     """Keep updates (each once, however often delivered) and, with them, the marker that acknowledges them."""
+    try:
+        return _store(db, clock, batch, marker)
+    except IntegrityError:
+        # Another receiver stored one of them meanwhile (the daemon's first cycle fetches while
+        # its receiver starts): the batch again, that one now skipped.
+        return _store(db, clock, batch, marker)
+
+
+def _store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None) -> int:
     now = clock.now()
     new = 0
     with transaction(db) as s:
