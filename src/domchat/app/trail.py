@@ -3,6 +3,7 @@ anchoring it with signed checkpoints."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import wraps
@@ -141,12 +142,21 @@ def keygen(out: Path) -> tuple[Path, str]:
     return checkpoints.generate_key(out)
 
 
+_CHECKPOINTING = threading.Lock()
+"""The daemon's threads (cycles, pulls) checkpoint one at a time: the file stays in chain order."""
+
+
 def checkpoint(app: App) -> checkpoints.Checkpoint | None:
     """Sign the chain's head, when it moved since the last checkpoint: to the log and the checkpoint file.
 
     Before vouching for the head, the chain must still hold the last checkpoint: a chain cut or
     rewritten since is reported, never signed over.
     """
+    with _CHECKPOINTING:
+        return _checkpoint(app)
+
+
+def _checkpoint(app: App) -> checkpoints.Checkpoint | None:
     cfg = app.settings.audit
     if cfg.checkpoint_key_file is None or cfg.checkpoint_file is None:
         return None
