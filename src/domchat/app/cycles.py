@@ -162,19 +162,19 @@ def receive_updates(
     mode: str,
     stop: threading.Event,
     ready: Callable[[str], None],
-    stored: Callable[[int], None] | None = None,
+    stored: Callable[[Sequence[Update]], None] | None = None,
     *,
     announce: bool = True,
 ) -> None:
     """`domchat updates` (and the daemon's receiver): store MAX updates as they come (a cycle
-    handles them); `stored` is told how many new ones each batch brought. `announce` tells
+    handles them); `stored` is given each batch that brought new ones. `announce` tells
     systemd where they come from (the daemon has its own READY)."""
     engine = app.ready_db()
 
     def store(batch: Sequence[Update], marker: int | None) -> None:
         new = updates.store(engine, app.clock, batch, marker)
         if new and stored is not None:
-            stored(new)
+            stored(batch)
 
     def load_marker() -> int | None:
         with Session(engine) as s:

@@ -16,8 +16,9 @@ each thread's failures stay its own: a failing pull never stops the cycles, nor 
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +29,10 @@ from domchat.app import cycles, monitoring
 from domchat.app.progress import ticker
 from domchat.app.wiring import App, log
 from domchat.errors import ConfigError, DomchatError, SafetyFuse
+from domchat.max_client import parse as max_parse
+from domchat.max_client.types import Update
 from domchat.storage.tables import UpdateRow
+from domchat.sync import updates
 from domchat.sync.engine import CycleReport, one_line
 from domchat.sync.scheduler import Wake, next_pull, next_wake
 
@@ -135,6 +139,7 @@ def _cycles(app: App, stop: threading.Event, shared: _Shared, health: metrics.He
     failures = 0
     tick = ticker(app.clock)
     first = True  # the first cycle runs at once: it finds the next boundary
+    look = _Stored() if look_for_updates else None
     while not stop.is_set():
         app.ready_db()
         wake = Wake(app.clock.now(), "start") if first else next_wake(app.clock.now(), next_boundary, timedelta(seconds=s.updates_interval))
@@ -142,7 +147,7 @@ def _cycles(app: App, stop: threading.Event, shared: _Shared, health: metrics.He
         if failures:
             # Waited out whatever calls: a wake-up call does not shorten the pause after failures.
             at, reason = max(at, app.clock.now() + _backoff(failures, s.updates_interval, s.pull_interval)), "retry"
-        woken = _wait(app, stop, shared, at, _updates_waiting if look_for_updates and not failures else None, failures == 0)
+        woken = _wait(app, stop, shared, at, look if look is not None and not failures else None, failures == 0)
         if stop.is_set():
             return
         if shared.fatal is not None:
@@ -190,10 +195,23 @@ def _wait(app: App, stop: threading.Event, shared: _Shared, until: datetime, loo
     return why if wakeable else ""
 
 
-def _updates_waiting(app: App) -> bool:
-    """Whether updates are stored and not yet handled (an index on `processed_at` answers)."""
-    with Session(app.ready_db()) as s:
-        return s.exec(select(UpdateRow.id).where(col(UpdateRow.processed_at).is_(None)).limit(1)).first() is not None
+class _Stored:
+    """Looks for urgent updates another process stored (`updates --mode webhook`) since the last
+    look: only rows not looked at before are read (by primary key), and not yet handled."""
+
+    def __init__(self) -> None:
+        self.after = 0
+
+    def __call__(self, app: App) -> bool:
+        with Session(app.ready_db()) as s:
+            rows = s.exec(
+                select(UpdateRow.id, UpdateRow.body)
+                .where(col(UpdateRow.id) > self.after, col(UpdateRow.processed_at).is_(None))
+                .order_by(col(UpdateRow.id))
+            ).all()
+        if rows:
+            self.after = max(i for i, _ in rows if i is not None)
+        return any(updates.urgent(max_parse.update(json.loads(body))) for _, body in rows)
 
 
 # The pull thread
@@ -246,9 +264,13 @@ def _receive(app: App, stop: threading.Event, shared: _Shared) -> None:
         shared.receiving.set()
         log.info("updates.receiving", source=where)
 
+    def arrived(batch: Sequence[Update]) -> None:
+        if any(updates.urgent(u) for u in batch):
+            shared.call("updates arrived")
+
     while not stop.is_set():
         try:
-            cycles.receive_updates(app, "poll", stop, ready, lambda _n: shared.call("updates arrived"), announce=False)
+            cycles.receive_updates(app, "poll", stop, ready, arrived, announce=False)
         except ConfigError as e:
             shared.fatal = e
             shared.call("configuration error")

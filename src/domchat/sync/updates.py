@@ -96,6 +96,20 @@ def process(ctx: Context, parse: Callable[[dict[str, Any]], Update]) -> int:
     return len(rows)
 
 
+ANSWERED = frozenset({"bot_started", "bot_added", "bot_removed", "user_added", "user_removed", "chat_title_changed"})
+"""Kinds of update `_handle` acts on whatever they carry (messages: only codes and commands)."""
+
+
+def urgent(u: Update) -> bool:
+    """Whether handling `u` changes something (a binding, an enrolment, members, the bot's
+    place), so that the daemon handles it at once; residents' chatter waits for the next cycle
+    (a cycle per message would plan the whole region again and again)."""
+    if u.update_type == "message_created":
+        text = (u.message.text if u.message is not None else None) or ""
+        return tokens.find_code(text) is not None or text.startswith("/")
+    return u.update_type in ANSWERED
+
+
 def _look(ctx: Context, u: Update) -> OwnerFacts:
     if u.update_type == "message_created" and u.message is not None and u.chat_id is not None and u.message.text:
         if tokens.find_code(u.message.text) is None:
