@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 _alive_hooks: list[Callable[[], None]] = []
+_loop: list[int] = []
+"""The threads inside `on_alive` blocks: the main loops whose waits count as progress."""
 
 IDLE_SLICE = 30.0
 """Longest wait between two `alive()` calls inside `sleep` when there is no systemd watchdog."""
@@ -66,10 +69,12 @@ def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
 def on_alive(hook: Callable[[], None]) -> Iterator[None]:
     """Within the block, call `hook` whenever the process reports itself alive (the daemon's /healthz listens)."""
     _alive_hooks.append(hook)
+    _loop.append(threading.get_ident())
     try:
         yield
     finally:
         _alive_hooks.remove(hook)
+        _loop.remove(threading.get_ident())
 
 
 def alive() -> None:
@@ -81,9 +86,13 @@ def alive() -> None:
 
 def sleep(seconds: float) -> None:
     """`time.sleep` that reports progress while waiting: long waits inside a cycle (GIS
-    `getState` polls, MAX Retry-After) are progress, not a hang."""
+    `getState` polls, MAX Retry-After) are progress, not a hang. Only on the main loop's
+    thread (or when there is none): the daemon's pull thread waiting on GIS must not keep the
+    watchdog content while the loop itself hangs."""
     interval = watchdog_interval() or IDLE_SLICE
     deadline = time.monotonic() + seconds
+    counts = not _loop or threading.get_ident() in _loop
     while (left := deadline - time.monotonic()) > 0:
         time.sleep(min(left, interval))
-        alive()
+        if counts:
+            alive()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +77,13 @@ def test_alive_hooks_hear_waits_inside_a_cycle() -> None:
         notify.sleep(0.01)
     notify.alive()  # after the block the hook is gone
     assert beats == [1, 1]
+
+
+def test_waits_of_other_threads_are_not_the_loops_progress() -> None:
+    beats: list[str] = []
+    with notify.on_alive(lambda: beats.append(threading.current_thread().name)):
+        pull = threading.Thread(target=notify.sleep, args=(0.01,), name="gis pull")  # the daemon's pull waiting on GIS
+        pull.start()
+        pull.join(30)
+        notify.sleep(0.01)
+    assert beats == [threading.current_thread().name]
