@@ -13,9 +13,11 @@ from importlib.metadata import version
 from typing import Any
 
 import structlog
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from domchat import metrics
 from domchat.clock import Clock
@@ -30,7 +32,7 @@ from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.storage.audit import AuditEvent, append
 from domchat.storage.db import snapshot, transaction
-from domchat.storage.tables import AuditHeadRow, BindingRow, RunRow
+from domchat.storage.tables import AuditHeadRow, AuditRow, BindingRow, RunRow
 from domchat.sync import handling, residents, updates
 from domchat.sync import notices as notifying
 from domchat.sync import pull as pulling
@@ -613,9 +615,14 @@ class Syncer:
                 row.summary = json.dumps(report.as_dict(), default=str)
                 row.phases, row.error = json.dumps(report.phases), report.error or None
                 s.add(row)
-            head = s.get(AuditHeadRow, 1)
-            last_seq = head.seq if head else 0
-            if last_seq >= first_seq:
+            # This run's own events: the daemon's pull thread and its cycles append side by side.
+            mine = s.execute(
+                sa_select(func.min(AuditRow.seq), func.max(AuditRow.seq)).where(
+                    col(AuditRow.seq) >= first_seq, col(AuditRow.run_id) == run.run_id
+                )
+            ).one()
+            if mine[0] is not None:
+                first_seq, last_seq = mine
                 # Only cycles that recorded something get an event of their own: a daemon checking
                 # for updates every 30 seconds would otherwise fill the trail with empty cycles.
                 try:
