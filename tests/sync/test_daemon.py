@@ -15,7 +15,7 @@ from domchat import app as app_mod
 from domchat.app import cycles
 from domchat.app.daemon import daemon
 from domchat.clock import VirtualClock
-from domchat.errors import MaxUnavailable, StorageError
+from domchat.errors import GisUnavailable, MaxUnavailable, StorageError
 from domchat.sync.engine import CycleReport
 
 START = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
@@ -64,3 +64,46 @@ def test_a_database_that_cannot_be_used_ends_the_daemon(tmp_path: Path, db_url: 
     monkeypatch.setattr(app, "ready_db", broken)
     with pytest.raises(StorageError):
         daemon(app, threading.Event())
+
+
+def test_a_failing_pull_never_stops_the_cycles_and_failing_cycles_never_stop_the_pulls(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(tmp_path, db_url, monkeypatch)
+    stop = threading.Event()
+    cycled: list[datetime] = []
+    pulled: list[datetime] = []
+
+    def cycle(a: app_mod.App, **_kw: Any) -> CycleReport:
+        cycled.append(a.clock.now())
+        if len(pulled) >= 3 and len(cycled) >= 3:
+            stop.set()
+        return CycleReport(run_id="r", now=a.clock.now(), phases={"updates": "ok", "pull": "skipped", "plan": "ok", "execute": "ok"})
+
+    def pull(a: app_mod.App, **_kw: Any) -> CycleReport:
+        pulled.append(a.clock.now())
+        raise GisUnavailable("GIS: 503")
+
+    monkeypatch.setattr(cycles, "sync_once", cycle)
+    monkeypatch.setattr(cycles, "pull_once", pull)
+    daemon(app, stop)
+    assert len(pulled) >= 3 and len(cycled) >= 3  # both went on; the stop ended it
+
+    cycled.clear()
+    pulled.clear()
+    stop.clear()
+
+    def broken(a: app_mod.App, **_kw: Any) -> CycleReport:
+        cycled.append(a.clock.now())
+        raise MaxUnavailable("MAX: 503")
+
+    def pull_ok(a: app_mod.App, **_kw: Any) -> CycleReport:
+        pulled.append(a.clock.now())
+        if len(pulled) >= 3 and len(cycled) >= 3:
+            stop.set()
+        return CycleReport(run_id="p", now=a.clock.now(), phases={"pull": "ok"})
+
+    monkeypatch.setattr(cycles, "sync_once", broken)
+    monkeypatch.setattr(cycles, "pull_once", pull_ok)
+    daemon(app, stop)
+    assert len(pulled) >= 3 and len(cycled) >= 3
