@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from domchat import app as app_mod
+from domchat.app.daemon import PULL_TRIGGER
 from domchat.cli import cli
 from domchat.errors import SafetyFuse
 from domchat.storage import audit
@@ -110,7 +111,8 @@ def test_removal_fuse_stops_the_cycle_until_forced(stage: Stage) -> None:
 
 
 def test_daemon_cycles_until_stopped(stage: Stage) -> None:
-    stage.config.write_text(stage.config.read_text() + "[sync]\nupdates_interval = 0.2\npull_interval = 3600.0\n", encoding="utf-8")
+    text = stage.config.read_text().replace("backoff = 0.05", "backoff = 0.05\npoll_timeout = 1")  # its receiver stops within a poll
+    stage.config.write_text(text + "[sync]\nupdates_interval = 0.2\npull_interval = 3600.0\n", encoding="utf-8")
     a = app_mod.open_app(stage.config)
     stop = threading.Event()
     t = threading.Thread(target=app_mod.daemon, args=(a, stop))
@@ -125,7 +127,7 @@ def test_daemon_cycles_until_stopped(stage: Stage) -> None:
     t.join(timeout=30)
     assert not t.is_alive()
     assert len(runs) >= 3
-    assert sum(1 for r in runs if r.trigger == "scheduled pull") == 1
+    assert sum(1 for r in runs if r.trigger == PULL_TRIGGER) == 1  # on its own thread, beside the cycles
 
 
 def test_no_secret_in_logs(stage: Stage, capsys: pytest.CaptureFixture[str]) -> None:
