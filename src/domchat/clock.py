@@ -94,7 +94,7 @@ class FixedClock(SystemClock):
         return self._at
 
 
-HAND_OVER_LIMIT = 2.0
+_HAND_OVER_LIMIT = 2.0
 """Real seconds the driver lets a woken thread run before it moves time on without it (the
 thread may be blocked on a lock the driver holds, or on a socket)."""
 _LOOK = 0.002
@@ -202,9 +202,9 @@ class VirtualClock:
             self._at += ahead
 
     def _hand_over(self, thread: threading.Thread, woken: threading.Event) -> None:
-        """Wake `thread`, and wait until it sleeps again or ends (`HAND_OVER_LIMIT` at most)."""
+        """Wake `thread`, and wait until it sleeps again or ends (`_HAND_OVER_LIMIT` at most)."""
         woken.set()
-        give_up = time.monotonic() + HAND_OVER_LIMIT
+        give_up = time.monotonic() + _HAND_OVER_LIMIT
         with self._changed:
             while thread.is_alive() and thread not in self._sleepers:
                 left = give_up - time.monotonic()
