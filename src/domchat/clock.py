@@ -147,10 +147,10 @@ class VirtualClock:
 
     def spawn(self, target: Callable[[], None], name: str) -> threading.Thread:
         thread = threading.Thread(target=self._run, args=(target,), name=name, daemon=True)
-        with self._lock:
+        with self._lock:  # started before a driver can look at it (a thread not yet alive is passed over)
             self._spawned.add(thread)
             self._sleepers[thread] = _Sleeper(self._now(), threading.Event())
-        thread.start()
+            thread.start()
         return thread
 
     def _run(self, target: Callable[[], None]) -> None:
