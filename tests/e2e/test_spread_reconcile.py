@@ -19,6 +19,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from domchat.app import cycles
+from domchat.clock import VirtualClock
 from domchat.max_client.client import MaxClient
 from domchat.storage import repo
 from domchat.storage.db import transaction
@@ -31,36 +32,21 @@ RATE = 27.0
 """The bot's calls per second that domchat keeps to (10 % below MAX's 30)."""
 
 
-class MidnightClock:
-    """Stands still at `at` until `go()`, then runs with real time; a sleep moves it on at once."""
+class MidnightClock(VirtualClock):
+    """Stands still at `at` until `go()`, then runs with real time as well; the daemon's sleeps
+    move it on at once, other threads' (the lease's heartbeat) wait for the daemon's time."""
 
     def __init__(self, at: datetime) -> None:
-        self._at = at
+        super().__init__(at)
         self._started: float | None = None
-        self._lock = threading.Lock()
 
     def go(self) -> None:
         with self._lock:
             if self._started is None:
                 self._started = _real()
 
-    def now(self) -> datetime:
-        with self._lock:
-            ran = 0.0 if self._started is None else _real() - self._started
-            return self._at + timedelta(seconds=ran)
-
-    def wall(self) -> datetime:
-        return self.now()
-
-    def monotonic(self) -> float:
-        return self.now().timestamp()
-
-    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
-        if stop is not None and stop.wait(0):
-            return True
-        with self._lock:
-            self._at += timedelta(seconds=max(seconds, 0.0))
-        return False
+    def _now(self) -> datetime:
+        return self._at + timedelta(seconds=0.0 if self._started is None else _real() - self._started)
 
 
 def _handover_done(stage: Stage, chat: int, new_staff: set[int]) -> list[AuditRow]:
