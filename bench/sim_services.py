@@ -54,7 +54,6 @@ from domchat.max_client import parse
 from domchat.max_client.ratelimit import TokenBucket, client_rate
 from domchat.max_client.types import AdminGrant, Chat, ChatMember, Message, ModifyMembersResult, UpdateBatch, User
 from domchat.settings import GisSettings, MaxSettings
-from domchat.sync.locks import Lease
 
 T = TypeVar("T")
 PAGE = 100
@@ -73,10 +72,8 @@ class Overrun(BaseException):
 class SimClock(VirtualClock):
     """Virtual time = the start + every sleep + the CPU this process spent since `start()`.
 
-    The thread that calls `start()` drives time: its sleeps move the clock on. A sleep on any
-    other thread (the lease's heartbeat) waits until the driver's time reaches its deadline;
-    the driver then stops there and lets that thread run until it sleeps again or ends, as a
-    real heartbeat would run in the middle of a long wait for GIS.
+    The thread that calls `start()` drives time; other threads (the lease's heartbeat) wait for
+    its time as on any `VirtualClock`.
 
     `stop` is set once the time passes `until` and `settled()`, or the CPU spent passes `cpu_budget`: the
     daemon's own wait loop then ends it (a cycle in progress finishes first, unless it runs on
@@ -102,73 +99,18 @@ class SimClock(VirtualClock):
         self.stop = threading.Event()
         self.stopped_by = ""
         self._cpu0: float | None = None
-        self._driver: int | None = None
-        self._cond = threading.Condition(self._lock)
-        self._sleepers: dict[object, tuple[float, threading.Thread, threading.Event]] = {}
 
     def start(self) -> None:
         self._cpu0 = time.process_time()
-        self._driver = threading.get_ident()
+        self.drive()
 
     def cpu(self) -> float:
         return 0.0 if self._cpu0 is None else time.process_time() - self._cpu0
 
-    def now(self) -> datetime:
-        with self._lock:
-            at = self._at
-        return at + timedelta(seconds=self.cpu()) if self.charge_cpu else at
+    def _now(self) -> datetime:
+        return self._at + timedelta(seconds=self.cpu()) if self.charge_cpu else self._at
 
-    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
-        if stop is not None and stop.is_set():
-            return True
-        if self._driver is not None and threading.get_ident() != self._driver:
-            return self._wait(seconds, stop)
-        target = self.monotonic() + max(seconds, 0.0)
-        while True:
-            with self._lock:
-                due = min(self._sleepers.items(), key=lambda kv: kv[1][0], default=None)
-                if due is None or due[1][0] > target:
-                    self._advance(target)
-                    break
-                del self._sleepers[due[0]]
-                self._advance(due[1][0])
-            self._hand_over(due[1][1], due[1][2])
-        self._check_end()
-        return stop is not None and stop.is_set()
-
-    def _advance(self, to: float) -> None:
-        ahead = to - self.monotonic_unlocked()
-        if ahead > 0:
-            self._at += timedelta(seconds=ahead)
-
-    def monotonic_unlocked(self) -> float:
-        return (self._at + timedelta(seconds=self.cpu() if self.charge_cpu else 0.0)).timestamp()
-
-    def _hand_over(self, thread: threading.Thread, woken: threading.Event) -> None:
-        """Wake `thread` and wait (a little real time at most) until it sleeps again or ends."""
-        woken.set()
-        give_up = time.monotonic() + 2.0
-        with self._cond:
-            while thread.is_alive() and time.monotonic() < give_up:
-                if any(t is thread for _, t, _ in self._sleepers.values()):
-                    return
-                self._cond.wait(0.002)
-
-    def _wait(self, seconds: float, stop: threading.Event | None) -> bool:
-        """A sleep off the driving thread: until the driver's time reaches it, or `stop`."""
-        woken = threading.Event()
-        token = object()
-        with self._lock:
-            self._sleepers[token] = (self.monotonic_unlocked() + max(seconds, 0.0), threading.current_thread(), woken)
-            self._cond.notify_all()
-        while not woken.wait(0.002):
-            if stop is not None and stop.is_set():
-                break
-        with self._lock:
-            self._sleepers.pop(token, None)
-        return stop is not None and stop.is_set()
-
-    def _check_end(self) -> None:
+    def _slept(self) -> None:
         if self.cpu() > 2 * self.cpu_budget:
             raise Overrun(f"stopped inside a cycle: CPU budget of {self.cpu_budget:.0f} s spent twice over")
         if self.stop.is_set():
@@ -182,39 +124,6 @@ class SimClock(VirtualClock):
         elif self.cpu() > self.cpu_budget:
             self.stopped_by = f"CPU budget of {self.cpu_budget:.0f} s spent"
             self.stop.set()
-
-
-class ClockedEvent(threading.Event):
-    """A `threading.Event` whose `wait` passes on `clock`: the lease's heartbeat waits on it."""
-
-    def __init__(self, clock: SimClock) -> None:
-        super().__init__()
-        self.clock = clock
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if timeout is None:
-            return super().wait()
-        return self.clock.sleep(timeout, _Plain(self))
-
-
-class _Plain:
-    """`is_set` of an event without its clocked `wait` (the clock only asks whether it is set)."""
-
-    def __init__(self, event: threading.Event) -> None:
-        self.is_set = event.is_set
-
-
-class SimLease(Lease):
-    """The engine's lease, unchanged except that its heartbeat waits on the simulated clock.
-
-    `Lease` waits between beats on a real `threading.Event` (real seconds), so on a virtual clock
-    a 20-minute wait for GIS happens with no beat and the cycle stops for a lease it could not
-    renew. This is the one substitution the simulation makes in the engine."""
-
-    def __init__(self, db: Any, name: str, clock: Any, ttl: timedelta = timedelta(minutes=10)) -> None:
-        super().__init__(db, name, clock, ttl)
-        if isinstance(clock, SimClock):
-            self._stop = ClockedEvent(clock)
 
 
 # MAX

@@ -100,6 +100,21 @@ def test_lease_time_is_the_injected_clocks_wall_time(engine: Engine) -> None:
     Lease(engine, "region:86", clock).acquire()  # ten virtual minutes later the lease has expired
 
 
+def test_on_a_virtual_clock_the_heartbeat_renews_through_a_long_wait(engine: Engine) -> None:
+    """A 30-minute wait for GIS under a 10-minute lease: beats every 200 virtual seconds keep it."""
+    start = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+    clock = VirtualClock(start)
+    with Lease(engine, "region:86", clock, ttl=timedelta(minutes=10)) as lease:
+        clock.sleep(30 * 60)
+        lease.check()  # renewed at +30 min, the last beat: not stopped
+        with pytest.raises(LockBusy, match="until 2026-11-30 21:40:00Z"):
+            Lease(engine, "region:86", clock).acquire()
+        with transaction(engine) as s:
+            lease.fence(s)
+    with Lease(engine, "region:86", clock):  # released; and an exit before any sleep does not hang either
+        pass
+
+
 def test_a_holder_that_lost_its_lease_can_write_nothing(engine: Engine) -> None:
     clock = VirtualClock(datetime(2026, 11, 30, 21, 0, tzinfo=UTC))
     first = Lease(engine, "region:86", clock, ttl=timedelta(minutes=3))

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 from time import monotonic as _real
 
+from domchat.clock import VirtualClock
 
-class MidnightClock:
-    """Stands still at `at` until `go()`, then runs with real time. A sleep of the daemon's main
-    thread (named `driver`) moves it on at once; the daemon's other threads (the pull's
-    schedule) wait in real time, as the clock runs once started: only the driver moves time."""
 
-    def __init__(self, at: datetime, driver: str = "daemon") -> None:
-        self._at = at
-        self._driver = driver
+class MidnightClock(VirtualClock):
+    """Stands still at `at` until `go()`, then runs with real time as well; the daemon's sleeps
+    move it on at once, other threads' (the lease's heartbeat, the pull's schedule) wait for the
+    daemon's time."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(at)
         self._started: float | None = None
-        self._lock = threading.Lock()
 
     def go(self) -> None:
         with self._lock:
             if self._started is None:
                 self._started = _real()
 
-    def now(self) -> datetime:
-        with self._lock:
-            ran = 0.0 if self._started is None else _real() - self._started
-            return self._at + timedelta(seconds=ran)
-
-    def wall(self) -> datetime:
-        return self.now()
-
-    def monotonic(self) -> float:
-        return self.now().timestamp()
-
-    def sleep(self, seconds: float, stop: threading.Event | None = None) -> bool:
-        if threading.current_thread().name != self._driver:
-            return (stop or threading.Event()).wait(max(seconds, 0.0))
-        if stop is not None and stop.wait(0):
-            return True
-        with self._lock:
-            self._at += timedelta(seconds=max(seconds, 0.0))
-        return False
+    def _now(self) -> datetime:
+        return self._at + timedelta(seconds=0.0 if self._started is None else _real() - self._started)

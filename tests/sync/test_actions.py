@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from domchat.clock import FixedClock
-from domchat.domain.actions import ORDER, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin, SendNotice, from_stored
+from domchat.clock import FixedClock, VirtualClock
+from domchat.domain.actions import ORDER, GrantAdmin, PinCard, RemoveMember, ReportDrift, RevokeAdmin, SendNotice, SetTitle, from_stored
 from domchat.domain.model import ActualChat, MemberState
 from domchat.domain.plan import plan
 from domchat.max_client import parse
@@ -79,3 +79,47 @@ def test_the_queue_takes_the_lowest_lane_waiting_first(engine: Engine) -> None:
         (4, "report_drift"),
         (4, "revoke_admin"),
     ]
+
+
+class _SlowPlatform:
+    """Each call takes a second of the clock's time: a boundary can come between two calls."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.calls: list[tuple[str, int]] = []
+
+    def patch_chat(self, chat_id: int, **_: object) -> None:
+        self.calls.append(("patch_chat", chat_id))
+        self.clock.sleep(1.0)
+
+    def grant_admin(self, chat_id: int, user_id: int, permissions: object) -> None:
+        self.calls.append(("grant_admin", chat_id))
+        self.clock.sleep(1.0)
+
+
+def test_work_below_the_top_lane_yields_to_a_boundary_after_one_call(engine: Engine) -> None:
+    clock = VirtualClock(NOW)
+    platform = _SlowPlatform(clock)
+    ex = Executor(engine, platform=platform, clock=clock, run_id="r1", actor="t", trigger="t")  # type: ignore[arg-type]
+    ex.persist([SetTitle(c, f"b{c}", title=f"house {c}") for c in range(1, 9)])
+    ex.persist([GrantAdmin(100, "b100", user_id=5, permissions=("write",), due=NOW.isoformat())])
+
+    out = ex.run(ex.pending(), yield_at=NOW + timedelta(seconds=2.5))
+
+    # The grant (top lane) went first; titles went on until the boundary, then stopped.
+    assert platform.calls[0] == ("grant_admin", 100)
+    assert [k for k, _ in platform.calls].count("patch_chat") == 2
+    assert (out.done, out.yielded) == (3, 6)
+    assert sorted(r.chat_id for r in ex.pending()) == [3, 4, 5, 6, 7, 8]
+
+
+def test_top_lane_rights_are_not_held_by_a_boundary(engine: Engine) -> None:
+    clock = VirtualClock(NOW)
+    platform = _SlowPlatform(clock)
+    ex = Executor(engine, platform=platform, clock=clock, run_id="r1", actor="t", trigger="t")  # type: ignore[arg-type]
+    ex.persist([GrantAdmin(c, f"b{c}", user_id=5, permissions=("write",), due=NOW.isoformat()) for c in range(1, 5)])
+
+    out = ex.run(ex.pending(), yield_at=NOW)
+
+    assert (out.done, out.yielded) == (4, 0)
+    assert ex.pending() == []

@@ -41,6 +41,8 @@ JOIN_WAIT = 30.0
 exchange with GIS; a long poll at its timeout). A thread still busy then is left: it is a
 daemon thread, and the lease it may hold expires or is taken over (its process is gone)."""
 
+JOIN_STEP = 0.05
+
 PULL_TRIGGER = "schedule:pull"
 
 
@@ -104,24 +106,31 @@ def _run(app: App, stop: threading.Event, health: metrics.Health) -> None:
     shared = _Shared()
     webhook = bool(app.settings.max.webhook_url)
     receiving = not webhook and app.settings.max.poll_timeout > 0
-    threads = [_start("stop relay", _relay, stop, shared), _start("gis pull", _pulls, app, stop, shared, health)]
+    # The clock starts the threads (a virtual clock then lets this one drive its time).
+    threads = [
+        app.clock.spawn(lambda: _relay(stop, shared), "stop relay"),
+        app.clock.spawn(lambda: _pulls(app, stop, shared, health), "gis pull"),
+    ]
     if receiving:
-        threads.append(_start("max updates", _receive, app, stop, shared))
+        threads.append(app.clock.spawn(lambda: _receive(app, stop, shared), "max updates"))
     try:
         # Only `updates --mode webhook` stores updates in another process; without long polling the cycles fetch them.
         _cycles(app, stop, shared, health, look_for_updates=webhook)
     finally:
         stop.set()
         for thread in threads:
-            thread.join(JOIN_WAIT)
-            if thread.is_alive():
-                log.warning("daemon.thread_left", thread=thread.name, waited=JOIN_WAIT)
+            _join(app, thread)
 
 
-def _start(name: str, target: Callable[..., None], *args: object) -> threading.Thread:
-    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-    thread.start()
-    return thread
+def _join(app: App, thread: threading.Thread) -> None:
+    """Wait for `thread` by sleeping on the clock (`JOIN_WAIT` at most): on a virtual clock a
+    worker finishing its pull may be waiting for this thread's time, which a `join` would not move."""
+    for _ in range(int(JOIN_WAIT / JOIN_STEP)):
+        if not thread.is_alive():
+            return
+        app.clock.sleep(JOIN_STEP)
+    if thread.is_alive():
+        log.warning("daemon.thread_left", thread=thread.name, waited=JOIN_WAIT)
 
 
 def _relay(stop: threading.Event, shared: _Shared) -> None:

@@ -144,6 +144,8 @@ class CycleReport:
     refreshed: int = 0
     reread: int = 0
     """Chats re-read by this cycle's slice of the spread reconcile (after everything else)."""
+    yielded: int = 0
+    """Actions below the top lane left pending because a boundary came during execution."""
     reread_cut: bool = False
     """The slice stopped early because a boundary came (its rights go first, in the next cycle)."""
     conflicts: list[str] = field(default_factory=list)
@@ -377,12 +379,15 @@ class Syncer:
             report.phases["execute"] = "skipped"
             return
         with self._phase(report, "execute"):
-            outcome: Outcome = executor.run(executor.pending(), run.lease.check, self.progress)
+            boundary = report.next_change
+            outcome: Outcome = executor.run(executor.pending(), run.lease.check, self.progress, boundary)
             if outcome.refused_users:
                 self._refusals(ctx, outcome.refused_users, {b.chat_id: k for k, b in domain.bindings.items()})
-                outcome = outcome.plus(executor.run(executor.pending(), run.lease.check, self.progress))
+                outcome = outcome.plus(executor.run(executor.pending(), run.lease.check, self.progress, boundary))
             report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
-            report.retrying, report.waiting = outcome.retrying, outcome.waiting
+            report.retrying, report.waiting, report.yielded = outcome.retrying, outcome.waiting, outcome.yielded
+            if outcome.yielded:
+                return  # a boundary came: its rights go first, in the next cycle (the daemon wakes for it now)
             for problem in outcome.errors:
                 report.degrade("execute", problem)
             if outcome.retrying:
@@ -392,7 +397,7 @@ class Syncer:
             if self.cfg.notices is not None and scope.buildings is None and not outcome.unavailable:
                 # The lowest lane: after the plan's rights changes and the answers to people.
                 gis = self.gis if pull else None
-                sent = notifying.cycle(self.db, executor, gis, domain, now, self.clock.wall(), self.cfg.notices, run.lease.check)
+                sent = notifying.cycle(self.db, executor, gis, domain, now, self.clock.wall(), self.cfg.notices, run.lease.check, boundary)
                 report.notices = sent.released
                 for problem in sent.problems:
                     report.degrade("execute", problem)

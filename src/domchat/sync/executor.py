@@ -73,6 +73,9 @@ class Outcome:
     """Pending actions left alone this time: not yet due again after an earlier failure."""
     unavailable: str = ""
     """Why execution stopped early (MAX kept not answering); the rest stays pending."""
+    yielded: int = 0
+    """Actions below the top lane left pending because a boundary came while they waited: the
+    boundary's rights go first, in the next cycle."""
     errors: list[str] = field(default_factory=list)
     refused_users: list[tuple[int, int, str]] = field(default_factory=list)
     """(chat, user, error code) of members the platform refused to add (privacy…)."""
@@ -85,6 +88,7 @@ class Outcome:
             self.retrying + other.retrying,
             other.waiting,
             other.unavailable or self.unavailable,
+            self.yielded + other.yielded,
             self.errors + other.errors,
             self.refused_users + other.refused_users,
         )
@@ -153,16 +157,30 @@ class Executor:
 
     # Effects
 
-    def run(self, rows: Sequence[ActionRow], check: Callable[[], None] = lambda: None, progress: Progress = no_progress) -> Outcome:
+    def run(
+        self,
+        rows: Sequence[ActionRow],
+        check: Callable[[], None] = lambda: None,
+        progress: Progress = no_progress,
+        yield_at: datetime | None = None,
+    ) -> Outcome:
         """Carry out `rows` in order. A failed call touches only its own action (queued again
         with backoff, or given up after `retry.attempts`); `check` runs before every call and
-        stops the work by raising (the lease is lost); `progress` hears how many were tried."""
+        stops the work by raising (the lease is lost); `progress` hears how many were tried.
+
+        Once the planning clock reaches `yield_at` (the next boundary), no action below the top
+        lane is started: the rest stays pending, and the cycle that plans the boundary runs its
+        rights first. A long run of cards or notices thus holds a midnight for one call at most."""
         out = Outcome()
         wall = self.clock.wall()
         due = [r for r in rows if r.not_before is None or r.not_before <= wall]
         out.waiting = len(rows) - len(due)
         streak = finished = 0
         for batch in _batches(due):
+            if yield_at is not None and batch[0].lane > 1 and self.clock.now() >= yield_at:
+                out.yielded = len(due) - finished
+                log.info("execute.yields_to_boundary", boundary=yield_at.isoformat(), left=out.yielded)
+                break
             progress("execute", finished, len(due))
             finished += len(batch)
             check()

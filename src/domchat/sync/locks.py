@@ -6,7 +6,8 @@ so a crashed instance does not block the others for longer than its TTL). Leases
 clock's `wall`, never its planning `now`: `--now` in the future must not steal a lease.
 
 While held, a heartbeat thread renews the lease every third of its lifetime, whatever the cycle
-is doing (a GIS pull may wait minutes for an answer). A holder that has not managed to renew
+is doing (a GIS pull may wait minutes for an answer). It is spawned on, and sleeps on, the
+injected clock, so on a virtual clock it beats in the cycle's virtual time (`Clock.sleep`). A holder that has not managed to renew
 for two thirds of the lifetime stops at its next `check`, before the lease can expire under it.
 Each acquisition raises the lease's generation; every effect's "done" is written in a
 transaction that first checks, with the lease row locked, that this holder and generation still
@@ -127,7 +128,7 @@ class Lease:
     # The heartbeat
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(self.ttl.total_seconds() / 3):
+        while not self.clock.sleep(self.ttl.total_seconds() / 3, self._stop):
             try:
                 self.renew()
             except LeaseLost as e:
@@ -141,8 +142,7 @@ class Lease:
     def __enter__(self) -> Lease:
         self.acquire()
         self._stop.clear()
-        self._beat = threading.Thread(target=self._heartbeat, name=f"lease {self.name}", daemon=True)
-        self._beat.start()
+        self._beat = self.clock.spawn(self._heartbeat, f"lease {self.name}")
         return self
 
     def __exit__(self, *exc: object) -> None:

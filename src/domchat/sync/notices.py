@@ -312,9 +312,11 @@ def cycle(
     wall: datetime,
     cfg: NoticeConfig,
     check: Callable[[], None],
+    yield_at: datetime | None = None,
 ) -> NoticeReport:
     """One cycle's notices, in the lowest lane (after the plan's actions) on the cycle's
-    `domain`; `check` runs before every call (the lease)."""
+    `domain`; `check` runs before every call (the lease); none is sent once the planning clock
+    reaches `yield_at` (the next boundary: its rights go first)."""
     report = NoticeReport()
     bound = sorted(domain.bindings)
     if gis is not None and bound and votings_due(db, wall):
@@ -330,7 +332,7 @@ def cycle(
     rows, report.expired = release(db, executor, domain, at, cfg)
     report.released = len(rows)
     if rows:
-        report.sent = executor.run(rows, check)
+        report.sent = executor.run(rows, check, yield_at=yield_at)
         report.problems += [f"notices: {p}" for p in report.sent.errors]
     return report
 
