@@ -194,7 +194,7 @@ def _by_building(actions: tuple[Action, ...]) -> dict[str, set[str]]:
 def test_incremental_plans_equal_whole_plans(engine: Engine, seed: int) -> None:
     rnd = random.Random(seed)
     region = Region(engine, rnd)
-    memory = PlanMemory(full_every=timedelta(days=365))
+    memory = PlanMemory(full_every=timedelta(days=365), crowd=100.0)  # a tiny region: merge, never reload for many touches
     latest: dict[str, set[str]] = {}  # each building's actions as its latest incremental plan had them
     steps = [
         region.time_passes,
@@ -235,7 +235,7 @@ def test_incremental_plans_equal_whole_plans(engine: Engine, seed: int) -> None:
         if got and rnd.random() < 0.5:
             done = rnd.choice(sorted(got))
             region.carried_out([a for a in result.actions if a.building == done])
-    assert incremental > whole  # most steps were planned incrementally
+    assert incremental > 2 * whole  # most steps were planned incrementally (staff and organisations reload)
 
 
 def test_another_taker_makes_the_memory_load_everything(engine: Engine) -> None:
