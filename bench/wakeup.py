@@ -12,7 +12,7 @@ PostgreSQL with `--pg`), every chat as it should be. Measured in CPU seconds of 
   the region's next boundary from the heap);
 * one chat: a wake-up after one chat was seen to change (a member joined), which plans its building.
 
-    PYTHONPATH=src:bench python bench/wakeup.py [--sizes 1000,10000,100000] [--pg URL]
+    python bench/wakeup.py [--scale quick|region|country] [--sizes 1000,10000,100000] [--pg URL]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from domchat.sync.memory import PlanMemory, take_all
 from fixture import AFTER, POLICY, TEMPLATES, region
 from storage import Backend, fill
 
-SIZES = (1_000, 10_000)
+SIZES = {"quick": (1_000,), "region": (1_000, 10_000, 100_000), "country": (10_000, 100_000)}
 
 
 def _cpu(fn: Callable[[], Any], runs: int, before: Callable[[], None] = lambda: None) -> float:
@@ -103,10 +103,10 @@ def measure(engine: Engine, n: int) -> dict[str, Any]:
     }
 
 
-def run(sizes: tuple[int, ...] = SIZES, pg: str | None = None) -> list[Table]:
+def run(scale: str = "quick", sizes: tuple[int, ...] | None = None, pg: str | None = None) -> list[Table]:
     rows = []
     backend = Backend("PostgreSQL", pg) if pg else Backend("SQLite", None)
-    for n in sizes:
+    for n in sizes or SIZES[scale]:
         with backend.database() as engine:
             fill(engine, region(n))
             rows.append({"backend": backend.name} | measure(engine, n))
@@ -134,12 +134,13 @@ def run(sizes: tuple[int, ...] = SIZES, pg: str | None = None) -> list[Table]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=tuple(SIZES), default="quick")
     parser.add_argument("--sizes", help="comma-separated numbers of buildings")
     parser.add_argument("--pg", help="PostgreSQL URL (default: SQLite in a temporary folder)")
     args = parser.parse_args()
     logs.configure("warning")
-    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else SIZES
-    print("\n\n".join(render(t) for t in run(sizes, args.pg)))
+    sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+    print("\n\n".join(render(t) for t in run(args.scale, sizes, args.pg)))
 
 
 if __name__ == "__main__":
