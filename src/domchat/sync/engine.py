@@ -111,6 +111,12 @@ def _scoped(domain: Domain, scope: Scope) -> Domain:
     return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
 
 
+def _chats(domain: Domain, buildings: frozenset[str] | None) -> set[int]:
+    """The chats bound to `buildings` (None: every bound chat)."""
+    bindings = domain.bindings
+    return {bindings[b].chat_id for b in (bindings if buildings is None else buildings) if b in bindings}
+
+
 PHASES = ("updates", "pull", "plan", "execute")
 _SEVERITY = {"ok": 0, "skipped": 0, "degraded": 1, "failed": 2}
 
@@ -404,8 +410,7 @@ class Syncer:
             memory.catch_up(self.db, now)
             domain, known = memory.domain, memory.actual
             chosen = memory.take(now, {r.chat_id for r in leftovers})
-        bindings = domain.bindings
-        bound = {bindings[b].chat_id for b in (bindings if chosen is None else chosen) if b in bindings}
+        bound = _chats(domain, chosen)
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}
         # The periodic re-read of every chat is not here but spread over the day (`_reread`).
         to_read = bound if scope.reread else {c for c in bound if c not in known} | stale
@@ -422,7 +427,8 @@ class Syncer:
             domain, actual = memory.domain, memory.actual
 
         result = plan(domain, actual, now, self.cfg.policy, self.cfg.templates, chosen)
-        report.buildings = len(bindings) if chosen is None else sum(1 for b in chosen if b in bindings)
+        planned_chats = _chats(domain, chosen)
+        report.buildings = len(planned_chats)
         if memory is not None:
             result = replace(result, next_change=memory.next_change())
         report.planned = len(result.actions)
@@ -432,7 +438,6 @@ class Syncer:
         self._audit_conflicts(result, run, now)
 
         # Leftovers of buildings not planned now are not obsolete: their buildings did not change.
-        planned_chats = bound if chosen is None else {bindings[b].chat_id for b in chosen if b in bindings}
         report.settled = executor.settle([r for r in leftovers if r.chat_id in planned_chats], {a.key() for a in result.actions}, actual)
         self._fuse(result, actual, run, now)
         executor.persist(result.actions)
