@@ -27,19 +27,31 @@ from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain, one_line
+from domchat.sync.memory import PlanMemory
 from domchat.sync.scheduler import next_wake
 
 
-def _syncer(app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress) -> Syncer:
-    return Syncer(app.ready_db(), gis, platform, app.clock, app.engine_config(app.bot_user_id(platform)), max_parse.update, progress)
+def _syncer(
+    app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress, memory: PlanMemory | None = None
+) -> Syncer:
+    config = app.engine_config(app.bot_user_id(platform))
+    return Syncer(app.ready_db(), gis, platform, app.clock, config, max_parse.update, progress, memory)
 
 
 @checkpointed
 def sync_once(
-    app: App, *, actor: str = "daemon", trigger: str = "schedule", force: bool = False, pull: bool = True, progress: Progress = no_progress
+    app: App,
+    *,
+    actor: str = "daemon",
+    trigger: str = "schedule",
+    force: bool = False,
+    pull: bool = True,
+    progress: Progress = no_progress,
+    memory: PlanMemory | None = None,
 ) -> CycleReport:
+    """One cycle; `memory` (the daemon's) lets it plan only what changed since the last."""
     with clients(app, with_gis=pull) as (gis, platform):
-        syncer = _syncer(app, gis, platform, progress)
+        syncer = _syncer(app, gis, platform, progress, memory)
         return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 
@@ -121,6 +133,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
     """How long the last cycle with a pull took: a pull that long is not started just before a boundary."""
     failures = 0
     tick = ticker(app.clock)
+    memory = PlanMemory(timedelta(seconds=s.full_plan_interval))
     while not stop.is_set():
         app.ready_db()
         wake = next_wake(
@@ -139,7 +152,7 @@ def _cycle_until(app: App, stop: threading.Event, health: metrics.Health) -> Non
         notify.alive()
         started = app.clock.monotonic()
         try:
-            report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick)
+            report = sync_once(app, trigger=wake.reason, pull=wake.pull, progress=tick, memory=memory)
         except SafetyFuse as e:
             failures += 1
             log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")
