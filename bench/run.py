@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one table of figures per area, ratios side by side.
 
-    python bench/run.py [--scale quick|region|country] [--only planner,world,storage,gis,max,notices,sim] [--pg URL] [--json PATH]
+    python bench/run.py [--scale quick|region|country] [--only planner,wakeup,world,storage,gis,max,notices,sim] [--pg URL] [--json PATH]
 
 quick (the default) takes under two minutes on two cores; region is one large region (~100k
 buildings); country is the whole of Russia (~1M apartment buildings) and takes long. Each area
@@ -28,6 +28,7 @@ from common import SCALES, child, render
 HERE = Path(__file__).resolve().parent
 AREAS = {
     "planner": "planner",
+    "wakeup": "wakeup",
     "world": "world",
     "storage": "storage",
     "gis": "gis_decode",

@@ -381,6 +381,9 @@ class SyncSettings(_Section):
     full_reconcile_interval: float = field(default=86400.0, metadata=_check(_positive))
     """Seconds in which every bound chat is re-read from MAX (a slice each cycle, after its other
     work) and the contracts and charters from GIS ZhKH are read again (once)."""
+    full_plan_interval: float = field(default=21600.0, metadata=_check(_positive))
+    """Seconds after which the daemon plans every bound building again, as a safety net: between
+    those it plans only the buildings whose data or chat changed, or that reached a boundary."""
     reread_calls: int = field(default=200, metadata=_check(_positive))
     """Most MAX calls a cycle spends re-reading chats (two a chat; 200 is about 7 s of the bot's rate)."""
     house_reread_interval: float = field(default=604800.0, metadata=_check(_positive))

@@ -27,15 +27,22 @@ from domchat.max_client.types import Update
 from domchat.storage import repo
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, Scope, Syncer, load_domain
+from domchat.sync.memory import PlanMemory
 
 
 def _syncer(
-    app: App, gis: GisClient | None, platform: MaxClient, progress: Progress = no_progress, *, fetch_updates: bool = True
+    app: App,
+    gis: GisClient | None,
+    platform: MaxClient,
+    progress: Progress = no_progress,
+    memory: PlanMemory | None = None,
+    *,
+    fetch_updates: bool = True,
 ) -> Syncer:
-    cfg = app.engine_config(app.bot_user_id(platform))
+    config = app.engine_config(app.bot_user_id(platform))
     if not fetch_updates:
-        cfg = replace(cfg, poll_updates=False)
-    return Syncer(app.ready_db(), gis, platform, app.clock, cfg, max_parse.update, progress)
+        config = replace(config, poll_updates=False)
+    return Syncer(app.ready_db(), gis, platform, app.clock, config, max_parse.update, progress, memory)
 
 
 @checkpointed
@@ -48,11 +55,13 @@ def sync_once(
     pull: bool = True,
     fetch_updates: bool = True,
     progress: Progress = no_progress,
+    memory: PlanMemory | None = None,
 ) -> CycleReport:
     """One cycle; `fetch_updates=False` when a receiver of this process stores the updates
-    (the cycle then only handles what is stored)."""
+    (the cycle then only handles what is stored); `memory` (the daemon's) lets it plan only
+    what changed since the last."""
     with clients(app, with_gis=pull) as (gis, platform):
-        syncer = _syncer(app, gis, platform, progress, fetch_updates=fetch_updates)
+        syncer = _syncer(app, gis, platform, progress, memory, fetch_updates=fetch_updates)
         return monitoring.observed(app, lambda: syncer.cycle(actor=actor, trigger=trigger, pull=pull, force=force))
 
 

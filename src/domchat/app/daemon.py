@@ -34,6 +34,7 @@ from domchat.max_client.types import Update
 from domchat.storage.tables import UpdateRow
 from domchat.sync import updates
 from domchat.sync.engine import CycleReport, one_line
+from domchat.sync.memory import PlanMemory
 from domchat.sync.scheduler import Wake, next_pull, next_wake
 
 JOIN_WAIT = 30.0
@@ -148,6 +149,7 @@ def _cycles(app: App, stop: threading.Event, shared: _Shared, health: metrics.He
     failures = 0
     tick = ticker(app.clock)
     first = True  # the first cycle runs at once: it finds the next boundary
+    memory = PlanMemory(timedelta(seconds=s.full_plan_interval))
     look = _Stored() if look_for_updates else None
     while not stop.is_set():
         app.ready_db()
@@ -163,7 +165,9 @@ def _cycles(app: App, stop: threading.Event, shared: _Shared, health: metrics.He
             raise shared.fatal
         notify.alive()
         try:
-            report = cycles.sync_once(app, trigger=woken or reason, pull=False, fetch_updates=not shared.receiving.is_set(), progress=tick)
+            report = cycles.sync_once(
+                app, trigger=woken or reason, pull=False, fetch_updates=not shared.receiving.is_set(), progress=tick, memory=memory
+            )
         except SafetyFuse as e:
             failures += 1
             log.error("cycle.fuse_stopped", error=str(e), hint="check 'domchat plan', then run 'domchat sync --once --force'")

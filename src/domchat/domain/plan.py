@@ -6,7 +6,7 @@ applied in full makes the next plan empty (tested as a state machine in tests/sy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,13 +42,23 @@ class Plan:
     """Bound chats with no observed state yet (the engine reads them before planning)."""
 
 
-def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy: Policy, templates: Templates) -> Plan:
+def plan(
+    domain: Domain,
+    actual: Mapping[int, ActualChat],
+    now: datetime,
+    policy: Policy,
+    templates: Templates,
+    buildings: Iterable[str] | None = None,
+) -> Plan:
+    """The plan for every bound building, or for the bound ones among `buildings` (incremental
+    planning, `sync/memory.py`): then `next_change` and the lists cover only those."""
     actions: list[Action] = []
     conflicts: list[Conflict] = []
     inactive: list[int] = []
     unobserved: list[int] = []
     staff_orgs = staff_index(domain)
-    for building in sorted(domain.bindings):
+    chosen = sorted(domain.bindings) if buildings is None else sorted(b for b in set(buildings) if b in domain.bindings)
+    for building in chosen:
         chat_id = domain.bindings[building].chat_id
         chat = actual.get(chat_id)
         if chat is None:
@@ -65,7 +75,8 @@ def plan(domain: Domain, actual: Mapping[int, ActualChat], now: datetime, policy
     # large region the bot's rate (about 27 calls a second) would otherwise hold the last
     # buildings' new admins behind every earlier building's card. Per chat the order is kept.
     actions.sort(key=lambda a: ORDER.index(type(a)))
-    return Plan(tuple(actions), domain.next_boundary(now), tuple(conflicts), tuple(inactive), tuple(unobserved))
+    next_change = min((t for b in chosen if (t := domain.local_midnights_after(b, now)) is not None), default=None)
+    return Plan(tuple(actions), next_change, tuple(conflicts), tuple(inactive), tuple(unobserved))
 
 
 def staff_index(domain: Domain) -> dict[UserId, list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -60,9 +60,10 @@ def save_meetings(s: Session, meetings: Iterable[Meeting], outcomes: Iterable[Me
         _put(s, OUTCOME + o.guid, o.building, asdict(o), at)
 
 
-def load_meetings(s: Session) -> tuple[list[Meeting], list[MeetingOutcome]]:
+def load_meetings(s: Session, buildings: Collection[str] | None = None) -> tuple[list[Meeting], list[MeetingOutcome]]:
+    """Owners' meetings and their outcomes, of every building or of `buildings`."""
     meetings, outcomes = [], []
-    for row in s.exec(select(NoticeSourceRow).where(col(NoticeSourceRow.key).startswith(MEETING))):
+    for row in _sources(s, MEETING, buildings):
         v = json.loads(row.payload)
         meetings.append(
             Meeting(
@@ -79,7 +80,7 @@ def load_meetings(s: Session) -> tuple[list[Meeting], list[MeetingOutcome]]:
                 cancelled=v["cancelled"],
             )
         )
-    for row in s.exec(select(NoticeSourceRow).where(col(NoticeSourceRow.key).startswith(OUTCOME))):
+    for row in _sources(s, OUTCOME, buildings):
         v = json.loads(row.payload)
         outcomes.append(
             MeetingOutcome(
@@ -92,6 +93,14 @@ def load_meetings(s: Session) -> tuple[list[Meeting], list[MeetingOutcome]]:
             )
         )
     return meetings, outcomes
+
+
+def _sources(s: Session, prefix: str, buildings: Collection[str] | None) -> list[NoticeSourceRow]:
+    q = select(NoticeSourceRow).where(col(NoticeSourceRow.key).startswith(prefix))
+    if buildings is None:
+        return list(s.exec(q))
+    wanted = sorted(buildings)
+    return [r for n in range(0, len(wanted), 500) for r in s.exec(q.where(col(NoticeSourceRow.building).in_(wanted[n : n + 500])))]
 
 
 # --- Kinds turned off ---------------------------------------------------------------------------
@@ -141,13 +150,15 @@ def set_posted(s: Session, key: str, mid: str) -> None:
         s.add(row)
 
 
-def load_pins(s: Session) -> dict[str, tuple[Pinned, ...]]:
-    """The posted announcements of owners' meetings not cancelled, by building: each pinned in
-    the card's place while its meeting takes decisions."""
-    meetings = {m.guid: m for m in load_meetings(s)[0]}
+def load_pins(s: Session, buildings: Collection[str] | None = None) -> dict[str, tuple[Pinned, ...]]:
+    """The posted announcements of owners' meetings not cancelled, by building (every building,
+    or those of `buildings`): each pinned in the card's place while its meeting takes decisions."""
+    meetings = {m.guid: m for m in load_meetings(s, buildings)[0]}
     out: dict[str, list[Pinned]] = {}
     q = select(NoticeRow).where(NoticeRow.kind == NoticeKind.MEETING.value, col(NoticeRow.mid).is_not(None))
-    for row in s.exec(q):
+    wanted = None if buildings is None else sorted(buildings)
+    parts = [q] if wanted is None else [q.where(col(NoticeRow.building).in_(wanted[n : n + 500])) for n in range(0, len(wanted), 500)]
+    for row in (r for part in parts for r in s.exec(part)):
         m = meetings.get(row.key.rsplit(":", 1)[1])
         pin = m.pinned(row.mid, row.text) if m is not None and row.mid is not None else None
         if pin is not None:

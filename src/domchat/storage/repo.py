@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy import select as sa_select
@@ -37,20 +39,34 @@ from domchat.storage.tables import (
     RefusalRow,
     ResidentRow,
     StaffRow,
+    TouchRow,
 )
 
+K = TypeVar("K", str, int)
 
-def load_domain(session: Session) -> Domain:
+
+_CHUNK = 500
+"""Most values in one `IN (...)` list (SQLite bounds a statement's parameters)."""
+
+
+def _chunks(keys: Collection[K] | None) -> Iterator[list[K] | None]:
+    """`keys` in slices for `IN` lists; one None for "no filter"."""
+    if keys is None:
+        yield None
+        return
+    ordered = sorted(keys)
+    for n in range(0, len(ordered), _CHUNK):
+        yield ordered[n : n + _CHUNK]
+
+
+def load_domain(session: Session, buildings: Collection[str] | None = None) -> Domain:
+    """The stored snapshot; with `buildings`, only those buildings' rows (their periods,
+    binding, grants and residents, pins, and the refusals in their chats), and none of the
+    region-wide ones (organisations, staff), which the caller keeps from a whole load."""
     # Plain columns, not ORM objects: a region has tens of thousands of rows per table, and
     # building a model object per row cost three times the rest of loading (bench/storage.py).
     cols = (col(BuildingRow.fias_guid), col(BuildingRow.address), col(BuildingRow.tz), col(BuildingRow.oktmo), col(BuildingRow.state))
-    buildings = {
-        f: Building(f, address, tz, oktmo, BuildingState(state)) for f, address, tz, oktmo, state in session.execute(sa_select(*cols))
-    }
-    organisations = {
-        r.ogrn: Organisation(r.ogrn, r.name, r.inn, OrgKind(r.kind), r.root_guid, r.ppa_guid, r.phone, r.dispatch_phone)
-        for r in session.exec(select(OrganisationRow))
-    }
+    found: dict[str, Building] = {}
     periods: dict[str, list[ManagementPeriod]] = defaultdict(list)
     pcols = (
         col(PeriodRow.building),
@@ -60,41 +76,63 @@ def load_domain(session: Session) -> Domain:
         col(PeriodRow.basis),
         col(PeriodRow.source_ids),
     )
-    for building, org, start, until, basis, sources in session.execute(
-        sa_select(*pcols).order_by(col(PeriodRow.building), col(PeriodRow.start))
-    ):
-        periods[building].append(ManagementPeriod(building, org, start, until, Basis(basis), tuple(x for x in sources.split(",") if x)))
-    bindings = {
-        r.building: ChatBinding(r.building, r.chat_id, r.bound_at, r.bound_by)
-        for r in session.exec(select(BindingRow))
-        if r.building in buildings
-    }
-    staff: dict[str, set[int]] = defaultdict(set)
-    for s in session.exec(select(StaffRow).where(col(StaffRow.revoked_at).is_(None))):
-        staff[s.org].add(s.user_id)
+    bindings: dict[str, ChatBinding] = {}
     grants: dict[str, list[GuestGrant]] = defaultdict(list)
     gcols = (GrantRow.grant_id, GrantRow.building, GrantRow.premises, GrantRow.person_ref, GrantRow.valid_from, GrantRow.valid_to)
-    for gid, building, premises, person, start, end, status in session.execute(
-        sa_select(*map(col, gcols), col(GrantRow.status)).order_by(col(GrantRow.grant_id))
-    ):
-        grants[building].append(GuestGrant(gid, building, premises, person, start, end, revoked=status != "active"))
+    for part in _chunks(buildings):
+        q = sa_select(*cols)
+        pq = sa_select(*pcols).order_by(col(PeriodRow.building), col(PeriodRow.start))
+        bq = select(BindingRow)
+        gq = sa_select(*map(col, gcols), col(GrantRow.status)).order_by(col(GrantRow.grant_id))
+        if part is not None:
+            q, pq = q.where(col(BuildingRow.fias_guid).in_(part)), pq.where(col(PeriodRow.building).in_(part))
+            bq, gq = bq.where(col(BindingRow.building).in_(part)), gq.where(col(GrantRow.building).in_(part))
+        found.update((f, Building(f, address, tz, oktmo, BuildingState(state))) for f, address, tz, oktmo, state in session.execute(q))
+        for building, org, start, until, basis, sources in session.execute(pq):
+            periods[building].append(ManagementPeriod(building, org, start, until, Basis(basis), tuple(x for x in sources.split(",") if x)))
+        bindings.update((r.building, ChatBinding(r.building, r.chat_id, r.bound_at, r.bound_by)) for r in session.exec(bq))
+        for gid, building, premises, person, start, end, status in session.execute(gq):
+            grants[building].append(GuestGrant(gid, building, premises, person, start, end, revoked=status != "active"))
+    bindings = {b: v for b, v in bindings.items() if b in found}
+    scoped = buildings is not None
+    organisations = (
+        {}
+        if scoped
+        else {
+            r.ogrn: Organisation(r.ogrn, r.name, r.inn, OrgKind(r.kind), r.root_guid, r.ppa_guid, r.phone, r.dispatch_phone)
+            for r in session.exec(select(OrganisationRow))
+        }
+    )
+    staff: dict[str, set[int]] = defaultdict(set)
+    for s in () if scoped else session.exec(select(StaffRow).where(col(StaffRow.revoked_at).is_(None))):
+        staff[s.org].add(s.user_id)
     residents: dict[str, set[int]] = defaultdict(set)
-    for grant_id, user_id in session.exec(select(ResidentRow.grant_id, ResidentRow.user_id)):
-        residents[grant_id].add(user_id)
-    refused: dict[int, set[int]] = defaultdict(set)
-    for f in session.exec(select(RefusalRow)):
-        refused[f.chat_id].add(f.user_id)
+    grant_ids = {g.grant_id for gs in grants.values() for g in gs} if scoped else None
+    for part in _chunks(grant_ids):
+        rq = select(ResidentRow.grant_id, ResidentRow.user_id)
+        for grant_id, user_id in session.exec(rq if part is None else rq.where(col(ResidentRow.grant_id).in_(part))):
+            residents[grant_id].add(user_id)
     return Domain(
-        buildings=buildings,
+        buildings=found,
         organisations=organisations,
         periods={b: tuple(ps) for b, ps in periods.items()},
         bindings=bindings,
         staff={o: frozenset(u) for o, u in staff.items()},
         grants={b: tuple(gs) for b, gs in grants.items()},
         residents={g: frozenset(u) for g, u in residents.items()},
-        refused={c: frozenset(u) for c, u in refused.items()},
-        pins=notices.load_pins(session),
+        refused=load_refused(session, {b.chat_id for b in bindings.values()} if scoped else None),
+        pins=notices.load_pins(session, buildings),
     )
+
+
+def load_refused(session: Session, chat_ids: Collection[int] | None = None) -> dict[int, frozenset[int]]:
+    """Who the platform refused to add, by chat (all chats, or those of `chat_ids`)."""
+    refused: dict[int, set[int]] = defaultdict(set)
+    for part in _chunks(chat_ids):
+        q = select(RefusalRow.chat_id, RefusalRow.user_id)
+        for chat_id, user_id in session.exec(q if part is None else q.where(col(RefusalRow.chat_id).in_(part))):
+            refused[chat_id].add(user_id)
+    return {c: frozenset(u) for c, u in refused.items()}
 
 
 def period(p: PeriodRow) -> ManagementPeriod:
@@ -181,36 +219,48 @@ def stored_period_orgs(session: Session, basis: Basis) -> dict[str, int]:
 # Observed chat state
 
 
-def load_actual(session: Session, chat_ids: Iterable[int] | None = None) -> dict[int, ActualChat]:
-    stmt = select(ChatRow)
-    mstmt = sa_select(
-        col(MemberRow.chat_id), col(MemberRow.user_id), col(MemberRow.is_admin), col(MemberRow.is_owner), col(MemberRow.permissions)
-    )
-    if chat_ids is not None:
-        ids = list(chat_ids)
-        stmt = stmt.where(col(ChatRow.chat_id).in_(ids))
-        mstmt = mstmt.where(col(MemberRow.chat_id).in_(ids))
+def load_actual(session: Session, chat_ids: Collection[int] | None = None) -> dict[int, ActualChat]:
+    """What was last seen of every chat, or of those of `chat_ids`."""
     members: dict[int, dict[int, MemberState]] = defaultdict(dict)
     rights: dict[str, frozenset[str]] = {}  # the same few sets of rights, shared, not one per member
-    for chat_id, user_id, is_admin, is_owner, perms in session.execute(mstmt):
-        if perms not in rights:
-            rights[perms] = frozenset(x for x in perms.split(",") if x)
-        members[chat_id][user_id] = MemberState(is_admin, is_owner, rights[perms])
+    chats: list[ChatRow] = []
+    for part in _chunks(chat_ids):
+        stmt = select(ChatRow)
+        mstmt = sa_select(
+            col(MemberRow.chat_id), col(MemberRow.user_id), col(MemberRow.is_admin), col(MemberRow.is_owner), col(MemberRow.permissions)
+        )
+        if part is not None:
+            stmt, mstmt = stmt.where(col(ChatRow.chat_id).in_(part)), mstmt.where(col(MemberRow.chat_id).in_(part))
+        for chat_id, user_id, is_admin, is_owner, perms in session.execute(mstmt):
+            if perms not in rights:
+                rights[perms] = frozenset(x for x in perms.split(",") if x)
+            members[chat_id][user_id] = MemberState(is_admin, is_owner, rights[perms])
+        chats.extend(session.exec(stmt))
     return {
         c.chat_id: ActualChat(c.chat_id, c.title, c.pinned_text, c.owner_id, members.get(c.chat_id, {}), c.status == "active")
-        for c in session.exec(stmt)
+        for c in chats
     }
 
 
 def save_actual(session: Session, chat: ActualChat, at: datetime) -> None:
-    """Replace what is known of one chat with a fresh observation."""
+    """Replace what is known of one chat with a fresh observation. Only members that changed
+    are written: a re-read that finds the chat as it was leaves no touch (migration 0007)."""
     row = session.get(ChatRow, chat.chat_id) or ChatRow(chat_id=chat.chat_id, observed_at=at)
     row.title, row.owner_id, row.pinned_text, row.observed_at = chat.title, chat.owner_id, chat.pinned_text, at
     row.status = "active" if chat.active else "removed"
     session.add(row)
-    session.execute(delete(MemberRow).where(col(MemberRow.chat_id) == chat.chat_id))
-    for user, m in chat.members.items():
-        session.add(_member_row(chat.chat_id, user, m))
+    stored = {m.user_id: m for m in session.exec(select(MemberRow).where(col(MemberRow.chat_id) == chat.chat_id))}
+    for user, m in stored.items():
+        if user not in chat.members:
+            session.delete(m)
+    for user, state in chat.members.items():
+        new = _member_row(chat.chat_id, user, state)
+        old = stored.get(user)
+        if old is None:
+            session.add(new)
+        elif (old.is_owner, old.is_admin, old.permissions) != (new.is_owner, new.is_admin, new.permissions):
+            old.is_owner, old.is_admin, old.permissions = new.is_owner, new.is_admin, new.permissions
+            session.add(old)
 
 
 def forget_chat(session: Session, chat_id: int) -> None:
@@ -293,6 +343,37 @@ def next_ordinal(session: Session) -> int:
     """The next free place in the execution order of stored actions."""
     last = session.exec(select(ActionRow.ordinal).order_by(col(ActionRow.ordinal).desc()).limit(1)).first()
     return (last or 0) + 1
+
+
+# Touches
+
+
+@dataclass(frozen=True)
+class Touches:
+    """What changed since the touches were last taken (migration 0007_touches)."""
+
+    buildings: frozenset[str]
+    chats: frozenset[int]
+    everything: bool
+    rows: int
+
+
+def take_touches(session: Session) -> Touches:
+    """Take (delete and return) every touch recorded so far. Deleting exactly the rows read, in
+    one statement, never loses one: a writer that commits later leaves its touch for next time
+    (a cursor on `seq` would skip a lower number committed after a higher one)."""
+    buildings: set[str] = set()
+    chats: set[int] = set()
+    everything, rows = False, 0
+    for building, chat_id in session.execute(delete(TouchRow).returning(col(TouchRow.building), col(TouchRow.chat_id))):
+        rows += 1
+        if building is not None:
+            buildings.add(building)
+        elif chat_id is not None:
+            chats.add(chat_id)
+        else:
+            everything = True
+    return Touches(frozenset(buildings), frozenset(chats), everything, rows)
 
 
 # Bookmarks

@@ -394,3 +394,15 @@ class NoticeSourceRow(SQLModel, table=True):
     """The building of a meeting or protocol; empty for deadlines (claims cite their document)."""
     payload: str = _text(nullable=False)
     updated_at: datetime = _utc(nullable=False)
+
+
+class TouchRow(SQLModel, table=True):
+    """A building or chat whose rows changed since the daemon last planned; neither: everything.
+
+    Written only by triggers (migration 0007_touches) on the tables that decide a chat's wanted
+    or observed state, so every writer is caught; deleted by the planner that consumes them."""
+
+    __tablename__ = "touch"
+    seq: int | None = Field(default=None, primary_key=True)
+    building: str | None = Field(default=None, max_length=36)
+    chat_id: int | None = _big(nullable=True)

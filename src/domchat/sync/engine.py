@@ -39,6 +39,7 @@ from domchat.sync import pull as pulling
 from domchat.sync.executor import UNAVAILABLE_STREAK, Executor, Outcome, RetryPolicy
 from domchat.sync.guessing import GuessLimits
 from domchat.sync.locks import Lease
+from domchat.sync.memory import PlanMemory, take_all
 from domchat.sync.ports import ChatPlatform, GisSource, Progress, no_progress
 from domchat.sync.scheduler import rereads
 
@@ -122,6 +123,12 @@ def _scoped(domain: Domain, scope: Scope) -> Domain:
     return replace(domain, bindings={b: v for b, v in domain.bindings.items() if b in scope.buildings})
 
 
+def _chats(domain: Domain, buildings: frozenset[str] | None) -> set[int]:
+    """The chats bound to `buildings` (None: every bound chat)."""
+    bindings = domain.bindings
+    return {bindings[b].chat_id for b in (bindings if buildings is None else buildings) if b in bindings}
+
+
 PHASES = ("updates", "pull", "plan", "execute")
 _SEVERITY = {"ok": 0, "skipped": 0, "degraded": 1, "failed": 2}
 
@@ -134,7 +141,11 @@ class CycleReport:
     now: datetime
     updates: int = 0
     pull: pulling.PullReport | None = None
+    buildings: int = 0
+    """Bound buildings planned: all of them in a whole plan, those that changed or reached a
+    boundary in the daemon's incremental plans (`sync/memory.py`)."""
     planned: int = 0
+    """Actions planned. It, `conflicts` and `inactive` cover only the buildings planned."""
     done: int = 0
     failed: int = 0
     retrying: int = 0
@@ -209,8 +220,12 @@ class Syncer:
         config: EngineConfig,
         parse_update: Callable[[dict[str, Any]], Update],
         progress: Progress = no_progress,
+        memory: PlanMemory | None = None,
     ) -> None:
+        """`memory`: the daemon's planning state across cycles (plan only what changed); None:
+        every cycle loads and plans the whole region."""
         self.db = db
+        self.memory = memory
         self.progress = progress
         self.gis = gis
         self.platform = platform
@@ -402,7 +417,8 @@ class Syncer:
                 for problem in sent.problems:
                     report.degrade("execute", problem)
             if scope.buildings is None and not outcome.unavailable:
-                self._reread(report, domain, run)
+                ring = self.memory.ring if self.memory is not None else sorted(b.chat_id for b in domain.bindings.values())
+                self._reread(report, ring, run)
 
     def _pull(self, report: CycleReport, run: _Run, now: datetime, scope: Scope) -> pulling.PullReport:
         assert self.gis is not None
@@ -433,30 +449,61 @@ class Syncer:
         return got
 
     def _plan(self, report: CycleReport, run: _Run, executor: Executor, scope: Scope) -> tuple[Plan, Domain]:
-        """Read the chats that need it, plan, settle leftovers, check the fuse, store the intent."""
+        """Read the chats that need it, plan, settle leftovers, check the fuse, store the intent.
+
+        With a memory (the daemon) only the buildings it names are planned; an error on the way
+        makes it load everything again next time, since the touches it took are spent."""
+        memory = self.memory if scope == Scope() else None
+        try:
+            return self._plan_in(report, run, executor, scope, memory)
+        except BaseException:
+            if memory is not None:
+                memory.invalidate()
+            raise
+
+    def _plan_in(self, report: CycleReport, run: _Run, executor: Executor, scope: Scope, memory: PlanMemory | None) -> tuple[Plan, Domain]:
         now = report.now
         leftovers = [r for r in executor.pending() if r.run_id != run.run_id]
-        with snapshot(self.db) as s:  # a pull storing meanwhile is planned on whole or not at all
-            domain = _scoped(load_domain(s), scope)
-            known = repo.load_actual(s)
-        bound = {b.chat_id for b in domain.bindings.values()}
+        chosen: frozenset[str] | None = None
+        if memory is None:
+            if scope.buildings is None:
+                take_all(self.db, run.run_id, now)  # this plan loads everything: the touches are spent
+            with snapshot(self.db) as s:  # a pull storing meanwhile is planned on whole or not at all
+                domain = _scoped(load_domain(s), scope)
+                known = repo.load_actual(s)
+        else:
+            memory.catch_up(self.db, now)
+            domain, known = memory.domain, memory.actual
+            chosen = memory.take(now, {r.chat_id for r in leftovers})
+        bound = _chats(domain, chosen)
         stale = {r.chat_id for r in leftovers if r.chat_id in bound}
         # The periodic re-read of every chat is not here but spread over the day (`_reread`).
         to_read = bound if scope.reread else {c for c in bound if c not in known} | stale
         report.refreshed, unread = self._refresh(sorted(to_read), now)
         if unread:
             report.degrade("plan", f"{len(unread)} chats could not be read ({unread[0]}); planned on what was last seen")
-        with Session(self.db) as s:
-            actual = repo.load_actual(s)
+        if memory is None:
+            with Session(self.db) as s:
+                actual = repo.load_actual(s)
+        else:
+            memory.catch_up(self.db, now)  # the chats just read
+            more = memory.take(now)
+            chosen = None if chosen is None or more is None else chosen | more
+            domain, actual = memory.domain, memory.actual
 
-        result = plan(domain, actual, now, self.cfg.policy, self.cfg.templates)
+        result = plan(domain, actual, now, self.cfg.policy, self.cfg.templates, chosen)
+        planned_chats = _chats(domain, chosen)
+        report.buildings = len(planned_chats)
+        if memory is not None:
+            result = replace(result, next_change=memory.next_change())
         report.planned = len(result.actions)
         report.next_change = result.next_change
         report.inactive = list(result.inactive)
         report.conflicts = [f"{c.building} {c.day} {'/'.join(c.orgs)}" for c in result.conflicts]
         self._audit_conflicts(result, run, now)
 
-        report.settled = executor.settle([r for r in leftovers if r.chat_id in bound], {a.key() for a in result.actions}, actual)
+        # Leftovers of buildings not planned now are not obsolete: their buildings did not change.
+        report.settled = executor.settle([r for r in leftovers if r.chat_id in planned_chats], {a.key() for a in result.actions}, actual)
         self._fuse(result, actual, run, now)
         executor.persist(result.actions)
         return result, domain
@@ -472,12 +519,11 @@ class Syncer:
 
     # Reading chats
 
-    def _reread(self, report: CycleReport, domain: Domain, run: _Run) -> None:
+    def _reread(self, report: CycleReport, ring: list[int], run: _Run) -> None:
         """The lowest lane, after the cycle's actions and notices: re-read the bound chats read
         longest ago, as many as keep every chat read once a `reconcile_interval` (at most
         `reread_calls` calls), so that drift is found without a day's re-reads in one cycle. It
         stops as soon as a boundary comes: the daemon wakes for it when this cycle ends."""
-        ring = sorted(b.chat_id for b in domain.bindings.values())
         wall = self.clock.wall()
         with Session(self.db) as s:
             last, after = repo.get_bookmark(s, CHATS_READ), repo.get_bookmark(s, CHATS_AFTER)
@@ -556,6 +602,8 @@ class Syncer:
     def _fuse(self, result: Plan, actual: dict[int, ActualChat], run: _Run, now: datetime) -> None:
         revokes = sum(1 for a in result.actions if isinstance(a, RevokeAdmin))
         removes = sum(1 for a in result.actions if isinstance(a, RemoveMember))
+        if max(revokes, removes) < self.cfg.fuse_floor:
+            return  # below the floor whatever the totals: they are not counted (the region's members)
         admins = sum(1 for c in actual.values() for m in c.members.values() if m.is_admin)
         members = sum(len(c.members) for c in actual.values())
         worst = max((revokes, admins, "admins"), (removes, members, "members"), key=lambda t: t[0] / max(t[1], 1))
