@@ -17,13 +17,14 @@ Measured:
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
 import os
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -144,8 +145,10 @@ def fill(engine: Engine, r: Region, seen_at: datetime = AFTER) -> int:
 
 
 class Loader:
-    """Bulk inserts of rows arriving in any order of tables (a region streamed slice by slice):
-    held per table up to `CHUNK` rows in all, then written in the order the foreign keys accept."""
+    """Bulk inserts into SQLite of rows arriving in any order of tables (a region streamed slice by
+    slice): held per table up to `CHUNK` rows in all, then written in the order the foreign keys
+    accept, each value through its column's own conversion but past the ORM's per-row work (which
+    took three quarters of the time)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -164,11 +167,26 @@ class Loader:
         """Write what is held; the rows written so far."""
         for name, batch in self.pending.items():
             if batch:
-                self.conn.execute(_table(name).insert(), batch)
+                self._insert(name, batch)
                 self.written += len(batch)
                 batch.clear()
         self.held = 0
         return self.written
+
+    def _insert(self, name: str, batch: list[dict[str, Any]]) -> None:
+        columns = list(batch[0])
+        dialect = self.conn.dialect
+        convert = [_cached(_table(name).c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        sql = f"INSERT INTO {quote(name)} ({names}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608 (the schema's own names)
+        values = [tuple(v if f is None else f(v) for f, v in zip(convert, row.values(), strict=True)) for row in batch]
+        self.conn.exec_driver_sql(sql, values)
+
+
+def _cached(convert: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A column's conversion remembering its last values: most rows share their timestamps."""
+    return None if convert is None else functools.lru_cache(maxsize=1024)(convert)
 
 
 def _copy(engine: Engine, r: Region, seen_at: datetime) -> int:
