@@ -55,7 +55,8 @@ from domchat.storage.db import transaction
 from domchat.storage.tables import RunRow, UpdateRow
 from domchat.sync import engine as engine_mod
 from domchat.sync.engine import CHATS_READ
-from domchat.sync.pull import HOUSES_READ
+from domchat.sync.notices import VOTINGS_READ
+from domchat.sync.pull import DOCUMENTS_READ, HOUSES_READ
 from fixture import AUTHORITY, BEFORE, BOT, CHANGE_DAY, POLICY, chats, slices
 from sim_services import GisProfile, GisWorld, MaxProfile, Overrun, SimClock, SimGis, SimLease, SimMax
 from storage import Loader, rows
@@ -179,6 +180,9 @@ def prepare(
         for name in (CHATS_READ, HOUSES_READ):
             last_read = START - timedelta(days=1) if reconcile else START
             repo.set_bookmark(session, name, last_read.isoformat(), START)
+        if not reconcile:  # nor the rest of the full read: contracts, owners' meetings (two GIS messages a building)
+            for name in (DOCUMENTS_READ, VOTINGS_READ):
+                repo.set_bookmark(session, name, START.isoformat(), START)
 
     last = max(midnight(tz) for tz in ZONES[:zones])
     clock = SimClock(START, last + WINDOW, cpu_budget=budget, charge_cpu=charge_cpu)
