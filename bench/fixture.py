@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -85,7 +85,33 @@ class Region:
     """The authority account that owns each building's chat."""
 
 
-def region(buildings: int, change_share: float = 0.1, seed: int = 1) -> Region:
+def region(buildings: int, change_share: float = 0.1, seed: int = 1, zones: tuple[str, ...] = ZONES) -> Region:
+    houses: dict[str, Building] = {}
+    periods: dict[str, tuple[ManagementPeriod, ...]] = {}
+    bindings: dict[str, ChatBinding] = {}
+    grants: dict[str, tuple[GuestGrant, ...]] = {}
+    residents: dict[str, frozenset[int]] = {}
+    changed: set[str] = set()
+    owners: dict[str, int] = {}
+    organisations: Mapping[str, Organisation] = {}
+    staff: Mapping[str, frozenset[int]] = {}
+    for part in slices(buildings, change_share, seed, zones):
+        d = part.domain
+        organisations, staff = d.organisations, d.staff
+        houses |= d.buildings
+        periods |= d.periods
+        bindings |= d.bindings
+        grants |= d.grants
+        residents |= d.residents
+        changed |= part.changed
+        owners |= part.owners
+    domain = Domain(houses, organisations, periods, bindings, staff, grants, residents)
+    return Region(domain, frozenset(changed), owners)
+
+
+def slices(buildings: int, change_share: float = 0.1, seed: int = 1, zones: tuple[str, ...] = ZONES) -> Iterator[Region]:
+    """`region` one building at a time, each slice's domain holding that building and every
+    organisation (shared): a large region streamed without being held whole."""
     rng = random.Random(seed)
     n_orgs = max(3, buildings // BUILDINGS_PER_ORG)
     organisations: dict[str, Organisation] = {}
@@ -97,34 +123,27 @@ def region(buildings: int, change_share: float = 0.1, seed: int = 1) -> Region:
         )
         staff[ogrn] = frozenset(1_000_000 + j * 10 + k for k in range(rng.randint(2, 5)))
     ogrns = list(organisations)
-    houses: dict[str, Building] = {}
-    periods: dict[str, tuple[ManagementPeriod, ...]] = {}
-    bindings: dict[str, ChatBinding] = {}
-    grants: dict[str, tuple[GuestGrant, ...]] = {}
-    residents: dict[str, frozenset[int]] = {}
-    changed: set[str] = set()
-    owners: dict[str, int] = {}
     next_user = 10_000_000
     for i in range(buildings):
         fias = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        houses[fias] = Building(
+        house = Building(
             fias,
             f"{CITIES[i % len(CITIES)]}, {STREETS[rng.randrange(len(STREETS))]}, д. {rng.randint(1, 150)}",
-            ZONES[i % len(ZONES)],
+            zones[i % len(zones)],
             oktmo=f"71876{rng.randint(0, 999_999):06d}",
         )
         org = rng.randrange(n_orgs)
         history = _history(rng, fias, ogrns, org)
-        if rng.random() < change_share:
+        changed = rng.random() < change_share
+        if changed:
             last = history[-1]
             new = ogrns[(org + 1 + rng.randrange(n_orgs - 1)) % n_orgs]
             history[-1] = ManagementPeriod(fias, last.org, last.start, CHANGE_DAY, Basis.LICENCE, last.source_ids)
             history.append(ManagementPeriod(fias, new, CHANGE_DAY, None, Basis.LICENCE, (str(uuid.UUID(int=rng.getrandbits(128))),)))
-            changed.add(fias)
-        periods[fias] = tuple(history)
-        owners[fias] = AUTHORITY[i % len(AUTHORITY)]
-        bindings[fias] = ChatBinding(fias, -70_000_000_000_000 - i, datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=i), owners[fias])
+        owner = AUTHORITY[i % len(AUTHORITY)]
+        binding = ChatBinding(fias, -70_000_000_000_000 - i, datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=i), owner)
         mine: list[GuestGrant] = []
+        residents: dict[str, frozenset[int]] = {}
         for k in range(rng.randint(0, 50)):
             grant = GuestGrant(f"{fias}-g{k}", fias, PREMISES[k], "", date(2025, 6, 1), _valid_to(rng))
             mine.append(grant)
@@ -132,9 +151,8 @@ def region(buildings: int, change_share: float = 0.1, seed: int = 1) -> Region:
             next_user += 1
         for k in range(rng.choice((0, 0, 1, 3))):  # grants that ended: their residents have left
             mine.append(GuestGrant(f"{fias}-x{k}", fias, PREMISES[k + 60], "", date(2024, 1, 1), date(2026, 10, 31)))
-        grants[fias] = tuple(mine)
-    domain = Domain(houses, organisations, periods, bindings, staff, grants, residents)
-    return Region(domain, frozenset(changed), owners)
+        domain = Domain({fias: house}, organisations, {fias: tuple(history)}, {fias: binding}, staff, {fias: tuple(mine)}, residents)
+        yield Region(domain, frozenset({fias} if changed else ()), {fias: owner})
 
 
 def _history(rng: random.Random, fias: str, ogrns: list[str], org: int) -> list[ManagementPeriod]:

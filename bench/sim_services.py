@@ -25,15 +25,18 @@ import math
 import random
 import threading
 import time
+import zlib
+from array import array
+from bisect import bisect_left
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from domchat.clock import VirtualClock
-from domchat.domain.model import ActualChat, MemberState
+from domchat.domain.model import ActualChat, Domain, MemberState
 from domchat.emulators.max.ratelimit import SlidingWindow
 from domchat.errors import GisError, GisFault, MaxApiError, MaxUnavailable
 from domchat.gis_client.client import RECORD_BATCH
@@ -139,13 +142,103 @@ class MaxProfile:
     """Share of requests answered 5xx; half of those after the platform acted."""
 
 
-@dataclass
+class States:
+    """The member states a region's chats share (a handful: plain, staff, authority, owner, bot),
+    each named by one byte."""
+
+    def __init__(self) -> None:
+        self.all: list[MemberState] = []
+        self._index: dict[MemberState, int] = {}
+
+    def index(self, state: MemberState) -> int:
+        k = self._index.get(state)
+        if k is None:
+            k = self._index[state] = len(self.all)
+            self.all.append(state)
+            assert k < 256, "more member states than one byte names"
+        return k
+
+
+class Members(MutableMapping[int, MemberState]):
+    """A chat's members as MAX holds them, compactly (a region's chats hold millions): the members
+    it started with as a sorted array of ids and a byte each naming a shared state, and what
+    changed since in a dict (None: no longer a member)."""
+
+    __slots__ = ("_changed", "_ids", "_kinds", "_states")
+
+    def __init__(self, members: Mapping[int, MemberState], states: States) -> None:
+        ids = sorted(members)
+        self._ids = array("q", ids)
+        self._kinds = bytes(states.index(members[u]) for u in ids)
+        self._states = states.all
+        self._changed: dict[int, MemberState | None] | None = None
+
+    def _find(self, user: int) -> MemberState | None:
+        if self._changed is not None and user in self._changed:
+            return self._changed[user]
+        k = bisect_left(self._ids, user)
+        return self._states[self._kinds[k]] if k < len(self._ids) and self._ids[k] == user else None
+
+    def __getitem__(self, user: int) -> MemberState:
+        state = self._find(user)
+        if state is None:
+            raise KeyError(user)
+        return state
+
+    def __contains__(self, user: object) -> bool:
+        return isinstance(user, int) and self._find(user) is not None
+
+    def __setitem__(self, user: int, state: MemberState) -> None:
+        self._change(user, state)
+
+    def __delitem__(self, user: int) -> None:
+        if user not in self:
+            raise KeyError(user)
+        self._change(user, None)
+
+    def _change(self, user: int, state: MemberState | None) -> None:
+        if self._changed is None:
+            self._changed = {}
+        self._changed[user] = state
+
+    def __iter__(self) -> Iterator[int]:
+        changed = self._changed or {}
+        yield from (u for u in self._ids if u not in changed)
+        yield from (u for u, state in changed.items() if state is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass(slots=True)
 class SimChat:
     title: str | None
     owner: int
-    members: dict[int, MemberState]
-    pinned: Message | None
-    messages: deque[Message] = field(default_factory=lambda: deque(maxlen=50))
+    members: Members
+    card: bytes | None
+    """The card pinned when the simulation began (`Cards`), until something else is pinned."""
+    pinned: Message | None = None
+    messages: deque[Message] | None = None
+    """The bot's messages, newest first (50 at most); None until it sends one."""
+
+
+class Cards:
+    """Pinned cards compressed against the first one seen: a region's cards differ in a few words."""
+
+    def __init__(self) -> None:
+        self._zdict: bytes | None = None
+
+    def pack(self, text: str) -> bytes:
+        raw = text.encode()
+        if self._zdict is None:
+            self._zdict = raw
+        packer = zlib.compressobj(zdict=self._zdict)
+        return packer.compress(raw) + packer.flush()
+
+    def unpack(self, packed: bytes) -> str:
+        assert self._zdict is not None
+        unpacker = zlib.decompressobj(zdict=self._zdict)
+        return (unpacker.decompress(packed) + unpacker.flush()).decode()
 
 
 class SimMax:
@@ -155,7 +248,7 @@ class SimMax:
         self,
         clock: SimClock,
         settings: MaxSettings,
-        chats: Sequence[ActualChat],
+        chats: Iterable[ActualChat],
         bot: int,
         profile: MaxProfile = MaxProfile(),
         seed: int = 1,
@@ -167,7 +260,11 @@ class SimMax:
         self.rng = random.Random(seed)
         self.limiter = TokenBucket(client_rate(settings), clock=clock.monotonic, sleep=clock.sleep)
         self.window = SlidingWindow(profile.rate, clock=clock.monotonic)
-        self.chats = {c.chat_id: SimChat(c.title, c.owner_id or 0, dict(c.members), _pinned(c)) for c in chats}
+        self._states = States()
+        self._cards = Cards()
+        self.chats: dict[int, SimChat] = {}
+        for c in chats:
+            self.add_chat(c)
         self._mid = itertools.count(1)
         self.calls: Counter[int] = Counter()
         """Requests per chat (0: none), retries included."""
@@ -178,6 +275,10 @@ class SimMax:
         """(chat, user) → when the user last became an admin there."""
         self.updates: list[tuple[float, dict[str, Any]]] = []
         self._next_update = 0
+
+    def add_chat(self, c: ActualChat) -> None:
+        card = None if c.pinned_text is None else self._cards.pack(c.pinned_text)
+        self.chats[c.chat_id] = SimChat(c.title, c.owner_id or 0, Members(c.members, self._states), card)
 
     def close(self) -> None:
         """The engine closes its clients after each cycle; the simulated platform lives on."""
@@ -240,7 +341,10 @@ class SimMax:
 
     def _view(self, chat_id: int) -> Chat:
         c = self._chat(chat_id)
-        return Chat(chat_id, "chat", "active", c.title, c.owner, len(c.members), f"https://max.ru/join/{-chat_id}", c.pinned)
+        pinned = c.pinned
+        if pinned is None and c.card is not None:
+            pinned = Message(f"mid.{-chat_id}", chat_id, None, None, self._cards.unpack(c.card), 0)
+        return Chat(chat_id, "chat", "active", c.title, c.owner, len(c.members), f"https://max.ru/join/{-chat_id}", pinned)
 
     def members(self, chat_id: int) -> Iterator[ChatMember]:
         users = sorted(self._chat(chat_id).members)
@@ -298,7 +402,7 @@ class SimMax:
         if title is not None:
             c.title = title
         if pin is not None:
-            c.pinned = next((m for m in c.messages if m.mid == pin), c.pinned)
+            c.pinned = next((m for m in c.messages or () if m.mid == pin), c.pinned)
         return self._view(chat_id)
 
     def send_message(
@@ -315,11 +419,14 @@ class SimMax:
     def _send(self, chat_id: int | None, user_id: int | None, text: str) -> Message:
         m = Message(f"mid.sim.{next(self._mid)}", chat_id, user_id, self.bot, text, int(self.clock.now().timestamp() * 1000))
         if chat_id is not None:
-            self._chat(chat_id).messages.appendleft(m)
+            c = self._chat(chat_id)
+            if c.messages is None:
+                c.messages = deque(maxlen=50)
+            c.messages.appendleft(m)
         return m
 
     def messages(self, chat_id: int, *, count: int = 50) -> list[Message]:
-        return self._call(chat_id, lambda: list(self._chat(chat_id).messages)[:count])
+        return self._call(chat_id, lambda: list(self._chat(chat_id).messages or ())[:count])
 
     def get_updates(self, marker: int | None = None, *, limit: int = 100, timeout: int = 0) -> UpdateBatch:
         return self._call(0, lambda: self._due_updates(limit))
@@ -336,12 +443,6 @@ class SimMax:
     def schedule_update(self, at: float, raw: dict[str, Any]) -> None:
         """An update the platform will deliver from `at` on (call in time order)."""
         self.updates.append((at, raw))
-
-
-def _pinned(c: ActualChat) -> Message | None:
-    if c.pinned_text is None:
-        return None
-    return Message(f"mid.{-c.chat_id}", c.chat_id, None, None, c.pinned_text, 0)
 
 
 # GIS ZhKH
@@ -361,12 +462,45 @@ class GisProfile:
     """Seconds one HTTP exchange (send or getState) takes."""
 
 
-@dataclass(frozen=True)
 class GisWorld:
-    licences: dict[str, ActualLicense]
-    """OGRN → its actual licence register."""
-    houses: dict[str, HouseData]
-    orgs: dict[str, OrgRecord]
+    """What GIS says about a region: added slice by slice from the stored snapshot of yesterday
+    (`add`), held as the licence registers' lines and the few fields houses differ in, each house's
+    answer made when asked."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.houses: dict[str, tuple[int, str | None, str]] = {}
+        """FIAS GUID → (its number in the region, OKTMO, time zone)."""
+        self.licensed: dict[str, list[LicenseHouse]] = {}
+        """OGRN → the houses its licence register lists."""
+        self.orgs: dict[str, OrgRecord] = {}
+
+    def add(self, domain: Domain, *, shared: bool = True) -> None:
+        """Without `shared`, not its organisations: a slice of a region after the first holds the same ones."""
+        for fias, periods in domain.periods.items():
+            address = domain.buildings[fias].address
+            for per in periods:
+                status = "INCLUDED" if per.until is None else "EXCLUDED"
+                house = LicenseHouse(fias, address, status, per.start, per.until, per.source_ids[0], None)
+                self.licensed.setdefault(per.org, []).append(house)
+        for fias, b in domain.buildings.items():
+            self.houses[fias] = (len(self.houses), b.oktmo, b.tz)
+        for o in domain.organisations.values() if shared else ():
+            self.orgs[o.ogrn] = OrgRecord(
+                f"root-{o.ogrn}", f"ver-{o.ogrn}", f"ppa-{o.ogrn}", o.ogrn, o.inn, None, o.name, o.name, True, None
+            )
+
+    def licence(self, ogrn: str) -> ActualLicense | None:
+        houses = self.licensed.get(ogrn)
+        if houses is None:
+            return None
+        return ActualLicense(f"lic-{ogrn}", f"0{ogrn[-8:]}", "A", ogrn, self.region, tuple(houses))
+
+    def house(self, fias: str) -> HouseData | None:
+        if fias not in self.houses:
+            return None
+        n, oktmo, tz = self.houses[fias]
+        return HouseData(fias, f"U{n}", None, oktmo, NsiRef("32", f"tz-{tz}", tz), None, None)
 
 
 class SimGis:
@@ -401,7 +535,7 @@ class SimGis:
     ) -> list[ActualLicense]:
         """With `batches`, handed over in lists of `RECORD_BATCH` and none returned, as the client does."""
         self._exchange(math.ceil(len(ogrns) / GIS_BATCH), "exportActualLicenseState")
-        found = [self.world.licences[o] for o in ogrns if o in self.world.licences]
+        found = [lic for o in ogrns if (lic := self.world.licence(o)) is not None]
         if batches is None:
             return found
         for start in range(0, len(found), RECORD_BATCH):
@@ -410,7 +544,7 @@ class SimGis:
 
     def house_data(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, HouseData]:
         answered = self._per_house(fias_guids, "exportHouseData", on_error)
-        return {g: self.world.houses[g] for g in answered if g in self.world.houses}
+        return {g: house for g in answered if (house := self.world.house(g)) is not None}
 
     def voting_messages(self, fias_guids: Sequence[str], *, on_error: OnError | None = None) -> dict[str, list[VotingMessage]]:
         """No owners' meeting is announced anywhere in the simulated region."""
@@ -491,24 +625,3 @@ class SimGis:
             self.faults["503"] += 1
             t += backoff
             backoff = min(backoff * 2, self.settings.transport_backoff[1])
-
-
-def gis_world(domain: Any, region: str) -> GisWorld:
-    """What GIS says about a region that matches `domain` (the stored snapshot of yesterday)."""
-    by_org: dict[str, list[LicenseHouse]] = {}
-    for fias, periods in domain.periods.items():
-        address = domain.buildings[fias].address
-        for per in periods:
-            status = "INCLUDED" if per.until is None else "EXCLUDED"
-            house = LicenseHouse(fias, address, status, per.start, per.until, per.source_ids[0], None)
-            by_org.setdefault(per.org, []).append(house)
-    licences = {ogrn: ActualLicense(f"lic-{ogrn}", f"0{ogrn[-8:]}", "A", ogrn, region, tuple(houses)) for ogrn, houses in by_org.items()}
-    houses = {
-        fias: HouseData(fias, f"U{n}", None, b.oktmo, NsiRef("32", f"tz-{b.tz}", b.tz), None, None)
-        for n, (fias, b) in enumerate(domain.buildings.items())
-    }
-    orgs = {
-        o.ogrn: OrgRecord(f"root-{o.ogrn}", f"ver-{o.ogrn}", f"ppa-{o.ogrn}", o.ogrn, o.inn, None, o.name, o.name, True, None)
-        for o in domain.organisations.values()
-    }
-    return GisWorld(licences, houses, orgs)
