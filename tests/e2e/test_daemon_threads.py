@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from time import monotonic as _real
 from typing import Any
 
 import pytest
@@ -25,9 +24,9 @@ from domchat.gis_client.client import GisClient
 from domchat.gis_client.types import ActualLicense
 from domchat.storage import repo
 from domchat.storage.db import transaction
-from domchat.storage.tables import ActionRow, AuditRow, LeaseRow, RunRow, UpdateRow
+from domchat.storage.tables import ActionRow, AuditRow, LeaseRow, UpdateRow
 from domchat.sync import updates
-from support.midnight import MidnightClock
+from support.midnight import MidnightClock, admins_granted, runs, wait_for
 from support.stage import Stage
 
 RATE = 27.0
@@ -55,26 +54,6 @@ def _configure(stage: Stage, **sections: str) -> None:
     """Short long polls (the daemon's receiver ends within one on the way out), no metrics port."""
     text = stage.config.read_text().replace("backoff = 0.05", "backoff = 0.05\npoll_timeout = 1")
     stage.config.write_text(text + '\n[metrics]\nlisten = ""\n' + "".join(f"\n[{k}]\n{v}\n" for k, v in sections.items()), encoding="utf-8")
-
-
-def _wait_for(condition: Callable[[], bool], thread: threading.Thread, timeout: float = 180.0) -> None:
-    """Wait until `condition()` holds, checking as the daemon turns (never a fixed sleep)."""
-    deadline = _real() + timeout
-    while not condition():
-        assert thread.is_alive(), "the daemon ended"
-        assert _real() < deadline, "the condition did not come within the timeout"
-        threading.Event().wait(0.05)
-
-
-def _runs(stage: Stage) -> list[RunRow]:
-    with Session(stage.app().db) as s:
-        return list(s.exec(select(RunRow).order_by(col(RunRow.started_at))))
-
-
-def _admins_granted(stage: Stage, chat: int, staff: set[int]) -> list[AuditRow]:
-    with Session(stage.app().db) as s:
-        rows = s.exec(select(AuditRow).where(col(AuditRow.chat_id) == chat, col(AuditRow.action) == "grant_admin"))
-        return [r for r in rows if r.outcome == "done" and r.user_id in staff]
 
 
 def _at(row: AuditRow) -> datetime:
@@ -115,7 +94,7 @@ def test_a_pull_in_progress_at_local_midnight_holds_no_handover_and_is_planned_o
     stop = threading.Event()
     thread = _running(replace(app, clock=clock), stop)
     try:
-        _wait_for(lambda: {r.user_id for r in _admins_granted(stage, chat, new_staff)} >= new_staff, thread)
+        wait_for(lambda: {r.user_id for r in admins_granted(stage, chat, new_staff)} >= new_staff, thread)
         assert held.pulling.is_set() and not held.release.is_set()  # the pull is still in progress
         answer = requests.post(
             f"{stage.gis.base_url}/_emulator/buildings/{other['fias_guid']}/changes",
@@ -124,8 +103,8 @@ def test_a_pull_in_progress_at_local_midnight_holds_no_handover_and_is_planned_o
         )
         assert answer.status_code == 200, answer.text
         held.release.set()
-        _wait_for(
-            lambda: {r.user_id for r in _admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)} >= successor_staff, thread
+        wait_for(
+            lambda: {r.user_id for r in admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)} >= successor_staff, thread
         )
     finally:
         held.release.set()
@@ -133,21 +112,21 @@ def test_a_pull_in_progress_at_local_midnight_holds_no_handover_and_is_planned_o
         thread.join(timeout=60)
     assert not thread.is_alive()
 
-    landed = max(_at(r) for r in _admins_granted(stage, chat, new_staff))
+    landed = max(_at(r) for r in admins_granted(stage, chat, new_staff))
     with Session(stage.app().db) as s:
         writes = [a for a in s.exec(select(ActionRow).where(col(ActionRow.chat_id) == chat)) if _due(a) == midnight]
     assert writes and all(a.status == "done" for a in writes)
     lag = (landed - midnight).total_seconds()
     assert 0 <= lag <= len(writes) / RATE + 5.0, lag
 
-    runs = [r for r in _runs(stage) if r.started_at >= start]
-    (pull, *_) = [r for r in runs if r.trigger == PULL_TRIGGER]
+    since = [r for r in runs(stage) if r.started_at >= start]
+    (pull, *_) = [r for r in since if r.trigger == PULL_TRIGGER]
     assert pull.started_at < midnight and pull.finished_at is not None and pull.finished_at > landed  # in progress throughout
     assert pull.status in ("ok", "degraded") and json.loads(pull.phases) == {"pull": pull.status}
     # The pull's data is planned on once stored: only it could hand `other` over, and it was held
     # until after the midnight's handover. (Here the clock jumps at each wait of the main thread,
     # so a scheduled cycle gets there first; the wake-up a stored pull gives is tested below.)
-    assert min(_at(r) for r in _admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)) > landed
+    assert min(_at(r) for r in admins_granted(stage, stage.chats[other["fias_guid"]], successor_staff)) > landed
 
 
 def _due(action: ActionRow) -> datetime | None:
@@ -162,7 +141,7 @@ def _handled(stage: Stage, text: str) -> UpdateRow | None:
 
 
 def _first_cycle_done(stage: Stage) -> bool:
-    return any(r.finished_at is not None and r.trigger == "start" for r in _runs(stage))
+    return any(r.finished_at is not None and r.trigger == "start" for r in runs(stage))
 
 
 def _write(stage: Stage, chat: int, text: str) -> None:
@@ -178,7 +157,7 @@ def test_an_update_is_handled_within_seconds_while_a_pull_holds_the_gis_lease(st
     stop = threading.Event()
     thread = _running(app, stop)
     try:
-        _wait_for(lambda: _first_cycle_done(stage) and held.pulling.is_set(), thread)
+        wait_for(lambda: _first_cycle_done(stage) and held.pulling.is_set(), thread)
         # The daemon's pull thread holds the region's GIS lease: `sync --once` (which pulls) is busy.
         busy = CliRunner().invoke(cli, ["sync", "--once", "--config", str(stage.config)])
         assert busy.exit_code == 4, busy.stderr
@@ -190,11 +169,11 @@ def test_an_update_is_handled_within_seconds_while_a_pull_holds_the_gis_lease(st
             payload = app_mod.org_invite(app, org["ogrn"], "tester").split("start=", 1)[1]
             sent = app.clock.monotonic()
             stage.act("POST", "/start", user_id=org["staff"][k % len(org["staff"])], payload=payload)
-            _wait_for(lambda payload=payload: _handled(stage, payload) is not None, thread, timeout=60)  # type: ignore[misc]
+            wait_for(lambda payload=payload: _handled(stage, payload) is not None, thread, timeout=60)  # type: ignore[misc]
             took.append(app.clock.monotonic() - sent)
         # Once the pull is let go and stored, it wakes the main thread: a cycle plans on it at once.
         held.release.set()
-        _wait_for(lambda: any("pull stored" in r.trigger for r in _runs(stage)), thread, timeout=60)
+        wait_for(lambda: any("pull stored" in r.trigger for r in runs(stage)), thread, timeout=60)
     finally:
         held.release.set()
         stop.set()
@@ -203,7 +182,7 @@ def test_an_update_is_handled_within_seconds_while_a_pull_holds_the_gis_lease(st
     print(f"update handled after {', '.join(f'{t:.2f}' for t in took)} s (long polling)")
     # Well before the 30-s wake-up, and by a cycle the update woke, not the schedule.
     assert max(took) < 10.0, took
-    triggers = {r.trigger for r in _runs(stage)}
+    triggers = {r.trigger for r in runs(stage)}
     assert "updates arrived" in triggers
 
 
@@ -220,7 +199,7 @@ def test_updates_stored_by_another_process_are_found_within_seconds(stage: Stage
     chat = next(iter(stage.chats.values()))
     platform = app.max()
     try:
-        _wait_for(lambda: _first_cycle_done(stage), thread)
+        wait_for(lambda: _first_cycle_done(stage), thread)
         took = []
         for k in range(3):
             text = f"/справка {k}"  # a command: answered at once (residents' chatter waits for the next cycle)
@@ -228,7 +207,7 @@ def test_updates_stored_by_another_process_are_found_within_seconds(stage: Stage
             # What `updates --mode webhook` does in its own process: store it.
             assert updates.fetch(app.db, platform, app.clock) >= 1
             stored = app.clock.monotonic()
-            _wait_for(lambda text=text: _handled(stage, text) is not None, thread, timeout=60)  # type: ignore[misc]
+            wait_for(lambda text=text: _handled(stage, text) is not None, thread, timeout=60)  # type: ignore[misc]
             took.append(app.clock.monotonic() - stored)
     finally:
         platform.close()
@@ -237,6 +216,6 @@ def test_updates_stored_by_another_process_are_found_within_seconds(stage: Stage
     assert not thread.is_alive()
     print(f"update handled after {', '.join(f'{t:.2f}' for t in took)} s (stored by another process)")
     assert max(took) < 2.0 + 8.0, took  # one look every 2 s, then the cycle
-    assert "updates stored" in {r.trigger for r in _runs(stage)}
+    assert "updates stored" in {r.trigger for r in runs(stage)}
     with Session(app.db) as s:
         assert repo.get_bookmark(s, updates.MARKER) is not None

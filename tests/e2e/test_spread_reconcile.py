@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from time import monotonic as _real
 from typing import Any
 
 import pytest
@@ -22,35 +21,14 @@ from domchat.app.daemon import PULL_TRIGGER, daemon
 from domchat.max_client.client import MaxClient
 from domchat.storage import repo
 from domchat.storage.db import transaction
-from domchat.storage.tables import ActionRow, AuditRow, BuildingRow, LeaseRow, RunRow
+from domchat.storage.tables import ActionRow, BuildingRow, LeaseRow
 from domchat.sync.engine import CHATS_AFTER, CHATS_READ
 from domchat.sync.pull import HOUSES_AFTER
-from support.midnight import MidnightClock
+from support.midnight import MidnightClock, admins_granted, runs, wait_for
 from support.stage import Stage
 
 RATE = 27.0
 """The bot's calls per second that domchat keeps to (10 % below MAX's 30)."""
-
-
-def _handover_done(stage: Stage, chat: int, new_staff: set[int]) -> list[AuditRow]:
-    with Session(stage.app().db) as s:
-        rows = s.exec(select(AuditRow).where(col(AuditRow.chat_id) == chat, col(AuditRow.action) == "grant_admin"))
-        return [r for r in rows if r.outcome == "done" and r.user_id in new_staff]
-
-
-def _runs(stage: Stage) -> list[RunRow]:
-    with Session(stage.app().db) as s:
-        return list(s.exec(select(RunRow).order_by(col(RunRow.started_at))))
-
-
-def _wait_for(condition: Any, thread: threading.Thread, timeout: float = 180.0) -> None:
-    """Wait until `condition()` holds, checking as the daemon turns (never a fixed sleep)."""
-    deadline = _real() + timeout
-    done = threading.Event()
-    while not condition():
-        assert thread.is_alive(), "the daemon ended"
-        assert _real() < deadline, "the condition did not come within the timeout"
-        done.wait(0.1)
 
 
 @pytest.mark.world(buildings=30)
@@ -90,20 +68,20 @@ def test_a_reconcile_in_progress_at_local_midnight_yields_and_the_handover_lands
     thread = threading.Thread(target=daemon, args=(app, stop), name="daemon", daemon=True)
     thread.start()
     try:
-        _wait_for(lambda: {r.user_id for r in _handover_done(stage, chat, new_staff)} >= new_staff, thread)
+        wait_for(lambda: {r.user_id for r in admins_granted(stage, chat, new_staff)} >= new_staff, thread)
     finally:
         stop.set()
         thread.join(timeout=60)
     assert not thread.is_alive()
 
-    first, *later = [r for r in _runs(stage) if r.started_at >= start and r.trigger != PULL_TRIGGER]
+    first, *later = [r for r in runs(stage) if r.started_at >= start and r.trigger != PULL_TRIGGER]
     summary = json.loads(first.summary)
     assert first.started_at < midnight and summary["reread_cut"]  # the reconcile was in progress at midnight
     assert 3 <= summary["reread"] < len(stage.chats)
     handing = next(r for r in later if r.finished_at is not None and json.loads(r.summary)["done"])
     assert handing.started_at >= midnight
 
-    grants = _handover_done(stage, chat, new_staff)
+    grants = admins_granted(stage, chat, new_staff)
     landed = max(datetime.fromisoformat(r.at.replace("Z", "+00:00")) for r in grants)
     with Session(stage.app().db) as s:
         writes = [a for a in s.exec(select(ActionRow).where(col(ActionRow.chat_id) == chat)) if _due(a) == midnight]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from time import monotonic as _real
 
+from sqlmodel import Session, col, select
+
 from domchat.clock import VirtualClock
+from domchat.storage.tables import AuditRow, RunRow
+from support.stage import Stage
 
 
 class MidnightClock(VirtualClock):
@@ -24,3 +30,26 @@ class MidnightClock(VirtualClock):
 
     def _now(self) -> datetime:
         return self._at + timedelta(seconds=0.0 if self._started is None else _real() - self._started)
+
+
+def wait_for(condition: Callable[[], bool], thread: threading.Thread, timeout: float = 180.0) -> None:
+    """Wait until `condition()` holds, checking as the daemon turns (never a fixed sleep)."""
+    deadline = _real() + timeout
+    pause = threading.Event()
+    while not condition():
+        assert thread.is_alive(), "the daemon ended"
+        assert _real() < deadline, "the condition did not come within the timeout"
+        pause.wait(0.05)
+
+
+def runs(stage: Stage) -> list[RunRow]:
+    """The runs recorded so far, in the order they started."""
+    with Session(stage.app().db) as s:
+        return list(s.exec(select(RunRow).order_by(col(RunRow.started_at))))
+
+
+def admins_granted(stage: Stage, chat: int, staff: set[int]) -> list[AuditRow]:
+    """The audited grants of admin rights to `staff` in `chat` that were done."""
+    with Session(stage.app().db) as s:
+        rows = s.exec(select(AuditRow).where(col(AuditRow.chat_id) == chat, col(AuditRow.action) == "grant_admin"))
+        return [r for r in rows if r.outcome == "done" and r.user_id in staff]

@@ -67,6 +67,11 @@ class _Shared:
             self.reasons.add(reason)
         self.wake.set()
 
+    def end(self, error: ConfigError) -> None:
+        """A helper thread met an unusable configuration: the main thread ends the daemon with it."""
+        self.fatal = error
+        self.call("configuration error")
+
     def take(self) -> str:
         """Why the main thread was woken ("" if it was not), and clear it."""
         with self.lock:
@@ -245,8 +250,7 @@ def _pulls(app: App, stop: threading.Event, shared: _Shared, health: metrics.Hea
         try:
             report = cycles.pull_once(app, trigger=PULL_TRIGGER)
         except ConfigError as e:
-            shared.fatal = e
-            shared.call("configuration error")
+            shared.end(e)
             return
         except Exception as e:
             failures += 1
@@ -285,8 +289,7 @@ def _receive(app: App, stop: threading.Event, shared: _Shared) -> None:
         try:
             cycles.receive_updates(app, "poll", stop, ready, arrived, announce=False)
         except ConfigError as e:
-            shared.fatal = e
-            shared.call("configuration error")
+            shared.end(e)
             return
         except Exception as e:
             failures += 1

@@ -401,14 +401,14 @@ class Syncer:
                 outcome = outcome.plus(executor.run(executor.pending(), run.lease.check, self.progress, boundary))
             report.done, report.failed, report.reported = outcome.done, outcome.failed, outcome.reported
             report.retrying, report.waiting, report.yielded = outcome.retrying, outcome.waiting, outcome.yielded
-            if outcome.yielded:
-                return  # a boundary came: its rights go first, in the next cycle (the daemon wakes for it now)
             for problem in outcome.errors:
                 report.degrade("execute", problem)
             if outcome.retrying:
                 report.degrade("execute", f"{outcome.retrying} actions failed this time and will be retried")
             if outcome.unavailable:
                 report.degrade("execute", f"stopped early, the rest waits: {outcome.unavailable}")
+            if outcome.yielded:
+                return  # a boundary came: its rights go first, in the next cycle (the daemon wakes for it now)
             if self.cfg.notices is not None and scope.buildings is None and not outcome.unavailable:
                 # The lowest lane: after the plan's rights changes and the answers to people.
                 gis = self.gis if pull else None
