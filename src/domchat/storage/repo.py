@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from domchat.domain.model import (
@@ -40,6 +41,7 @@ from domchat.storage.tables import (
     ResidentRow,
     StaffRow,
     TouchRow,
+    UpdateRow,
 )
 
 K = TypeVar("K", str, int)
@@ -388,3 +390,15 @@ def set_bookmark(session: Session, name: str, value: str, at: datetime) -> None:
     row = session.get(BookmarkRow, name) or BookmarkRow(name=name, value=value, updated_at=at)
     row.value, row.updated_at = value, at
     session.add(row)
+
+
+# MAX updates
+
+
+def add_update(session: Session, key: str, at: datetime, update_type: str, body: str) -> bool:
+    """Store an update unless one with its key is stored (or being stored by another writer,
+    which PostgreSQL waits for): True if this call stored it."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(UpdateRow).values(update_key=key, received_at=at, update_type=update_type, body=body)
+    stored = session.execute(statement.on_conflict_do_nothing(index_elements=["update_key"]).returning(col(UpdateRow.id)))
+    return stored.first() is not None

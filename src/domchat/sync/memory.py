@@ -198,9 +198,6 @@ class PlanMemory:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
-    def building_of(self, chat_id: int) -> str | None:
-        return self._chat_building.get(chat_id)
-
     @property
     def ring(self) -> list[int]:
         """The bound chats in order, for the spread re-reads (rebuilt when a binding changes)."""

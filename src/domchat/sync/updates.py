@@ -13,7 +13,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domchat.clock import Clock
@@ -54,25 +53,14 @@ def fetch(db: Engine, platform: ChatPlatform, clock: Clock, *, limit: int = 1000
 
 
 def store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None = None) -> int:
-    """Keep updates (each once, however often delivered) and, with them, the marker that acknowledges them."""
-    try:
-        return _store(db, clock, batch, marker)
-    except IntegrityError:
-        # Another receiver stored one of them meanwhile (the daemon's first cycle fetches while
-        # its receiver starts): the batch again, that one now skipped.
-        return _store(db, clock, batch, marker)
-
-
-def _store(db: Engine, clock: Clock, batch: Sequence[Update], marker: int | None) -> int:
+    """Keep updates (each once, however often delivered, even by two receivers at the same
+    moment: the daemon's first cycle may fetch while its receiver starts) and, with them, the
+    marker that acknowledges them."""
     now = clock.now()
     new = 0
     with transaction(db) as s:
         for u in batch:
-            key = update_key(u)
-            if s.exec(select(UpdateRow.id).where(UpdateRow.update_key == key)).first() is not None:
-                continue
-            s.add(UpdateRow(update_key=key, received_at=now, update_type=u.update_type, body=json.dumps(u.raw, ensure_ascii=False)))
-            new += 1
+            new += repo.add_update(s, update_key(u), now, u.update_type, json.dumps(u.raw, ensure_ascii=False))
         if marker is not None:
             repo.set_bookmark(s, MARKER, str(marker), now)
     return new
